@@ -1,0 +1,84 @@
+#pragma once
+// Typed configuration of one Redis connection. Defaults are documented on each field;
+// validate() rejects nonsense once, naming the field.
+
+#include <streamq/resp/parser.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace streamq::redis {
+
+struct tls_config {
+  bool enabled = false;               // set by rediss:// URLs
+  std::string ca_file;                // PEM bundle to verify the server; empty: system store
+  std::string cert_file;              // client certificate (mutual TLS); empty: none
+  std::string key_file;               // key of cert_file
+  std::string server_name;            // SNI and verified host name; empty: the host
+  bool verify_peer = true;            // off only for tests; never falls back to plaintext
+};
+
+struct reconnect_policy {
+  bool enabled = true;                                // false: run() ends on the first loss
+  std::chrono::milliseconds initial_delay{50};        // first wait after a failure
+  std::chrono::milliseconds max_delay{5000};          // cap of the exponential growth
+  double multiplier = 2.0;                            // growth per consecutive failure (>= 1)
+  // Each wait is drawn uniformly from [delay * (1 - jitter), delay], spreading reconnects of
+  // many clients after a server restart.
+  double jitter = 0.5;
+};
+
+struct connection_config {
+  // Where: host/port for TCP (and TLS), or unix_socket for a Unix domain socket.
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6379;
+  std::string unix_socket;                            // non-empty: connect here instead
+  tls_config tls;
+
+  // Who: sent with HELLO (RESP3) or AUTH (RESP2). Empty password: no authentication.
+  std::string username;                               // empty: "default"
+  std::string password;                               // never logged or printed
+  int database = 0;                                   // SELECTed after the handshake
+  std::string client_name = "streamq";                // CLIENT SETNAME; empty: unnamed
+  bool resp3 = true;                                  // false: stay on RESP2 (no pushes)
+
+  std::chrono::milliseconds connect_timeout{5000};    // resolve + connect + TLS + handshake
+  // A PING is sent on the pipeline every interval; no reply within the timeout marks the
+  // peer dead (hung or half-open) and the connection is re-established. Zero disables.
+  std::chrono::milliseconds health_check_interval{2000};
+  std::chrono::milliseconds health_check_timeout{5000};
+  reconnect_policy reconnect;
+
+  // Requests admitted at once (queued plus awaiting replies). Further callers suspend until
+  // a slot frees: memory stays flat however many coroutines call.
+  std::size_t max_pending_requests = 8192;
+  // Upper bound of bytes gathered into one write.
+  std::size_t max_write_bytes = 1024 * 1024;
+  // On connection loss, requests not yet written wait for the next connection (true) or
+  // fail with client_errc::not_connected (false). Written ones always fail with
+  // client_errc::outcome_unknown: they may have run.
+  bool keep_unwritten_on_disconnect = true;
+  // Blocking commands are accepted only on connections made for them.
+  bool allow_blocking_commands = false;
+
+  resp::parser_limits parser;
+
+  // Throws std::invalid_argument naming the first invalid field.
+  void validate() const;
+
+  // The address as a URL with the password replaced by "***" (safe to log).
+  [[nodiscard]] std::string redacted_url() const;
+};
+
+// Parses redis://[user[:password]@]host[:port][/db][?options],
+// rediss://... (TLS; options ca, cert, key, sni, verify=0|1) and
+// unix://[user[:password]@]/path/to/socket[?db=N]. Other options: client_name,
+// connect_timeout_ms, health_check_ms, resp=2|3. Percent-escapes are decoded.
+// Throws std::invalid_argument (without echoing the password) on a malformed URL.
+[[nodiscard]] connection_config parse_url(std::string_view url);
+
+}  // namespace streamq::redis

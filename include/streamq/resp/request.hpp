@@ -1,0 +1,100 @@
+#pragma once
+// Serializes commands into one reusable buffer: arguments are appended in place, never
+// allocated one by one. A request also records what the connection must know about its
+// commands: how many replies come back, whether one blocks the connection, and the hash
+// slot of its keys (for cluster routing).
+
+#include <charconv>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace streamq::resp {
+
+// CRC16 hash slot of a key (0..16383), honouring {hash tags}.
+[[nodiscard]] std::uint16_t hash_slot(std::string_view key) noexcept;
+
+// Marks an argument as a key, so the request knows its slot.
+struct key {
+  std::string_view name;
+};
+
+class request {
+ public:
+  // Appends one command; arguments may be strings, integers, floating point numbers, key{},
+  // or ranges of strings (expanded in place).
+  template <class... Args>
+  void push(std::string_view command, const Args&... args) {
+    const std::size_t count = 1 + (arg_count(args) + ... + 0);
+    begin_command(command, count);
+    (append(args), ...);
+    end_command();
+  }
+
+  // The serialized commands.
+  [[nodiscard]] std::string_view payload() const noexcept { return buffer_; }
+  [[nodiscard]] std::size_t command_count() const noexcept { return commands_; }
+  // Replies the server sends for this request (RESP3 subscribe commands answer with pushes).
+  [[nodiscard]] std::size_t reply_count() const noexcept { return replies_; }
+  // True when a command may block the connection (BLPOP, XREADGROUP ... BLOCK, WAIT, ...):
+  // such requests are refused on a shared pipelined connection.
+  [[nodiscard]] bool has_blocking_command() const noexcept { return blocking_; }
+  // The slot shared by every key marked with key{}; nullopt when no key was marked.
+  [[nodiscard]] std::optional<std::uint16_t> slot() const noexcept { return slot_; }
+  // True when marked keys fall in different slots (refused by a cluster).
+  [[nodiscard]] bool cross_slot() const noexcept { return cross_slot_; }
+
+  // Empties the request, keeping its buffer's capacity.
+  void clear() noexcept;
+
+ private:
+  template <class T>
+  static std::size_t arg_count(const T& arg) {
+    if constexpr (std::ranges::range<T> && !std::convertible_to<T, std::string_view>)
+      return static_cast<std::size_t>(std::ranges::distance(arg));
+    else
+      return 1;
+  }
+
+  template <class T>
+  void append(const T& arg) {
+    if constexpr (std::same_as<T, key>) {
+      note_key(arg.name);
+      append_bulk(arg.name);
+    } else if constexpr (std::convertible_to<T, std::string_view>) {
+      append_bulk(std::string_view(arg));
+    } else if constexpr (std::same_as<T, bool>) {
+      append_bulk(arg ? std::string_view("1") : std::string_view("0"));
+    } else if constexpr (std::integral<T> || std::floating_point<T>) {
+      char digits[64];
+      auto [end, ec] = std::to_chars(digits, digits + sizeof digits, arg);
+      append_bulk(std::string_view(digits, static_cast<std::size_t>(end - digits)));
+    } else if constexpr (std::ranges::range<T>) {
+      for (const auto& element : arg) append(element);
+    } else {
+      static_assert(sizeof(T) == 0, "unsupported argument type");
+    }
+  }
+
+  void begin_command(std::string_view command, std::size_t argc);
+  void append_bulk(std::string_view data);
+  void note_key(std::string_view name) noexcept;
+  void end_command() noexcept;
+
+  std::string buffer_;
+  std::size_t commands_ = 0;
+  std::size_t replies_ = 0;
+  std::optional<std::uint16_t> slot_;
+  bool cross_slot_ = false;
+  bool blocking_ = false;
+  // Set while appending XREAD/XREADGROUP arguments: BLOCK among them makes it blocking.
+  bool scan_for_block_ = false;
+  bool first_arg_ = false;
+};
+
+}  // namespace streamq::resp

@@ -1,0 +1,176 @@
+#include <streamq/redis/config.hpp>
+
+#include <charconv>
+#include <stdexcept>
+#include <string>
+
+namespace streamq::redis {
+namespace {
+
+[[noreturn]] void invalid(std::string_view field, std::string_view why) {
+  throw std::invalid_argument("streamq connection_config." + std::string(field) + ": " +
+                              std::string(why));
+}
+
+[[noreturn]] void bad_url(std::string_view why) {
+  throw std::invalid_argument("streamq: malformed Redis URL: " + std::string(why));
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      if (i + 2 >= s.size()) bad_url("truncated percent-escape");
+      const int hi = hex_digit(s[i + 1]);
+      const int lo = hex_digit(s[i + 2]);
+      if (hi < 0 || lo < 0) bad_url("invalid percent-escape");
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+template <class Int>
+Int parse_number(std::string_view s, std::string_view what) {
+  Int v{};
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || ptr != s.data() + s.size() || s.empty())
+    bad_url(std::string(what) + " is not a number");
+  return v;
+}
+
+void apply_option(connection_config& cfg, std::string_view name, const std::string& value) {
+  using std::chrono::milliseconds;
+  if (name == "db") cfg.database = parse_number<int>(value, "db");
+  else if (name == "client_name") cfg.client_name = value;
+  else if (name == "connect_timeout_ms") cfg.connect_timeout = milliseconds(parse_number<long>(value, name));
+  else if (name == "health_check_ms") cfg.health_check_interval = milliseconds(parse_number<long>(value, name));
+  else if (name == "resp") cfg.resp3 = parse_number<int>(value, "resp") == 3;
+  else if (name == "ca") cfg.tls.ca_file = value;
+  else if (name == "cert") cfg.tls.cert_file = value;
+  else if (name == "key") cfg.tls.key_file = value;
+  else if (name == "sni") cfg.tls.server_name = value;
+  else if (name == "verify") cfg.tls.verify_peer = value != "0" && value != "false";
+  else bad_url("unknown option '" + std::string(name) + "'");
+}
+
+}  // namespace
+
+void connection_config::validate() const {
+  if (unix_socket.empty() && host.empty()) invalid("host", "empty (and no unix_socket)");
+  if (unix_socket.empty() && port == 0) invalid("port", "must be 1..65535");
+  if (!unix_socket.empty() && tls.enabled) invalid("tls.enabled", "TLS over a Unix socket is not supported");
+  if (database < 0) invalid("database", "must be >= 0");
+  if (!tls.cert_file.empty() && tls.key_file.empty()) invalid("tls.key_file", "required with tls.cert_file");
+  if (connect_timeout.count() <= 0) invalid("connect_timeout", "must be positive");
+  if (health_check_interval.count() < 0) invalid("health_check_interval", "must be >= 0");
+  if (health_check_interval.count() > 0 && health_check_timeout.count() <= 0)
+    invalid("health_check_timeout", "must be positive");
+  if (reconnect.initial_delay.count() <= 0) invalid("reconnect.initial_delay", "must be positive");
+  if (reconnect.max_delay < reconnect.initial_delay) invalid("reconnect.max_delay", "must be >= initial_delay");
+  if (reconnect.multiplier < 1.0) invalid("reconnect.multiplier", "must be >= 1");
+  if (reconnect.jitter < 0.0 || reconnect.jitter > 1.0) invalid("reconnect.jitter", "must be in [0, 1]");
+  if (max_pending_requests == 0) invalid("max_pending_requests", "must be positive");
+  if (max_write_bytes == 0) invalid("max_write_bytes", "must be positive");
+  if (parser.max_depth == 0) invalid("parser.max_depth", "must be positive");
+  if (parser.max_line_length < 16) invalid("parser.max_line_length", "must be >= 16");
+}
+
+std::string connection_config::redacted_url() const {
+  std::string url = unix_socket.empty() ? (tls.enabled ? "rediss://" : "redis://") : "unix://";
+  if (!username.empty() || !password.empty()) {
+    url += username;
+    if (!password.empty()) url += ":***";
+    url += '@';
+  }
+  if (unix_socket.empty()) {
+    url += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    url += ':' + std::to_string(port);
+    if (database != 0) url += '/' + std::to_string(database);
+  } else {
+    url += unix_socket;
+    if (database != 0) url += "?db=" + std::to_string(database);
+  }
+  return url;
+}
+
+connection_config parse_url(std::string_view url) {
+  connection_config cfg;
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) bad_url("missing scheme");
+  const std::string_view scheme = url.substr(0, scheme_end);
+  std::string_view rest = url.substr(scheme_end + 3);
+  if (scheme == "rediss") cfg.tls.enabled = true;
+  else if (scheme != "redis" && scheme != "unix") bad_url("scheme must be redis, rediss or unix");
+
+  std::string_view query;
+  if (const auto q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  // user info ends at the last '@' so passwords may contain '@' unescaped
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+    const std::string_view userinfo = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    const auto colon = userinfo.find(':');
+    cfg.username = percent_decode(userinfo.substr(0, colon));
+    if (colon != std::string_view::npos) cfg.password = percent_decode(userinfo.substr(colon + 1));
+  }
+
+  if (scheme == "unix") {
+    if (rest.empty() || rest.front() != '/') bad_url("unix socket path must be absolute");
+    cfg.unix_socket = percent_decode(rest);
+  } else {
+    std::string_view hostport = rest;
+    if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+      hostport = rest.substr(0, slash);
+      const std::string_view db = rest.substr(slash + 1);
+      if (!db.empty()) cfg.database = parse_number<int>(db, "database");
+    }
+    std::string_view port;
+    if (!hostport.empty() && hostport.front() == '[') {  // [IPv6]:port
+      const auto close = hostport.find(']');
+      if (close == std::string_view::npos) bad_url("unterminated IPv6 address");
+      cfg.host = std::string(hostport.substr(1, close - 1));
+      if (close + 1 < hostport.size()) {
+        if (hostport[close + 1] != ':') bad_url("junk after IPv6 address");
+        port = hostport.substr(close + 2);
+      }
+    } else {
+      const auto colon = hostport.find(':');
+      cfg.host = std::string(hostport.substr(0, colon));
+      if (colon != std::string_view::npos) port = hostport.substr(colon + 1);
+    }
+    if (cfg.host.empty()) bad_url("missing host");
+    if (!port.empty()) {
+      const auto p = parse_number<unsigned>(port, "port");
+      if (p == 0 || p > 65535) bad_url("port out of range");
+      cfg.port = static_cast<std::uint16_t>(p);
+    }
+  }
+
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    if (eq == std::string_view::npos) bad_url("option without value");
+    apply_option(cfg, pair.substr(0, eq), percent_decode(pair.substr(eq + 1)));
+  }
+  cfg.validate();
+  return cfg;
+}
+
+}  // namespace streamq::redis

@@ -1,0 +1,53 @@
+#include <streamq/redis/connection.hpp>
+
+#include "connection_impl.hpp"
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+
+namespace streamq::redis {
+namespace asio = boost::asio;
+
+connection::connection(executor_type ex, connection_config config)
+    : impl_(std::make_unique<detail::connection_impl>(std::move(ex), std::move(config))) {}
+
+connection::~connection() = default;
+
+connection::executor_type connection::get_executor() const noexcept { return impl_->executor(); }
+const connection_config& connection::config() const noexcept { return impl_->config(); }
+connection_state connection::state() const noexcept { return impl_->state(); }
+connection_stats connection::stats() const noexcept { return impl_->stats(); }
+
+void connection::cancel() {
+  asio::dispatch(impl_->executor(), [impl = impl_.get()] { impl->cancel(); });
+}
+
+void connection::set_push_handler(std::function<void(const resp::value&)> handler) {
+  impl_->set_push_handler(std::move(handler));
+}
+
+void connection::initiate_run(exec_handler handler) {
+  auto slot = asio::get_associated_cancellation_slot(handler);
+  asio::co_spawn(
+      impl_->executor(), impl_->run(),
+      asio::bind_cancellation_slot(
+          slot, [h = std::move(handler)](std::exception_ptr failure, error_code ec) mutable {
+            // run() reports by error code; an exception here means a bug or bad_alloc.
+            if (failure) ec = asio::error::fault;
+            auto ex = asio::get_associated_executor(h);
+            asio::dispatch(ex, asio::append(std::move(h), ec));
+          }));
+}
+
+void connection::initiate_exec(exec_handler handler, const resp::request& req,
+                               resp::response_adapter& adapter) {
+  // Inline when called on the connection's executor; posted from other threads.
+  asio::dispatch(impl_->executor(), [impl = impl_.get(), h = std::move(handler), &req,
+                                     &adapter]() mutable {
+    impl->start_exec(std::move(h), req, adapter);
+  });
+}
+
+}  // namespace streamq::redis

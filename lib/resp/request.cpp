@@ -1,0 +1,85 @@
+#include <streamq/resp/request.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace streamq::resp {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::toupper(static_cast<unsigned char>(x)) ==
+                  std::toupper(static_cast<unsigned char>(y));
+         });
+}
+
+// Commands that hold the connection until data arrives or a timeout passes.
+constexpr std::array<std::string_view, 10> blocking_commands{
+    "BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP",
+    "BZPOPMIN", "BZPOPMAX", "BZMPOP", "WAIT", "WAITAOF"};
+
+// Under RESP3 these are answered by push messages only, not by a reply.
+constexpr std::array<std::string_view, 6> push_only_commands{
+    "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"};
+
+bool any_of(std::string_view name, const auto& list) noexcept {
+  return std::any_of(list.begin(), list.end(), [&](std::string_view c) { return iequals(c, name); });
+}
+
+void append_decimal(std::string& out, std::size_t n) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+  out.append(digits, end);
+}
+
+}  // namespace
+
+void request::clear() noexcept {
+  buffer_.clear();
+  commands_ = 0;
+  replies_ = 0;
+  slot_.reset();
+  cross_slot_ = false;
+  blocking_ = false;
+  scan_for_block_ = false;
+}
+
+void request::begin_command(std::string_view command, std::size_t argc) {
+  buffer_ += '*';
+  append_decimal(buffer_, argc);
+  buffer_ += "\r\n";
+  append_bulk(command);
+  ++commands_;
+  // Cheap first-letter test keeps the name comparisons off the common path.
+  const char c = command.empty() ? '\0' : static_cast<char>(std::toupper(static_cast<unsigned char>(command[0])));
+  bool push_only = false;
+  if (c == 'B' || c == 'W') blocking_ = blocking_ || any_of(command, blocking_commands);
+  if (c == 'X') scan_for_block_ = iequals(command, "XREAD") || iequals(command, "XREADGROUP");
+  if (c == 'S' || c == 'U' || c == 'P') push_only = any_of(command, push_only_commands);
+  if (!push_only) ++replies_;
+  first_arg_ = true;
+}
+
+void request::append_bulk(std::string_view data) {
+  if (first_arg_) {
+    first_arg_ = false;  // the command name itself
+  } else if (scan_for_block_ && iequals(data, "BLOCK")) {
+    blocking_ = true;
+  }
+  buffer_ += '$';
+  append_decimal(buffer_, data.size());
+  buffer_ += "\r\n";
+  buffer_.append(data);
+  buffer_ += "\r\n";
+}
+
+void request::note_key(std::string_view name) noexcept {
+  const std::uint16_t s = hash_slot(name);
+  if (slot_ && *slot_ != s) cross_slot_ = true;
+  if (!slot_) slot_ = s;
+}
+
+void request::end_command() noexcept { scan_for_block_ = false; }
+
+}  // namespace streamq::resp

@@ -1,0 +1,75 @@
+#include "async_test.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <doctest/doctest.h>
+
+#include <exception>
+#include <optional>
+
+namespace streamq::test {
+namespace asio = boost::asio;
+
+namespace {
+
+// Runs `io` until `done()` or the limit; fails the test on the limit.
+template <class Done>
+void drive(asio::io_context& io, std::chrono::seconds limit, Done done) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  while (!done() && std::chrono::steady_clock::now() < give_up) {
+    io.run_for(std::chrono::milliseconds(50));
+    if (io.stopped()) io.restart();
+  }
+  REQUIRE_MESSAGE(done(), "test did not finish within its time limit");
+  io.restart();
+  io.poll();  // drain completions posted while finishing
+}
+
+void rethrow_failure(const std::exception_ptr& failure) {
+  if (!failure) return;
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& e) {
+    FAIL("test coroutine threw: " << e.what());
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, d);
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
+redis::error_code run_with_connection(redis::connection_config config, const test_body& body,
+                                      std::chrono::seconds limit) {
+  asio::io_context io;
+  redis::connection conn(io.get_executor(), std::move(config));
+  std::optional<redis::error_code> run_result;
+  std::exception_ptr failure;
+  conn.async_run([&](redis::error_code ec) { run_result = ec; });
+  asio::co_spawn(io, body(conn), [&](std::exception_ptr e) {
+    failure = e;
+    conn.cancel();
+  });
+  drive(io, limit, [&] { return run_result.has_value(); });
+  rethrow_failure(failure);
+  return *run_result;
+}
+
+void run_coroutine(const std::function<asio::awaitable<void>()>& body, std::chrono::seconds limit) {
+  asio::io_context io;
+  bool finished = false;
+  std::exception_ptr failure;
+  asio::co_spawn(io, body(), [&](std::exception_ptr e) {
+    failure = e;
+    finished = true;
+  });
+  drive(io, limit, [&] { return finished; });
+  rethrow_failure(failure);
+}
+
+}  // namespace streamq::test

@@ -1,0 +1,344 @@
+#include "redis_server.hpp"
+
+#include <signal.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+#include "posix_helpers.hpp"
+
+namespace streamq::test {
+namespace {
+
+using namespace detail;
+namespace fs = std::filesystem;
+using clock_type = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+constexpr auto ready_timeout = 10s;
+constexpr auto command_timeout = 10s;
+constexpr int stop_timeout_ms = 5000;
+constexpr int port_attempts = 5;
+
+constexpr const char* dir_prefix = "streamq-redis-";
+constexpr const char* owner_file = "/owner.pid";
+
+// A test that crashes (an ASan abort, a failed assertion) never runs our destructor: its server
+// dies with it (PDEATHSIG) but its dir stays. Remove such dirs whose owner is gone.
+void remove_orphaned_dirs(const std::string& base) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(base, ec)) {
+    if (entry.path().filename().string().rfind(dir_prefix, 0) != 0) continue;
+    std::ifstream in(entry.path().string() + owner_file);
+    long owner = 0;
+    if (!(in >> owner) || owner <= 0) continue;  // not ours, or being created right now
+    if (::kill(static_cast<pid_t>(owner), 0) != 0 && errno == ESRCH)
+      fs::remove_all(entry.path(), ec);
+  }
+}
+
+std::string make_temp_dir() {
+  // Unix socket paths are limited to 108 bytes: a long TMPDIR would break unix_socket.
+  const char* env = std::getenv("TMPDIR");
+  std::string base = (env != nullptr && *env != '\0' && std::strlen(env) < 64) ? env : "/tmp";
+  remove_orphaned_dirs(base);
+  std::string templ = base + "/" + dir_prefix + "XXXXXX";
+  if (::mkdtemp(templ.data()) == nullptr) fail(errno_text("mkdtemp") + " in " + base);
+  std::ofstream(templ + owner_file) << ::getpid() << "\n";
+  return templ;
+}
+
+void validate(const redis_server_options& o) {
+  auto one_of = [](const std::string& v, std::initializer_list<const char*> allowed,
+                   const char* field) {
+    for (const char* a : allowed)
+      if (v == a) return;
+    throw std::invalid_argument(std::string("redis_server_options::") + field +
+                                ": unexpected value '" + v + "'");
+  };
+  one_of(o.tls_auth_clients, {"yes", "no", "optional"}, "tls_auth_clients");
+  one_of(o.appendonly, {"yes", "no"}, "appendonly");
+  one_of(o.appendfsync, {"always", "everysec", "no"}, "appendfsync");
+  for (const auto& rule : o.acl_users)
+    if (rule.rfind("user ", 0) != 0 || rule.find_first_of("\r\n") != std::string::npos)
+      throw std::invalid_argument(
+          "redis_server_options::acl_users: not a one-line 'user ...' rule: " + rule);
+  if (o.requirepass && o.requirepass->find_first_of("\r\n ") != std::string::npos)
+    throw std::invalid_argument(
+        "redis_server_options::requirepass: must not contain spaces or newlines");
+}
+
+}  // namespace
+
+redis_server::redis_server() : redis_server(options{}) {}
+
+redis_server::redis_server(options opts) : opts_(std::move(opts)) {
+  validate(opts_);
+  dir_ = make_temp_dir();
+  try {
+    if (opts_.unix_socket) {
+      unix_path_ = dir_ + "/redis.sock";
+      if (unix_path_.size() >= sizeof(sockaddr_un::sun_path))
+        fail("unix socket path too long: " + unix_path_);
+    }
+    write_config_files();
+    if (opts_.tls) generate_certificates();
+    for (int attempt = 1;; ++attempt) {
+      const auto ports = free_loopback_ports(opts_.tls ? 2 : 1);
+      port_ = ports[0];
+      tls_port_ = opts_.tls ? ports[1] : 0;
+      spawn();
+      if (wait_ready()) break;
+      if (attempt == port_attempts) fail("ports kept being taken by others:\n" + log_tail());
+      fs::remove(dir_ + "/redis.log");  // so the next attempt's log is its own
+    }
+  } catch (...) {
+    reap(SIGKILL, 0);
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+    throw;
+  }
+}
+
+redis_server::~redis_server() {
+  reap(SIGTERM, stop_timeout_ms);
+  std::error_code ignored;
+  fs::remove_all(dir_, ignored);
+}
+
+std::string redis_server::url() const {
+  return "redis://127.0.0.1:" + std::to_string(port_);
+}
+std::string redis_server::tls_url() const {
+  return "rediss://localhost:" + std::to_string(tls_port_);
+}
+std::string redis_server::unix_url() const {
+  return "unix://" + unix_path_;
+}
+std::string redis_server::ca_cert() const {
+  return opts_.tls ? dir_ + "/ca.crt" : std::string();
+}
+std::string redis_server::client_cert() const {
+  return opts_.tls ? dir_ + "/client.crt" : std::string();
+}
+std::string redis_server::client_key() const {
+  return opts_.tls ? dir_ + "/client.key" : std::string();
+}
+std::string redis_server::other_ca_cert() const {
+  return opts_.tls ? dir_ + "/other-ca.crt" : std::string();
+}
+
+void redis_server::stop() {
+  reap(SIGTERM, stop_timeout_ms);
+}
+void redis_server::kill() {
+  reap(SIGKILL, stop_timeout_ms);
+}
+
+void redis_server::restart() {
+  if (running()) stop();
+  spawn();
+  if (!wait_ready())
+    fail("restart: port " + std::to_string(port_) + " was taken by another process");
+}
+
+void redis_server::pause() {
+  if (running()) ::kill(pid_, SIGSTOP);
+}
+
+void redis_server::resume() {
+  if (running()) ::kill(pid_, SIGCONT);
+}
+
+std::string redis_server::command(const std::vector<std::string>& args) const {
+  const fd_guard fd(connect_loopback(port_));
+  if (fd.get() < 0) fail(errno_text("connect") + " to port " + std::to_string(port_));
+  const bool auth = opts_.requirepass.has_value();
+  const std::string request =
+      (auth ? encode({"AUTH", *opts_.requirepass}) : std::string()) + encode(args);
+  auto [buf, ends] = round_trip(fd.get(), request, auth ? 2 : 1, command_timeout);
+  return auth ? buf.substr(ends[0], ends[1] - ends[0]) : buf.substr(0, ends[0]);
+}
+
+std::string redis_server::log_tail(std::size_t lines) const {
+  return tail_of(dir_ + "/redis.log", lines);
+}
+
+void redis_server::write_config_files() {
+  if (opts_.acl_users.empty()) return;
+  // An aclfile replaces the users that requirepass would configure: carry the password over.
+  std::string text;
+  bool has_default = false;
+  for (const auto& rule : opts_.acl_users)
+    has_default = has_default || rule.rfind("user default ", 0) == 0;
+  if (opts_.requirepass && !has_default)
+    text += "user default on >" + *opts_.requirepass + " ~* &* +@all\n";
+  for (const auto& rule : opts_.acl_users) text += rule + "\n";
+  write_text(dir_ + "/users.acl", text);
+}
+
+void redis_server::generate_certificates() {
+  // Our own config, so the result does not depend on the system's openssl.cnf.
+  const std::string cnf = dir_ + "/openssl.cnf";
+  write_text(
+      cnf,
+      "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = unused\n"
+      "[ca_ext]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\n"
+      "subjectKeyIdentifier = hash\n"
+      "[server_ext]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n"
+      "extendedKeyUsage = serverAuth, clientAuth\nsubjectAltName = DNS:localhost, IP:127.0.0.1\n"
+      "authorityKeyIdentifier = keyid\n"
+      "[client_ext]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n"
+      "extendedKeyUsage = clientAuth\nauthorityKeyIdentifier = keyid\n");
+  const std::string log = dir_ + "/openssl.log";
+  const std::vector<std::string> ec_key = {"-newkey", "ec", "-pkeyopt",
+                                           "ec_paramgen_curve:prime256v1", "-nodes"};
+  auto with_key = [&](std::vector<std::string> args) {
+    args.insert(args.begin() + 3, ec_key.begin(), ec_key.end());
+    return args;
+  };
+  auto make_ca = [&](const std::string& name, const std::string& cn) {
+    run_tool(with_key({"openssl", "req", "-x509", "-config", cnf, "-extensions", "ca_ext", "-days",
+                       "3650", "-subj", "/CN=" + cn, "-keyout", dir_ + "/" + name + ".key", "-out",
+                       dir_ + "/" + name + ".crt"}),
+             log);
+  };
+  auto make_leaf = [&](const std::string& name, const std::string& cn, const std::string& ext,
+                       const char* serial) {
+    const std::string base = dir_ + "/" + name;
+    run_tool(with_key({"openssl", "req", "-new", "-config", cnf, "-subj", "/CN=" + cn, "-keyout",
+                       base + ".key", "-out", base + ".csr"}),
+             log);
+    run_tool({"openssl", "x509", "-req", "-in", base + ".csr", "-CA", dir_ + "/ca.crt", "-CAkey",
+              dir_ + "/ca.key", "-set_serial", serial, "-days", "3650", "-extfile", cnf,
+              "-extensions", ext, "-out", base + ".crt"},
+             log);
+  };
+  make_ca("ca", "streamq test CA");
+  make_ca("other-ca", "streamq unrelated CA");
+  make_leaf("server", "localhost", "server_ext", "2");
+  make_leaf("client", "streamq-test-client", "client_ext", "3");
+}
+
+std::vector<std::string> redis_server::server_args() const {
+  const char* env = std::getenv("STREAMQ_REDIS_SERVER");
+  std::vector<std::string> a = {(env != nullptr && *env != '\0') ? env : "redis-server",
+                                "--port",
+                                std::to_string(port_),
+                                "--bind",
+                                "127.0.0.1",
+                                "--dir",
+                                dir_,
+                                "--logfile",
+                                dir_ + "/redis.log",
+                                "--daemonize",
+                                "no",
+                                "--appendonly",
+                                opts_.appendonly,
+                                "--appendfsync",
+                                opts_.appendfsync};
+  auto add = [&a](std::initializer_list<std::string> more) { a.insert(a.end(), more); };
+  if (!opts_.persistence) add({"--save", ""});
+  if (opts_.enable_debug_command) add({"--enable-debug-command", "local"});
+  if (opts_.requirepass && opts_.acl_users.empty()) add({"--requirepass", *opts_.requirepass});
+  if (!opts_.acl_users.empty()) add({"--aclfile", dir_ + "/users.acl"});
+  if (opts_.unix_socket) add({"--unixsocket", unix_path_, "--unixsocketperm", "700"});
+  if (opts_.tls)
+    add({"--tls-port", std::to_string(tls_port_), "--tls-cert-file", dir_ + "/server.crt",
+         "--tls-key-file", dir_ + "/server.key", "--tls-ca-cert-file", dir_ + "/ca.crt",
+         "--tls-auth-clients", opts_.tls_auth_clients});
+  a.insert(a.end(), opts_.extra_args.begin(), opts_.extra_args.end());
+  return a;
+}
+
+void redis_server::spawn() {
+  pid_ = spawn_process(server_args(), dir_ + "/redis.log");
+}
+
+bool redis_server::wait_ready() {
+  const bool auth = opts_.requirepass.has_value();
+  const std::string probe = (auth ? encode({"AUTH", *opts_.requirepass}) : std::string()) +
+                            encode({"PING"}) + encode({"INFO", "server"});
+  const auto deadline = clock_type::now() + ready_timeout;
+  std::string last_reply;
+  while (clock_type::now() < deadline) {
+    int status = 0;
+    if (waitpid_retry(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      if (file_contains(dir_ + "/redis.log", "Address already in use")) return false;
+      fail("redis-server exited during start-up:\n" + log_tail());
+    }
+    const fd_guard fd(connect_loopback(port_));
+    if (fd.get() >= 0) {
+      try {
+        auto [buf, ends] = round_trip(fd.get(), probe, auth ? 3 : 2, 1s);
+        const std::size_t ping_at = auth ? ends[0] : 0;
+        const std::string_view ping = std::string_view(buf).substr(ping_at);
+        if (ping.rfind("-NOAUTH", 0) == 0)
+          return true;  // cannot check the pid without the password
+        if (ping.rfind("+PONG", 0) == 0) {
+          // Another process may have grabbed our port: only our own pid counts as ready.
+          const std::string key = "process_id:" + std::to_string(pid_) + "\r\n";
+          if (buf.find(key) != std::string::npos) return true;
+        }
+        last_reply = buf;  // e.g. -LOADING while an AOF or RDB file is read back
+      } catch (const std::runtime_error& e) {
+        last_reply = e.what();
+      }
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  reap(SIGKILL, 0);
+  fail("not ready after 10 s; last probe reply: " + last_reply + "\nlog:\n" + log_tail());
+}
+
+void redis_server::reap(int signal_number, int timeout_ms) {
+  if (pid_ <= 0) return;
+  ::kill(pid_, signal_number);
+  if (signal_number != SIGKILL) ::kill(pid_, SIGCONT);  // a SIGSTOPped server cannot act on SIGTERM
+  const auto deadline = clock_type::now() + std::chrono::milliseconds(timeout_ms);
+  int status = 0;
+  while (waitpid_retry(pid_, &status, WNOHANG) == 0) {
+    if (clock_type::now() >= deadline) {
+      ::kill(pid_, SIGKILL);
+      waitpid_retry(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  pid_ = -1;
+}
+
+std::string unique_key_prefix(std::string_view test_name) {
+  static std::atomic<unsigned long> counter{0};
+  std::string name;
+  for (const char c : test_name) {
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '_' || c == '-' || c == '.';
+    name += keep ? c : '_';
+  }
+  if (name.empty()) name = "test";
+  if (name.size() > 48) {
+    // Keep it readable but unique: a prefix plus a hash (FNV-1a) of the whole name.
+    std::uint64_t h = 14695981039346656037ull;
+    for (const char c : test_name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    name = name.substr(0, 32) + "-" + hex;
+  }
+  return "sqt:" + name + ":" + std::to_string(++counter) + ":";
+}
+
+}  // namespace streamq::test
