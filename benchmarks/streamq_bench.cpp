@@ -1,1 +1,65 @@
-int main(){}
+// streamq-bench: client-side throughput, latency and CPU of streamq against a live Redis.
+//
+//   streamq-bench SCENARIO --redis URL [--count N] [--payload BYTES] [--concurrency C] [--rate R]
+//
+// Prints one JSON object per line on stdout; benchmarks/run.sh and other scripts parse it.
+// The scenarios live in bench_*.cpp and are listed in bench_scenarios.hpp.
+#include "bench_scenarios.hpp"
+
+#include <streamq/redis/config.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+std::string usage(const char* program) {
+  std::vector<std::pair<std::string_view, std::string_view>> listed;
+  for (const auto& s : streamq::bench::registry()) listed.emplace_back(s.name, s.summary);
+  return streamq::bench::usage_text(program, listed);
+}
+
+int usage_error(const char* program, const std::string& why) {
+  std::fprintf(stderr, "streamq-bench: %s\n%s", why.c_str(), usage(program).c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* program = argc > 0 ? argv[0] : "streamq-bench";
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(usage(program).c_str(), stdout);
+      return 0;
+    }
+  }
+
+  std::string error;
+  const auto opt = streamq::bench::parse_options(argc, argv, error);
+  if (!opt) return usage_error(program, error);
+
+  const streamq::bench::scenario* chosen = nullptr;
+  for (const auto& s : streamq::bench::registry())
+    if (s.name == opt->scenario) chosen = &s;
+  if (chosen == nullptr) return usage_error(program, "unknown scenario '" + opt->scenario + "'");
+
+  try {
+    (void)streamq::redis::parse_url(opt->redis_url);  // a bad URL is a usage error
+  } catch (const std::invalid_argument& e) {
+    return usage_error(program, std::string("invalid --redis URL: ") + e.what());
+  }
+
+  try {
+    return chosen->run(*opt);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "streamq-bench %.*s failed: %s\n", static_cast<int>(chosen->name.size()),
+                 chosen->name.data(), e.what());
+    return 1;
+  }
+}

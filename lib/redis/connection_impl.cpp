@@ -341,7 +341,8 @@ asio::awaitable<error_code> connection_impl::connect_and_handshake() {
 asio::awaitable<error_code> connection_impl::handshake() {
   resp::request req;
   const bool authenticate = !config_.password.empty();
-  const std::string_view user = config_.username.empty() ? "default" : config_.username;
+  const std::string_view user =
+      config_.username.empty() ? std::string_view("default") : std::string_view(config_.username);
   if (config_.resp3) {
     std::vector<std::string_view> args{"3"};
     if (authenticate) args.insert(args.end(), {"AUTH", user, config_.password});

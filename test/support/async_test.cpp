@@ -33,7 +33,7 @@ void rethrow_failure(const std::exception_ptr& failure) {
   try {
     std::rethrow_exception(failure);
   } catch (const std::exception& e) {
-    FAIL("test coroutine threw: " << e.what());
+    FAIL("test coroutine threw: " << std::string(e.what()));
   }
 }
 
