@@ -100,7 +100,12 @@ int main() {
     asio::co_spawn(io, client.async_run(asio::as_tuple(asio::use_awaitable)) || guarded(),
                    asio::detached);
     io.run();
-    if (failure) std::rethrow_exception(failure);
+    if (failure) {
+      if (const auto why = client.shared_connection().last_error())
+        std::fprintf(stderr, "streamq demo: connection to %s: %s\n",
+                     client.config().redacted_url().c_str(), why.message().c_str());
+      std::rethrow_exception(failure);
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "streamq demo failed: %s\n", e.what());
     return 1;

@@ -19,6 +19,7 @@ connection::executor_type connection::get_executor() const noexcept { return imp
 const connection_config& connection::config() const noexcept { return impl_->config(); }
 connection_state connection::state() const noexcept { return impl_->state(); }
 connection_stats connection::stats() const noexcept { return impl_->stats(); }
+error_code connection::last_error() const noexcept { return impl_->last_error(); }
 
 void connection::cancel() {
   asio::dispatch(impl_->executor(), [impl = impl_.get()] { impl->cancel(); });

@@ -24,6 +24,8 @@ namespace streamq::redis::detail {
 
 using exec_handler = boost::asio::any_completion_handler<void(error_code)>;
 
+inline constexpr std::size_t initial_read_buffer = 64 * 1024;
+
 // One async_exec in flight. Pooled: the hot path allocates nothing once warm.
 struct pending_op {
   enum class stage : std::uint8_t { waiting_room, queued, written };
@@ -48,6 +50,7 @@ class connection_impl {
   const connection_config& config() const noexcept { return config_; }
   connection_state state() const noexcept { return state_; }
   connection_stats stats() const noexcept { return stats_; }
+  error_code last_error() const noexcept { return last_error_; }
 
   boost::asio::awaitable<error_code> run();
   // Called on the executor.
@@ -115,7 +118,8 @@ class connection_impl {
   bool writer_idle_ = false;
   bool stopping_ = false;
   bool running_ = false;
-  error_code final_error_;  // why run() ended, for requests arriving afterwards
+  error_code final_error_;
+  error_code last_error_;  // why run() ended, for requests arriving afterwards
   connection_state state_ = connection_state::idle;
   connection_stats stats_;
   unsigned failures_ = 0;

@@ -1,6 +1,7 @@
 #include <streamq/resp/error.hpp>
 #include <streamq/resp/parser.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -10,6 +11,7 @@ namespace {
 
 constexpr std::string_view crlf{"\r\n"};
 
+// Lengths: "-1" or plain digits, as every peer sends them.
 bool parse_int64(std::string_view s, std::int64_t& out) noexcept {
   if (s.empty()) return false;
   const char* end = s.data() + s.size();
@@ -17,7 +19,20 @@ bool parse_int64(std::string_view s, std::int64_t& out) noexcept {
   return err == std::errc{} && ptr == end;
 }
 
+// The spec allows an explicit '+' on integers and doubles (":+5", ",+1.5"); from_chars does
+// not, so drop it when a digit or "inf" follows.
+std::string_view drop_plus(std::string_view s) noexcept {
+  if (s.size() > 1 && s.front() == '+' && s[1] != '-' && s[1] != '+') s.remove_prefix(1);
+  return s;
+}
+
+bool valid_integer(std::string_view s) noexcept {
+  std::int64_t v = 0;
+  return parse_int64(drop_plus(s), v);
+}
+
 bool valid_double(std::string_view s) noexcept {
+  s = drop_plus(s);
   if (s.empty()) return false;
   double d = 0;
   const char* end = s.data() + s.size();
@@ -32,6 +47,10 @@ bool valid_big_number(std::string_view s) noexcept {
   for (char c : s)
     if (c < '0' || c > '9') return false;
   return true;
+}
+
+bool known_marker(char marker) noexcept {
+  return std::string_view("+-:$!,#(=_*%~|>").find(marker) != std::string_view::npos;
 }
 
 // Marker byte of each aggregate type; 0 for leaves.
@@ -49,7 +68,8 @@ type aggregate_type(char marker) noexcept {
 }  // namespace
 
 parser::parser(const parser_limits& limits) : limits_(limits) {
-  stack_.reserve(limits_.max_depth + 1);
+  // A generous max_depth must not allocate up front; deeper stacks grow on demand.
+  stack_.reserve(std::min<std::size_t>(limits_.max_depth, 64));
 }
 
 void parser::reset() noexcept {
@@ -91,10 +111,17 @@ std::optional<node> parser::consume(std::string_view data, std::error_code& ec) 
     return std::nullopt;
   }
 
-  const std::size_t scan = std::min(data.size(), limits_.max_line_length + 2);
+  // Refuse garbage at once rather than after waiting for a CRLF that may never come.
+  if (!known_marker(data[0])) return fail(ec, parse_errc::invalid_type_byte);
+
+  // A line may be max_line_length bytes plus CRLF (saturating: "unlimited" must not wrap).
+  const std::size_t window = limits_.max_line_length > static_cast<std::size_t>(-1) - 2
+                                 ? static_cast<std::size_t>(-1)
+                                 : limits_.max_line_length + 2;
+  const std::size_t scan = std::min(data.size(), window);
   const auto line_end = std::string_view(data.data(), scan).find(crlf);
   if (line_end == std::string_view::npos) {
-    if (data.size() >= limits_.max_line_length + 2) return fail(ec, parse_errc::line_too_long);
+    if (data.size() >= window) return fail(ec, parse_errc::line_too_long);
     needed_ = data.size() + 1;
     return std::nullopt;
   }
@@ -109,12 +136,10 @@ std::optional<node> parser::consume(std::string_view data, std::error_code& ec) 
   switch (marker) {
     case '+': n.data_type = type::simple_string; break;
     case '-': n.data_type = type::simple_error; break;
-    case ':': {
-      std::int64_t v = 0;
-      if (!parse_int64(line, v)) return fail(ec, parse_errc::invalid_integer);
+    case ':':
+      if (!valid_integer(line)) return fail(ec, parse_errc::invalid_integer);
       n.data_type = type::integer;
       break;
-    }
     case ',':
       if (!valid_double(line)) return fail(ec, parse_errc::invalid_double);
       n.data_type = type::double_type;

@@ -43,13 +43,15 @@ void request::clear() noexcept {
   cross_slot_ = false;
   blocking_ = false;
   scan_for_block_ = false;
+  skip_args_ = 0;
 }
 
 void request::begin_command(std::string_view command, std::size_t argc) {
   buffer_ += '*';
   append_decimal(buffer_, argc);
   buffer_ += "\r\n";
-  append_bulk(command);
+  write_bulk(command);
+  skip_args_ = 0;
   ++commands_;
   // Cheap first-letter test keeps the name comparisons off the common path.
   const char c = command.empty() ? '\0' : static_cast<char>(std::toupper(static_cast<unsigned char>(command[0])));
@@ -58,15 +60,27 @@ void request::begin_command(std::string_view command, std::size_t argc) {
   if (c == 'X') scan_for_block_ = iequals(command, "XREAD") || iequals(command, "XREADGROUP");
   if (c == 'S' || c == 'U' || c == 'P') push_only = any_of(command, push_only_commands);
   if (!push_only) ++replies_;
-  first_arg_ = true;
 }
 
 void request::append_bulk(std::string_view data) {
-  if (first_arg_) {
-    first_arg_ = false;  // the command name itself
-  } else if (scan_for_block_ && iequals(data, "BLOCK")) {
-    blocking_ = true;
+  if (scan_for_block_) {
+    if (skip_args_ > 0) {
+      --skip_args_;
+    } else if (iequals(data, "BLOCK")) {
+      blocking_ = true;
+      scan_for_block_ = false;
+    } else if (iequals(data, "STREAMS")) {
+      scan_for_block_ = false;  // keys and IDs follow, never options
+    } else if (iequals(data, "COUNT")) {
+      skip_args_ = 1;
+    } else if (iequals(data, "GROUP")) {
+      skip_args_ = 2;
+    }
   }
+  write_bulk(data);
+}
+
+void request::write_bulk(std::string_view data) {
   buffer_ += '$';
   append_decimal(buffer_, data.size());
   buffer_ += "\r\n";

@@ -51,10 +51,12 @@ std::string to_string(const value& v) {
 void value_builder::reset() {
   root_ = value{};
   open_.clear();
+  attributes_ = attribute_filter{};
   started_ = false;
 }
 
 bool value_builder::on_node(const node& n) {
+  if (!attributes_.keep(n)) return false;
   value* target = nullptr;
   if (open_.empty()) {
     // a new top-level value starts

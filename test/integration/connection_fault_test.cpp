@@ -165,6 +165,7 @@ TEST_CASE("without keep_unwritten_on_disconnect requests fail fast while disconn
     streamq::resp::ignore_response ignored;
     auto [ec] = co_await conn.async_exec(req, ignored, use_tuple);
     CHECK(ec == client_errc::not_connected);
+    CHECK(conn.last_error());  // says why: the session ended, reconnects are refused
     CHECK(streamq::redis::is_retryable(ec));
   });
 }

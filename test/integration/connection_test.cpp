@@ -12,9 +12,12 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -244,4 +247,39 @@ TEST_CASE("XREAD with BLOCK counts as blocking") {
   request plain;
   plain.push("XREAD", "COUNT", 1, "STREAMS", "s", "$");
   CHECK_FALSE(plain.has_blocking_command());
+}
+
+TEST_CASE("requests may be issued from other threads") {
+  redis_server server;
+  const auto key = prefix() + "threads";
+  asio::io_context io;
+  connection conn(io.get_executor(), streamq::redis::parse_url(server.url()));
+  auto run_done = conn.async_run(asio::use_future);
+  std::thread loop([&] {
+    auto guard = asio::make_work_guard(io);
+    io.run_for(30s);
+  });
+  constexpr int threads = 4;
+  constexpr int per_thread = 200;
+  std::vector<std::thread> callers;
+  for (int t = 0; t < threads; ++t)
+    callers.emplace_back([&] {
+      for (int i = 0; i < per_thread; ++i) {
+        request req;
+        req.push("INCR", streamq::resp::key{key});
+        response<std::int64_t> resp;
+        conn.async_exec(req, resp, asio::use_future).get();
+        REQUIRE(resp.get<0>().has_value());
+      }
+    });
+  for (auto& c : callers) c.join();
+  request get;
+  get.push("GET", streamq::resp::key{key});
+  response<std::int64_t> got;
+  conn.async_exec(get, got, asio::use_future).get();
+  CHECK(got.get<0>().value() == threads * per_thread);
+  conn.cancel();
+  CHECK_THROWS(run_done.get());  // run() reports shut_down, as an exception through the future
+  io.stop();
+  loop.join();
 }

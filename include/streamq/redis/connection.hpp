@@ -57,6 +57,9 @@ class connection {
   [[nodiscard]] const connection_config& config() const noexcept;
   [[nodiscard]] connection_state state() const noexcept;
   [[nodiscard]] connection_stats stats() const noexcept;
+  // Why the last connection attempt failed or the last session ended (clear while none
+  // has): lets a caller whose request timed out tell "server refused" from "server slow".
+  [[nodiscard]] error_code last_error() const noexcept;
 
   // The owner operation: connects, keeps the connection healthy and reconnects with
   // backoff. Signature void(error_code). Completes with client_errc::shut_down after

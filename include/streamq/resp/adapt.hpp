@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <tuple>
 #include <type_traits>
@@ -60,6 +61,64 @@ concept sequence = !std::same_as<T, std::string> && requires(T t, typename T::va
   t.push_back(std::move(v));
 };
 
+// Number text as RESP spells it: an optional sign ('+' too), then digits.
+inline std::string_view drop_plus(std::string_view s) noexcept {
+  if (s.size() > 1 && s.front() == '+' && s[1] != '-' && s[1] != '+') s.remove_prefix(1);
+  return s;
+}
+
+template <class T>
+std::error_code parse_integer(std::string_view text, T& out) {
+  text = drop_plus(text);
+  if (text.empty()) return adapt_errc::invalid_number;
+  const char* end = text.data() + text.size();
+  if constexpr (std::is_unsigned_v<T>) {
+    // from_chars refuses any '-' for unsigned targets: tell "-5" (a number the target cannot
+    // hold) from "-x" (not a number).
+    if (text.front() == '-') {
+      std::uintmax_t magnitude = 0;
+      auto [ptr, err] = std::from_chars(text.data() + 1, end, magnitude);
+      if (ptr != end || text.size() == 1 || (err != std::errc{} && err != std::errc::result_out_of_range))
+        return adapt_errc::invalid_number;
+      if (err == std::errc{} && magnitude == 0) {
+        out = 0;
+        return {};
+      }
+      return adapt_errc::out_of_range;
+    }
+  }
+  T parsed{};
+  auto [ptr, err] = std::from_chars(text.data(), end, parsed);
+  if (ptr != end) return adapt_errc::invalid_number;
+  if (err == std::errc::result_out_of_range) return adapt_errc::out_of_range;
+  if (err != std::errc{}) return adapt_errc::invalid_number;
+  out = parsed;
+  return {};
+}
+
+template <class T>
+std::error_code parse_floating(std::string_view text, T& out) {
+  text = drop_plus(text);
+  if (text.empty()) return adapt_errc::invalid_number;
+  const char* end = text.data() + text.size();
+  T parsed{};
+  auto [ptr, err] = std::from_chars(text.data(), end, parsed);
+  if (ptr != end) return adapt_errc::invalid_number;
+  if (err == std::errc::result_out_of_range) return adapt_errc::out_of_range;
+  if (err != std::errc{}) return adapt_errc::invalid_number;
+  out = parsed;
+  return {};
+}
+
+// The first error reply in a tree (depth-first), for diagnostics of nested errors such as
+// an EXEC reply holding one failed command.
+inline const value* first_error(const value& v) noexcept {
+  if (v.is_error()) return &v;
+  for (const auto& e : v.elements)
+    if (const value* found = first_error(e)) return found;
+  return nullptr;
+}
+
 template <class T>
 struct is_tuple : std::false_type {};
 template <class... Ts>
@@ -82,12 +141,7 @@ struct converter<T> {
       ec = adapt_errc::type_mismatch;
       return;
     }
-    const char* end = v.text.data() + v.text.size();
-    auto [ptr, err] = std::from_chars(v.text.data(), end, out);
-    if (err == std::errc::result_out_of_range)
-      ec = adapt_errc::out_of_range;
-    else if (err != std::errc{} || ptr != end || v.text.empty())
-      ec = adapt_errc::invalid_number;
+    ec = detail::parse_integer(v.text, out);
   }
 };
 
@@ -103,9 +157,7 @@ struct converter<T> {
       ec = adapt_errc::type_mismatch;
       return;
     }
-    const char* end = v.text.data() + v.text.size();
-    auto [ptr, err] = std::from_chars(v.text.data(), end, out);
-    if (err != std::errc{} || ptr != end || v.text.empty()) ec = adapt_errc::invalid_number;
+    ec = detail::parse_floating(v.text, out);
   }
 };
 

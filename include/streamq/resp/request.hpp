@@ -53,12 +53,22 @@ class request {
   void clear() noexcept;
 
  private:
+  // Arguments `append(arg)` writes: ranges (of ranges) expand to all their leaves.
   template <class T>
   static std::size_t arg_count(const T& arg) {
-    if constexpr (std::ranges::range<T> && !std::convertible_to<T, std::string_view>)
-      return static_cast<std::size_t>(std::ranges::distance(arg));
-    else
+    if constexpr (std::ranges::range<T> && !std::convertible_to<T, std::string_view>) {
+      using element = std::remove_cvref_t<std::ranges::range_reference_t<const T>>;
+      if constexpr (std::ranges::range<element> &&
+                    !std::convertible_to<element, std::string_view>) {
+        std::size_t n = 0;
+        for (const auto& e : arg) n += arg_count(e);
+        return n;
+      } else {
+        return static_cast<std::size_t>(std::ranges::distance(arg));
+      }
+    } else {
       return 1;
+    }
   }
 
   template <class T>
@@ -83,6 +93,7 @@ class request {
 
   void begin_command(std::string_view command, std::size_t argc);
   void append_bulk(std::string_view data);
+  void write_bulk(std::string_view data);
   void note_key(std::string_view name) noexcept;
   void end_command() noexcept;
 
@@ -92,9 +103,11 @@ class request {
   std::optional<std::uint16_t> slot_;
   bool cross_slot_ = false;
   bool blocking_ = false;
-  // Set while appending XREAD/XREADGROUP arguments: BLOCK among them makes it blocking.
+  // Set while appending the options of XREAD/XREADGROUP (up to STREAMS): a BLOCK option
+  // makes the request blocking. skip_args_ steps over option values (COUNT n, GROUP g c) so
+  // a group or consumer named "block" is not mistaken for the option.
   bool scan_for_block_ = false;
-  bool first_arg_ = false;
+  unsigned skip_args_ = 0;
 };
 
 }  // namespace streamq::resp

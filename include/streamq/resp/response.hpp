@@ -58,13 +58,17 @@ class result {
 
   // Fills this result from a complete reply tree.
   void assign(const resp::value& v) {
+    value_ = T{};
     from_value(v, value_, error_);
-    if (error_ && v.is_error())
-      diagnostic_ = v.text;
+    const resp::value* failed = error_ ? detail::first_error(v) : nullptr;
+    if (failed != nullptr && error_.category() == server_category())
+      diagnostic_ = failed->text;
     else
       diagnostic_.clear();
   }
+  // Back to an empty value (no stale data from an earlier reply).
   void reset() {
+    value_ = T{};
     error_.clear();
     diagnostic_.clear();
   }

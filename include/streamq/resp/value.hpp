@@ -32,6 +32,8 @@ struct value {
 
 // Builds values from a node stream, one top-level value at a time. Untrusted aggregate sizes
 // never drive allocation beyond a small reserve: memory follows the bytes actually received.
+// Attribute subtrees are skipped (a stream already passed through attribute_filter is
+// unaffected), so on_node() returns true exactly where parser::done() is true.
 class value_builder {
  public:
   // Feeds one node; returns true when it completed the top-level value.
@@ -47,6 +49,7 @@ class value_builder {
   };
   value root_;
   std::vector<open_aggregate> open_;
+  attribute_filter attributes_;
   bool started_ = false;
 };
 

@@ -1,0 +1,353 @@
+// The session half of connection_impl: the owner loop, connecting and the handshake, and
+// the reader, writer and health-check coroutines that alone touch the transport.
+#include "connection_impl.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace streamq::redis::detail {
+namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t min_read_space = 16 * 1024;
+constexpr std::size_t keep_read_buffer = 1024 * 1024;  // shrink back after a huge reply
+
+// Checked between awaits with a state fetched once per coroutine (GCC 12 miscompiles
+// co_await inside short-circuit conditions, so none is used there).
+bool cancelled(const asio::cancellation_state& state) {
+  return state.cancelled() != asio::cancellation_type::none;
+}
+
+error_code first_error(const auto& variant_result) {
+  return std::visit(
+      [](const auto& alternative) -> error_code {
+        if constexpr (std::is_same_v<std::decay_t<decltype(alternative)>, error_code>)
+          return alternative;
+        else
+          return {};
+      },
+      variant_result);
+}
+
+}  // namespace
+
+// ---- the owner loop --------------------------------------------------------------------
+
+asio::awaitable<error_code> connection_impl::run() {
+  if (running_) co_return asio::error::already_started;
+  const auto cs = co_await asio::this_coro::cancellation_state;
+  running_ = true;
+  co_await asio::this_coro::throw_if_cancelled(false);
+
+  error_code result;
+  while (true) {
+    if (stopping_ || cancelled(cs)) {
+      result = client_errc::shut_down;
+      break;
+    }
+    state_ = connection_state::connecting;
+    error_code ec = co_await connect_and_handshake();
+    if (ec) last_error_ = ec;
+    if (stopping_ || cancelled(cs)) {
+      transport_.close();
+      result = client_errc::shut_down;
+      break;
+    }
+    if (!ec) {
+      failures_ = 0;
+      ++stats_.connects;
+      state_ = connection_state::connected;
+      auto ended = co_await (reader() || writer() || health_checker() || wait_for_stop());
+      ec = first_error(ended);
+      if (stopping_ || cancelled(cs)) {
+        end_session(client_errc::outcome_unknown);
+        result = client_errc::shut_down;
+        break;
+      }
+      ++stats_.connection_losses;
+      last_error_ = ec;
+      end_session(client_errc::outcome_unknown);
+    } else {
+      transport_.close();
+      if (is_fatal(ec)) {
+        result = ec;
+        break;
+      }
+    }
+    if (!config_.reconnect.enabled) {
+      result = ec;
+      break;
+    }
+    if (!config_.keep_unwritten_on_disconnect) fail_unwritten(client_errc::not_connected);
+    asio::steady_timer backoff(ex_, next_backoff());
+    co_await (backoff.async_wait(use_tuple) || wait_for_stop());
+  }
+
+  state_ = connection_state::stopped;
+  stopping_ = true;
+  final_error_ = result;
+  fail_written(client_errc::outcome_unknown);
+  fail_unwritten(result);
+  running_ = false;
+  co_return result;
+}
+
+asio::awaitable<void> connection_impl::wait_for_stop() {
+  const auto cs = co_await asio::this_coro::cancellation_state;
+  if (stopping_ || cancelled(cs)) co_return;
+  co_await stop_timer_.async_wait(use_tuple);
+}
+
+std::chrono::milliseconds connection_impl::next_backoff() {
+  const auto& policy = config_.reconnect;
+  const double grown = static_cast<double>(policy.initial_delay.count()) *
+                       std::pow(policy.multiplier, std::min(failures_, 30U));
+  const double capped = std::min(grown, static_cast<double>(policy.max_delay.count()));
+  ++failures_;
+  std::uniform_real_distribution<double> spread(1.0 - policy.jitter, 1.0);
+  return std::chrono::milliseconds(static_cast<long>(capped * spread(jitter_rng_)));
+}
+
+void connection_impl::end_session(error_code written_error) {
+  transport_.close();
+  state_ = connection_state::connecting;
+  parser_.reset();
+  attributes_ = {};
+  push_builder_.reset();
+  at_message_start_ = true;
+  in_push_ = false;
+  read_begin_ = read_end_ = 0;
+  fail_written(written_error);
+}
+
+// ---- connecting --------------------------------------------------------------------------
+
+asio::awaitable<error_code> connection_impl::connect_and_handshake() {
+  asio::steady_timer deadline(ex_, config_.connect_timeout);
+  auto steps = [this]() -> asio::awaitable<error_code> {
+    if (auto ec = co_await transport_.connect()) co_return ec;
+    co_return co_await handshake();
+  };
+  auto r = co_await (steps() || deadline.async_wait(use_tuple) || wait_for_stop());
+  switch (r.index()) {
+    case 0: co_return std::get<0>(r);
+    case 1: co_return client_errc::connect_timeout;
+    default: co_return client_errc::shut_down;
+  }
+}
+
+asio::awaitable<error_code> connection_impl::handshake() {
+  resp::request req;
+  const bool authenticate = !config_.password.empty();
+  const std::string_view user =
+      config_.username.empty() ? std::string_view("default") : std::string_view(config_.username);
+  if (config_.resp3) {
+    std::vector<std::string_view> args{"3"};
+    if (authenticate) args.insert(args.end(), {"AUTH", user, config_.password});
+    if (!config_.client_name.empty()) args.insert(args.end(), {"SETNAME", config_.client_name});
+    req.push("HELLO", args);
+  } else {
+    if (authenticate) req.push("AUTH", user, config_.password);
+    if (!config_.client_name.empty()) req.push("CLIENT", "SETNAME", config_.client_name);
+  }
+  if (config_.database != 0) req.push("SELECT", config_.database);
+  if (req.command_count() == 0) co_return error_code{};
+
+  if (auto ec = co_await transport_.write(asio::buffer(req.payload()))) co_return ec;
+  resp::ignore_response replies;
+  std::size_t answered = 0;
+  while (answered < req.reply_count()) {
+    error_code ec;
+    auto n = next_node(ec);
+    if (ec) co_return ec;
+    if (!n) {
+      auto [rec, bytes] = co_await transport_.read_some(prepare_read());
+      if (rec) co_return rec;
+      read_end_ += bytes;
+      continue;
+    }
+    replies.on_node(answered, *n);
+    if (parser_.done()) ++answered;
+  }
+  // a refused HELLO/AUTH/SELECT: the session is unusable
+  co_return replies.first_error();
+}
+
+// ---- reading -----------------------------------------------------------------------------
+
+asio::mutable_buffer connection_impl::prepare_read() {
+  if (read_begin_ == read_end_) {
+    read_begin_ = read_end_ = 0;
+    if (read_buffer_.size() > keep_read_buffer) {
+      read_buffer_.resize(initial_read_buffer);
+      read_buffer_.shrink_to_fit();
+    }
+  }
+  const std::size_t needed = parser_.bytes_needed();  // counted from read_begin_
+  if (read_buffer_.size() - read_end_ < min_read_space ||
+      read_buffer_.size() - read_begin_ < needed) {
+    const std::size_t pending = read_end_ - read_begin_;
+    std::memmove(read_buffer_.data(), read_buffer_.data() + read_begin_, pending);
+    read_begin_ = 0;
+    read_end_ = pending;
+    const std::size_t want = std::max(pending + min_read_space, needed);
+    if (read_buffer_.size() < want) read_buffer_.resize(std::max(want, read_buffer_.size() * 2));
+  }
+  return asio::buffer(read_buffer_.data() + read_end_, read_buffer_.size() - read_end_);
+}
+
+std::optional<resp::node> connection_impl::next_node(error_code& ec) {
+  while (true) {
+    std::error_code pec;
+    auto n = parser_.consume(
+        std::string_view(read_buffer_.data() + read_begin_, read_end_ - read_begin_), pec);
+    if (pec) {
+      ec = pec;
+      return std::nullopt;
+    }
+    if (!n) return std::nullopt;
+    read_begin_ += parser_.consumed();
+    if (attributes_.keep(*n)) return n;
+  }
+}
+
+error_code connection_impl::process_buffer() {
+  while (true) {
+    error_code ec;
+    auto n = next_node(ec);
+    if (ec) return ec;
+    if (!n) return {};
+    const bool done = parser_.done();
+    if (at_message_start_) {
+      in_push_ = n->depth == 0 && n->data_type == resp::type::push;
+      at_message_start_ = false;
+    }
+    if (done) at_message_start_ = true;
+
+    if (in_push_) {
+      if (push_builder_.on_node(*n)) {
+        ++stats_.pushes;
+        if (push_handler_) push_handler_(push_builder_.result());
+      }
+      continue;
+    }
+    if (written_.empty()) return client_errc::unexpected_reply;
+    pending_op* op = written_.front();
+    if (op->adapter != nullptr) op->adapter->on_node(op->reply_index, *n);
+    if (!done) continue;
+    ++op->reply_index;
+    if (--op->replies_left > 0) continue;
+
+    written_.pop_front();
+    ++stats_.requests;
+    exec_handler handler = op->finished ? exec_handler() : take_handler(op, false);
+    release_op(op);
+    on_admitted_removed();
+    // Resumes the caller inline when it runs on this executor: no extra scheduling hop.
+    if (handler) invoke(std::move(handler), {}, false);
+  }
+}
+
+asio::awaitable<error_code> connection_impl::reader() {
+  const auto cs = co_await asio::this_coro::cancellation_state;
+  co_await asio::this_coro::throw_if_cancelled(false);
+  while (true) {
+    if (auto ec = process_buffer()) co_return ec;
+    // Callers resumed inline by process_buffer may have cancelled this session while it
+    // ran; a cancellation that arrives between awaits is only recorded, so look.
+    if (cancelled(cs)) co_return asio::error::operation_aborted;
+    auto [ec, bytes] = co_await transport_.read_some(prepare_read());
+    if (ec) co_return ec;
+    read_end_ += bytes;
+  }
+}
+
+// ---- writing -----------------------------------------------------------------------------
+
+asio::awaitable<error_code> connection_impl::writer() {
+  const auto cs = co_await asio::this_coro::cancellation_state;
+  co_await asio::this_coro::throw_if_cancelled(false);
+  while (true) {
+    write_buffer_.clear();
+    while (!queued_.empty() && write_buffer_.size() < config_.max_write_bytes) {
+      pending_op* op = queued_.front();
+      queued_.pop_front();
+      if (op->finished) {  // withdrawn while queued
+        release_op(op);
+        on_admitted_removed();
+        continue;
+      }
+      write_buffer_.append(op->request->payload());
+      op->request = nullptr;
+      op->where = pending_op::stage::written;
+      if (op->replies_left == 0)
+        unanswered_.push_back(op);
+      else
+        written_.push_back(op);
+    }
+    if (cancelled(cs)) co_return asio::error::operation_aborted;
+    if (write_buffer_.empty()) {
+      writer_idle_ = true;
+      writer_wake_.expires_at(asio::steady_timer::time_point::max());
+      co_await writer_wake_.async_wait(use_tuple);
+      writer_idle_ = false;
+      if (cancelled(cs)) co_return asio::error::operation_aborted;
+      continue;
+    }
+    ++stats_.writes;
+    if (auto ec = co_await transport_.write(asio::buffer(write_buffer_))) co_return ec;
+    // requests answered only by pushes are done once written
+    while (!unanswered_.empty()) {
+      pending_op* op = unanswered_.back();
+      unanswered_.pop_back();
+      exec_handler handler = op->finished ? exec_handler() : take_handler(op, false);
+      release_op(op);
+      on_admitted_removed();
+      if (handler) invoke(std::move(handler), {}, true);
+    }
+  }
+}
+
+// ---- health ------------------------------------------------------------------------------
+
+asio::awaitable<error_code> connection_impl::health_checker() {
+  const auto cs = co_await asio::this_coro::cancellation_state;
+  co_await asio::this_coro::throw_if_cancelled(false);
+  asio::steady_timer timer(ex_);
+  if (config_.health_check_interval.count() == 0) {
+    timer.expires_at(asio::steady_timer::time_point::max());
+    co_await timer.async_wait(use_tuple);
+    co_return asio::error::operation_aborted;
+  }
+  resp::request ping;
+  ping.push("PING");
+  resp::ignore_response ignored;
+  while (true) {
+    if (cancelled(cs)) co_return asio::error::operation_aborted;
+    timer.expires_after(config_.health_check_interval);
+    co_await timer.async_wait(use_tuple);
+    if (cancelled(cs)) co_return asio::error::operation_aborted;
+
+    timer.expires_after(config_.health_check_timeout);
+    auto exec = asio::async_initiate<decltype(use_tuple), void(error_code)>(
+        [this, &ping, &ignored](auto handler) {
+          start_exec(exec_handler(std::move(handler)), ping, ignored, true);
+        },
+        use_tuple);
+    auto r = co_await (std::move(exec) || timer.async_wait(use_tuple));
+    if (cancelled(cs)) co_return asio::error::operation_aborted;
+    if (r.index() == 1) co_return client_errc::health_check_timeout;
+    if (auto [ec] = std::get<0>(r); ec) co_return ec;
+  }
+}
+
+}  // namespace streamq::redis::detail
