@@ -60,7 +60,8 @@ asio::awaitable<void> demo(streamq::client& client) {
     });
   co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
   if (failure) std::rethrow_exception(failure);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   streamq::resp::request check;
   check.push("XLEN", streamq::resp::key{stream});

@@ -8,7 +8,8 @@ client::client(executor_type ex, redis::connection_config config)
         return std::move(config);
       }()) {}
 
-client::client(executor_type ex, std::string_view url) : client(std::move(ex), redis::parse_url(url)) {}
+client::client(executor_type ex, std::string_view url)
+    : client(std::move(ex), redis::parse_url(url)) {}
 
 std::unique_ptr<redis::connection> client::make_dedicated_connection(
     std::string_view client_name_suffix) const {

@@ -67,13 +67,16 @@ boost::asio::awaitable<T, Executor> with_deadline(boost::asio::awaitable<T, Exec
                                                   std::chrono::steady_clock::duration timeout) {
   using namespace boost::asio::experimental::awaitable_operators;
   boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, timeout);
-  auto raced = co_await (detail::capture(std::move(op)) ||
-                         timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable_t<Executor>{})));
+  auto raced =
+      co_await (detail::capture(std::move(op)) ||
+                timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable_t<Executor>{})));
   if (raced.index() == 0) {
     auto& done = std::get<0>(raced);
     if (done.failure) std::rethrow_exception(done.failure);
-    if constexpr (!std::is_void_v<T>) co_return std::move(*done.value);
-    else co_return;
+    if constexpr (!std::is_void_v<T>)
+      co_return std::move(*done.value);
+    else
+      co_return;
   }
   if constexpr (detail::is_error_tuple<T>::value) {
     T timed_out{};

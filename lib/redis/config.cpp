@@ -52,17 +52,28 @@ Int parse_number(std::string_view s, std::string_view what) {
 
 void apply_option(connection_config& cfg, std::string_view name, const std::string& value) {
   using std::chrono::milliseconds;
-  if (name == "db") cfg.database = parse_number<int>(value, "db");
-  else if (name == "client_name") cfg.client_name = value;
-  else if (name == "connect_timeout_ms") cfg.connect_timeout = milliseconds(parse_number<long>(value, name));
-  else if (name == "health_check_ms") cfg.health_check_interval = milliseconds(parse_number<long>(value, name));
-  else if (name == "resp") cfg.resp3 = parse_number<int>(value, "resp") == 3;
-  else if (name == "ca") cfg.tls.ca_file = value;
-  else if (name == "cert") cfg.tls.cert_file = value;
-  else if (name == "key") cfg.tls.key_file = value;
-  else if (name == "sni") cfg.tls.server_name = value;
-  else if (name == "verify") cfg.tls.verify_peer = value != "0" && value != "false";
-  else bad_url("unknown option '" + std::string(name) + "'");
+  if (name == "db")
+    cfg.database = parse_number<int>(value, "db");
+  else if (name == "client_name")
+    cfg.client_name = value;
+  else if (name == "connect_timeout_ms")
+    cfg.connect_timeout = milliseconds(parse_number<long>(value, name));
+  else if (name == "health_check_ms")
+    cfg.health_check_interval = milliseconds(parse_number<long>(value, name));
+  else if (name == "resp")
+    cfg.resp3 = parse_number<int>(value, "resp") == 3;
+  else if (name == "ca")
+    cfg.tls.ca_file = value;
+  else if (name == "cert")
+    cfg.tls.cert_file = value;
+  else if (name == "key")
+    cfg.tls.key_file = value;
+  else if (name == "sni")
+    cfg.tls.server_name = value;
+  else if (name == "verify")
+    cfg.tls.verify_peer = value != "0" && value != "false";
+  else
+    bad_url("unknown option '" + std::string(name) + "'");
 }
 
 }  // namespace
@@ -70,17 +81,21 @@ void apply_option(connection_config& cfg, std::string_view name, const std::stri
 void connection_config::validate() const {
   if (unix_socket.empty() && host.empty()) invalid("host", "empty (and no unix_socket)");
   if (unix_socket.empty() && port == 0) invalid("port", "must be 1..65535");
-  if (!unix_socket.empty() && tls.enabled) invalid("tls.enabled", "TLS over a Unix socket is not supported");
+  if (!unix_socket.empty() && tls.enabled)
+    invalid("tls.enabled", "TLS over a Unix socket is not supported");
   if (database < 0) invalid("database", "must be >= 0");
-  if (!tls.cert_file.empty() && tls.key_file.empty()) invalid("tls.key_file", "required with tls.cert_file");
+  if (!tls.cert_file.empty() && tls.key_file.empty())
+    invalid("tls.key_file", "required with tls.cert_file");
   if (connect_timeout.count() <= 0) invalid("connect_timeout", "must be positive");
   if (health_check_interval.count() < 0) invalid("health_check_interval", "must be >= 0");
   if (health_check_interval.count() > 0 && health_check_timeout.count() <= 0)
     invalid("health_check_timeout", "must be positive");
   if (reconnect.initial_delay.count() <= 0) invalid("reconnect.initial_delay", "must be positive");
-  if (reconnect.max_delay < reconnect.initial_delay) invalid("reconnect.max_delay", "must be >= initial_delay");
+  if (reconnect.max_delay < reconnect.initial_delay)
+    invalid("reconnect.max_delay", "must be >= initial_delay");
   if (reconnect.multiplier < 1.0) invalid("reconnect.multiplier", "must be >= 1");
-  if (reconnect.jitter < 0.0 || reconnect.jitter > 1.0) invalid("reconnect.jitter", "must be in [0, 1]");
+  if (reconnect.jitter < 0.0 || reconnect.jitter > 1.0)
+    invalid("reconnect.jitter", "must be in [0, 1]");
   if (max_pending_requests == 0) invalid("max_pending_requests", "must be positive");
   if (max_write_bytes == 0) invalid("max_write_bytes", "must be positive");
   if (parser.max_depth == 0) invalid("parser.max_depth", "must be positive");
@@ -111,8 +126,10 @@ connection_config parse_url(std::string_view url) {
   if (scheme_end == std::string_view::npos) bad_url("missing scheme");
   const std::string_view scheme = url.substr(0, scheme_end);
   std::string_view rest = url.substr(scheme_end + 3);
-  if (scheme == "rediss") cfg.tls.enabled = true;
-  else if (scheme != "redis" && scheme != "unix") bad_url("scheme must be redis, rediss or unix");
+  if (scheme == "rediss")
+    cfg.tls.enabled = true;
+  else if (scheme != "redis" && scheme != "unix")
+    bad_url("scheme must be redis, rediss or unix");
 
   std::string_view query;
   if (const auto q = rest.find('?'); q != std::string_view::npos) {

@@ -15,11 +15,21 @@ connection::connection(executor_type ex, connection_config config)
 
 connection::~connection() = default;
 
-connection::executor_type connection::get_executor() const noexcept { return impl_->executor(); }
-const connection_config& connection::config() const noexcept { return impl_->config(); }
-connection_state connection::state() const noexcept { return impl_->state(); }
-connection_stats connection::stats() const noexcept { return impl_->stats(); }
-error_code connection::last_error() const noexcept { return impl_->last_error(); }
+connection::executor_type connection::get_executor() const noexcept {
+  return impl_->executor();
+}
+const connection_config& connection::config() const noexcept {
+  return impl_->config();
+}
+connection_state connection::state() const noexcept {
+  return impl_->state();
+}
+connection_stats connection::stats() const noexcept {
+  return impl_->stats();
+}
+error_code connection::last_error() const noexcept {
+  return impl_->last_error();
+}
 
 void connection::cancel() {
   asio::dispatch(impl_->executor(), [impl = impl_.get()] { impl->cancel(); });
@@ -45,10 +55,10 @@ void connection::initiate_run(exec_handler handler) {
 void connection::initiate_exec(exec_handler handler, const resp::request& req,
                                resp::response_adapter& adapter) {
   // Inline when called on the connection's executor; posted from other threads.
-  asio::dispatch(impl_->executor(), [impl = impl_.get(), h = std::move(handler), &req,
-                                     &adapter]() mutable {
-    impl->start_exec(std::move(h), req, adapter);
-  });
+  asio::dispatch(impl_->executor(),
+                 [impl = impl_.get(), h = std::move(handler), &req, &adapter]() mutable {
+                   impl->start_exec(std::move(h), req, adapter);
+                 });
 }
 
 }  // namespace streamq::redis

@@ -14,8 +14,8 @@
 
 #include <deque>
 #include <functional>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -37,8 +37,8 @@ struct pending_op {
   std::size_t replies_left = 0;
   std::size_t reply_index = 0;
   stage where = stage::waiting_room;
-  bool finished = false;  // handler already invoked (withdrawn or abandoned)
-  bool internal = false;  // health check: skips the admission limit
+  bool finished = false;         // handler already invoked (withdrawn or abandoned)
+  bool internal = false;         // health check: skips the admission limit
   std::uint64_t generation = 0;  // bumped on reuse; stale cancellations compare unequal
 };
 

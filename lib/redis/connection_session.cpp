@@ -139,9 +139,12 @@ asio::awaitable<error_code> connection_impl::connect_and_handshake() {
   };
   auto r = co_await (steps() || deadline.async_wait(use_tuple) || wait_for_stop());
   switch (r.index()) {
-    case 0: co_return std::get<0>(r);
-    case 1: co_return client_errc::connect_timeout;
-    default: co_return client_errc::shut_down;
+    case 0:
+      co_return std::get<0>(r);
+    case 1:
+      co_return client_errc::connect_timeout;
+    default:
+      co_return client_errc::shut_down;
   }
 }
 

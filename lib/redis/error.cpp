@@ -17,18 +17,26 @@ class client_category_impl final : public boost::system::error_category {
     switch (static_cast<client_errc>(ev)) {
       case client_errc::outcome_unknown:
         return "connection lost after the request was written; its outcome is unknown";
-      case client_errc::not_connected: return "not connected to Redis";
+      case client_errc::not_connected:
+        return "not connected to Redis";
       case client_errc::blocking_command_on_shared_connection:
         return "blocking command refused on a shared pipelined connection";
       case client_errc::response_size_mismatch:
         return "response expects a different number of replies than the request has";
-      case client_errc::empty_request: return "request has no command";
-      case client_errc::timeout: return "deadline expired";
-      case client_errc::health_check_timeout: return "health check PING was not answered in time";
-      case client_errc::connect_timeout: return "connecting to Redis timed out";
-      case client_errc::unexpected_reply: return "server sent a reply nobody asked for";
-      case client_errc::shut_down: return "connection shut down";
-      case client_errc::invalid_url: return "malformed Redis URL";
+      case client_errc::empty_request:
+        return "request has no command";
+      case client_errc::timeout:
+        return "deadline expired";
+      case client_errc::health_check_timeout:
+        return "health check PING was not answered in time";
+      case client_errc::connect_timeout:
+        return "connecting to Redis timed out";
+      case client_errc::unexpected_reply:
+        return "server sent a reply nobody asked for";
+      case client_errc::shut_down:
+        return "connection shut down";
+      case client_errc::invalid_url:
+        return "malformed Redis URL";
     }
     return "unknown streamq client error";
   }

@@ -73,7 +73,8 @@ asio::awaitable<error_code> transport::connect() {
   sock->set_option(asio::ip::tcp::no_delay(true), ignored);
 
   if (auto* tls = std::get_if<tls_stream>(&stream_)) {
-    const std::string& sni = config_.tls.server_name.empty() ? config_.host : config_.tls.server_name;
+    const std::string& sni =
+        config_.tls.server_name.empty() ? config_.host : config_.tls.server_name;
     // SSL_set_tlsext_host_name is a macro with a C cast; call what it expands to.
     if (SSL_ctrl(tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                  const_cast<char*>(sni.c_str())) != 1)
@@ -87,20 +88,31 @@ asio::awaitable<error_code> transport::connect() {
 asio::awaitable<std::tuple<error_code, std::size_t>> transport::read_some(
     asio::mutable_buffer buffer) {
   switch (stream_.index()) {
-    case 1: co_return co_await std::get<1>(stream_).async_read_some(buffer, use_tuple);
-    case 2: co_return co_await std::get<2>(stream_).async_read_some(buffer, use_tuple);
-    case 3: co_return co_await std::get<3>(stream_).async_read_some(buffer, use_tuple);
-    default: co_return std::tuple{error_code(asio::error::not_connected), std::size_t{0}};
+    case 1:
+      co_return co_await std::get<1>(stream_).async_read_some(buffer, use_tuple);
+    case 2:
+      co_return co_await std::get<2>(stream_).async_read_some(buffer, use_tuple);
+    case 3:
+      co_return co_await std::get<3>(stream_).async_read_some(buffer, use_tuple);
+    default:
+      co_return std::tuple{error_code(asio::error::not_connected), std::size_t{0}};
   }
 }
 
 asio::awaitable<error_code> transport::write(asio::const_buffer buffer) {
   std::tuple<error_code, std::size_t> r;
   switch (stream_.index()) {
-    case 1: r = co_await asio::async_write(std::get<1>(stream_), buffer, use_tuple); break;
-    case 2: r = co_await asio::async_write(std::get<2>(stream_), buffer, use_tuple); break;
-    case 3: r = co_await asio::async_write(std::get<3>(stream_), buffer, use_tuple); break;
-    default: co_return error_code(asio::error::not_connected);
+    case 1:
+      r = co_await asio::async_write(std::get<1>(stream_), buffer, use_tuple);
+      break;
+    case 2:
+      r = co_await asio::async_write(std::get<2>(stream_), buffer, use_tuple);
+      break;
+    case 3:
+      r = co_await asio::async_write(std::get<3>(stream_), buffer, use_tuple);
+      break;
+    default:
+      co_return error_code(asio::error::not_connected);
   }
   co_return std::get<0>(r);
 }
@@ -108,10 +120,17 @@ asio::awaitable<error_code> transport::write(asio::const_buffer buffer) {
 void transport::close() noexcept {
   error_code ignored;
   switch (stream_.index()) {
-    case 1: std::get<1>(stream_).close(ignored); break;
-    case 2: std::get<2>(stream_).lowest_layer().close(ignored); break;
-    case 3: std::get<3>(stream_).close(ignored); break;
-    default: break;
+    case 1:
+      std::get<1>(stream_).close(ignored);
+      break;
+    case 2:
+      std::get<2>(stream_).lowest_layer().close(ignored);
+      break;
+    case 3:
+      std::get<3>(stream_).close(ignored);
+      break;
+    default:
+      break;
   }
 }
 

@@ -5,9 +5,9 @@
 #include <streamq/deadline.hpp>
 #include <streamq/redis/connection.hpp>
 
+#include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <doctest/doctest.h>
 
 #include <string>
 
@@ -175,8 +175,7 @@ TEST_CASE("run() without reconnection ends with the connection error") {
   auto config = fast_config(server);
   config.reconnect.enabled = false;
   server.stop();
-  const auto ec = run_with_connection(config, [&](connection&) -> asio::awaitable<void> {
-    co_await sleep_for(200ms);
-  });
+  const auto ec = run_with_connection(
+      config, [&](connection&) -> asio::awaitable<void> { co_await sleep_for(200ms); });
   CHECK(ec == asio::error::connection_refused);
 }

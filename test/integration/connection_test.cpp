@@ -7,13 +7,13 @@
 #include <streamq/deadline.hpp>
 #include <streamq/redis/connection.hpp>
 
+#include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
-#include <doctest/doctest.h>
 
 #include <optional>
 #include <string>
@@ -32,7 +32,9 @@ using streamq::test::run_with_connection;
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-std::string prefix() { return streamq::test::unique_key_prefix(doctest::getContextOptions()->currentTest->m_name); }
+std::string prefix() {
+  return streamq::test::unique_key_prefix(doctest::getContextOptions()->currentTest->m_name);
+}
 
 // Spawns `n` copies of `make(i)` and waits for all of them.
 asio::awaitable<void> run_all(int n, std::function<asio::awaitable<void>(int)> make) {
@@ -53,60 +55,65 @@ asio::awaitable<void> run_all(int n, std::function<asio::awaitable<void>(int)> m
 TEST_CASE("exec returns typed replies and keeps server errors per reply") {
   redis_server server;
   const auto key = prefix() + "k";
-  run_with_connection(streamq::redis::parse_url(server.url()), [&](connection& conn) -> asio::awaitable<void> {
-    request req;
-    req.push("SET", streamq::resp::key{key}, "41");
-    req.push("INCR", streamq::resp::key{key});
-    req.push("HGET", streamq::resp::key{key}, "f");  // WRONGTYPE
-    req.push("GET", streamq::resp::key{key + "missing"});
-    response<std::string, std::int64_t, std::string, std::optional<std::string>> resp;
-    co_await conn.async_exec(req, resp);
-    CHECK(resp.get<0>().value() == "OK");
-    CHECK(resp.get<1>().value() == 42);
-    CHECK(resp.get<2>().error() == streamq::resp::server_errc::wrongtype);
-    CHECK(resp.get<2>().diagnostic().find("WRONGTYPE") == 0);
-    CHECK_FALSE(resp.get<3>().value().has_value());
-    CHECK(conn.state() == streamq::redis::connection_state::connected);
-  });
+  run_with_connection(
+      streamq::redis::parse_url(server.url()), [&](connection& conn) -> asio::awaitable<void> {
+        request req;
+        req.push("SET", streamq::resp::key{key}, "41");
+        req.push("INCR", streamq::resp::key{key});
+        req.push("HGET", streamq::resp::key{key}, "f");  // WRONGTYPE
+        req.push("GET", streamq::resp::key{key + "missing"});
+        response<std::string, std::int64_t, std::string, std::optional<std::string>> resp;
+        co_await conn.async_exec(req, resp);
+        CHECK(resp.get<0>().value() == "OK");
+        CHECK(resp.get<1>().value() == 42);
+        CHECK(resp.get<2>().error() == streamq::resp::server_errc::wrongtype);
+        CHECK(resp.get<2>().diagnostic().find("WRONGTYPE") == 0);
+        CHECK_FALSE(resp.get<3>().value().has_value());
+        CHECK(conn.state() == streamq::redis::connection_state::connected);
+      });
 }
 
 TEST_CASE("thousands of concurrent requests share one connection and few writes") {
   redis_server server;
   const auto key = prefix() + "counter";
   constexpr int callers = 5000;
-  run_with_connection(streamq::redis::parse_url(server.url()), [&](connection& conn) -> asio::awaitable<void> {
-    std::vector<std::int64_t> seen(callers, 0);
-    co_await run_all(callers, [&](int i) -> asio::awaitable<void> {
-      request req;
-      req.push("INCR", streamq::resp::key{key});
-      response<std::int64_t> resp;
-      co_await conn.async_exec(req, resp);
-      seen[static_cast<std::size_t>(i)] = resp.get<0>().value();
-    });
-    // every caller got its own reply: the values are a permutation of 1..callers
-    std::sort(seen.begin(), seen.end());
-    for (int i = 0; i < callers; ++i) REQUIRE(seen[static_cast<std::size_t>(i)] == i + 1);
-    const auto stats = conn.stats();
-    MESSAGE("requests=" << stats.requests << " writes=" << stats.writes);
-    CHECK(stats.requests >= callers);
-    CHECK(stats.writes < callers / 4);  // pipelined: many requests per write
-  });
+  run_with_connection(streamq::redis::parse_url(server.url()),
+                      [&](connection& conn) -> asio::awaitable<void> {
+                        std::vector<std::int64_t> seen(callers, 0);
+                        co_await run_all(callers, [&](int i) -> asio::awaitable<void> {
+                          request req;
+                          req.push("INCR", streamq::resp::key{key});
+                          response<std::int64_t> resp;
+                          co_await conn.async_exec(req, resp);
+                          seen[static_cast<std::size_t>(i)] = resp.get<0>().value();
+                        });
+                        // every caller got its own reply: the values are a permutation
+                        // of 1..callers
+                        std::sort(seen.begin(), seen.end());
+                        for (int i = 0; i < callers; ++i)
+                          REQUIRE(seen[static_cast<std::size_t>(i)] == i + 1);
+                        const auto stats = conn.stats();
+                        MESSAGE("requests=" << stats.requests << " writes=" << stats.writes);
+                        CHECK(stats.requests >= callers);
+                        CHECK(stats.writes < callers / 4);  // pipelined: many requests per write
+                      });
 }
 
 TEST_CASE("a request may carry a MULTI/EXEC transaction") {
   redis_server server;
   const auto key = prefix() + "tx";
-  run_with_connection(streamq::redis::parse_url(server.url()), [&](connection& conn) -> asio::awaitable<void> {
-    request req;
-    req.push("MULTI");
-    req.push("INCR", streamq::resp::key{key});
-    req.push("INCRBY", streamq::resp::key{key}, 10);
-    req.push("EXEC");
-    response<std::string, std::string, std::string, std::vector<std::int64_t>> resp;
-    co_await conn.async_exec(req, resp);
-    CHECK(resp.get<1>().value() == "QUEUED");
-    CHECK(resp.get<3>().value() == std::vector<std::int64_t>{1, 11});
-  });
+  run_with_connection(
+      streamq::redis::parse_url(server.url()), [&](connection& conn) -> asio::awaitable<void> {
+        request req;
+        req.push("MULTI");
+        req.push("INCR", streamq::resp::key{key});
+        req.push("INCRBY", streamq::resp::key{key}, 10);
+        req.push("EXEC");
+        response<std::string, std::string, std::string, std::vector<std::int64_t>> resp;
+        co_await conn.async_exec(req, resp);
+        CHECK(resp.get<1>().value() == "QUEUED");
+        CHECK(resp.get<3>().value() == std::vector<std::int64_t>{1, 11});
+      });
 }
 
 TEST_CASE("a request cancelled before it is written is withdrawn and never runs") {
@@ -116,76 +123,83 @@ TEST_CASE("a request cancelled before it is written is withdrawn and never runs"
   connection conn(io.get_executor(), streamq::redis::parse_url(server.url()));
   bool done = false;
   // run() is not started yet: the request stays queued, unwritten, until its deadline
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    request req;
-    req.push("INCR", streamq::resp::key{key});
-    response<std::int64_t> resp;
-    auto [ec] = co_await streamq::with_deadline(conn.async_exec(req, resp, use_tuple), 50ms);
-    CHECK(ec == client_errc::timeout);
-    // now run, and make sure nothing was sent
-    conn.async_run([](streamq::redis::error_code) {});
-    request get;
-    get.push("GET", streamq::resp::key{key});
-    response<std::optional<std::string>> got;
-    co_await conn.async_exec(get, got);
-    CHECK_FALSE(got.get<0>().value().has_value());
-    conn.cancel();
-    done = true;
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        request req;
+        req.push("INCR", streamq::resp::key{key});
+        response<std::int64_t> resp;
+        auto [ec] = co_await streamq::with_deadline(conn.async_exec(req, resp, use_tuple), 50ms);
+        CHECK(ec == client_errc::timeout);
+        // now run, and make sure nothing was sent
+        conn.async_run([](streamq::redis::error_code) {});
+        request get;
+        get.push("GET", streamq::resp::key{key});
+        response<std::optional<std::string>> got;
+        co_await conn.async_exec(get, got);
+        CHECK_FALSE(got.get<0>().value().has_value());
+        conn.cancel();
+        done = true;
+      },
+      asio::detached);
   io.run_for(10s);
   CHECK(done);
 }
 
-TEST_CASE("a request cancelled after it is written completes at once; its reply is dropped in step") {
+TEST_CASE(
+    "a request cancelled after it is written completes at once; its reply is dropped in step") {
   redis_server server;
   const auto key = prefix() + "after";
-  run_with_connection(streamq::redis::parse_url(server.url()), [&](connection& conn) -> asio::awaitable<void> {
-    request slow;
-    slow.push("DEBUG", "SLEEP", "0.3");
-    slow.push("INCR", streamq::resp::key{key});
-    response<std::string, std::int64_t> slow_resp;
-    const auto started = std::chrono::steady_clock::now();
-    auto [ec] = co_await streamq::with_deadline(conn.async_exec(slow, slow_resp, use_tuple), 50ms);
-    CHECK(ec == client_errc::timeout);
-    CHECK(std::chrono::steady_clock::now() - started < 250ms);
-    // the abandoned reply must not be handed to the next request
-    request get;
-    get.push("GET", streamq::resp::key{key});
-    response<std::string> got;
-    co_await conn.async_exec(get, got);
-    CHECK(got.get<0>().value() == "1");  // it ran: written requests may take effect
-  });
+  run_with_connection(
+      streamq::redis::parse_url(server.url()), [&](connection& conn) -> asio::awaitable<void> {
+        request slow;
+        slow.push("DEBUG", "SLEEP", "0.3");
+        slow.push("INCR", streamq::resp::key{key});
+        response<std::string, std::int64_t> slow_resp;
+        const auto started = std::chrono::steady_clock::now();
+        auto [ec] =
+            co_await streamq::with_deadline(conn.async_exec(slow, slow_resp, use_tuple), 50ms);
+        CHECK(ec == client_errc::timeout);
+        CHECK(std::chrono::steady_clock::now() - started < 250ms);
+        // the abandoned reply must not be handed to the next request
+        request get;
+        get.push("GET", streamq::resp::key{key});
+        response<std::string> got;
+        co_await conn.async_exec(get, got);
+        CHECK(got.get<0>().value() == "1");  // it ran: written requests may take effect
+      });
 }
 
 TEST_CASE("RESP3 push messages go to the push handler, not to a caller") {
   redis_server server;
   const auto channel = prefix() + "chan";
-  run_with_connection(streamq::redis::parse_url(server.url()), [&](connection& conn) -> asio::awaitable<void> {
-    std::vector<streamq::resp::value> pushes;
-    conn.set_push_handler([&](const streamq::resp::value& v) { pushes.push_back(v); });
-    request sub;
-    sub.push("SUBSCRIBE", channel);
-    CHECK(sub.reply_count() == 0);
-    streamq::resp::ignore_response ignored;
-    co_await conn.async_exec(sub, ignored);
-    // a normal request interleaved with pushes still gets its own reply
-    for (int i = 0; i < 50 && pushes.empty(); ++i) co_await streamq::test::sleep_for(10ms);
-    server.command({"PUBLISH", channel, "hello"});
-    request ping;
-    ping.push("PING", "still-in-step");
-    response<std::string> pong;
-    for (int i = 0; i < 100 && pushes.size() < 2; ++i) {
-      co_await conn.async_exec(ping, pong);
-      CHECK(pong.get<0>().value() == "still-in-step");
-      co_await streamq::test::sleep_for(10ms);
-    }
-    REQUIRE(pushes.size() >= 2);
-    CHECK(pushes[0].elements.at(0).text == "subscribe");
-    CHECK(pushes[1].data_type == streamq::resp::type::push);
-    CHECK(pushes[1].elements.at(0).text == "message");
-    CHECK(pushes[1].elements.at(2).text == "hello");
-    CHECK(conn.stats().pushes >= 2);
-  });
+  run_with_connection(
+      streamq::redis::parse_url(server.url()), [&](connection& conn) -> asio::awaitable<void> {
+        std::vector<streamq::resp::value> pushes;
+        conn.set_push_handler([&](const streamq::resp::value& v) { pushes.push_back(v); });
+        request sub;
+        sub.push("SUBSCRIBE", channel);
+        CHECK(sub.reply_count() == 0);
+        streamq::resp::ignore_response ignored;
+        co_await conn.async_exec(sub, ignored);
+        // a normal request interleaved with pushes still gets its own reply
+        for (int i = 0; i < 50 && pushes.empty(); ++i) co_await streamq::test::sleep_for(10ms);
+        server.command({"PUBLISH", channel, "hello"});
+        request ping;
+        ping.push("PING", "still-in-step");
+        response<std::string> pong;
+        for (int i = 0; i < 100 && pushes.size() < 2; ++i) {
+          co_await conn.async_exec(ping, pong);
+          CHECK(pong.get<0>().value() == "still-in-step");
+          co_await streamq::test::sleep_for(10ms);
+        }
+        REQUIRE(pushes.size() >= 2);
+        CHECK(pushes[0].elements.at(0).text == "subscribe");
+        CHECK(pushes[1].data_type == streamq::resp::type::push);
+        CHECK(pushes[1].elements.at(0).text == "message");
+        CHECK(pushes[1].elements.at(2).text == "hello");
+        CHECK(conn.stats().pushes >= 2);
+      });
 }
 
 TEST_CASE("when the queue is full callers suspend; the bound holds") {

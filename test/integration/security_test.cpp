@@ -5,10 +5,10 @@
 #include <streamq/deadline.hpp>
 #include <streamq/redis/connection.hpp>
 
+#include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <doctest/doctest.h>
 
 #include <string>
 
@@ -81,8 +81,8 @@ TEST_CASE("the right password works over RESP3 and RESP2; URLs are printed redac
   opts.requirepass = password;
   redis_server server(opts);
   for (const char* resp : {"3", "2"}) {
-    auto config = streamq::redis::parse_url("redis://:" + password + "@127.0.0.1:" +
-                                            std::to_string(server.port()) + "?resp=" + resp);
+    auto config = streamq::redis::parse_url(
+        "redis://:" + password + "@127.0.0.1:" + std::to_string(server.port()) + "?resp=" + resp);
     CHECK(config.redacted_url().find(password) == std::string::npos);
     run_with_connection(config, expect_pong);
   }
@@ -92,12 +92,13 @@ TEST_CASE("an ACL user lacking a permission gets a classified NOPERM per command
   redis_server::options opts;
   opts.acl_users = {"user producer on >pw ~app:* +@all -set"};
   redis_server server(opts);
-  auto config = streamq::redis::parse_url("redis://producer:pw@127.0.0.1:" + std::to_string(server.port()));
+  auto config =
+      streamq::redis::parse_url("redis://producer:pw@127.0.0.1:" + std::to_string(server.port()));
   run_with_connection(config, [](connection& conn) -> asio::awaitable<void> {
     request req;
-    req.push("SET", key{"app:k"}, "v");       // command denied
-    req.push("INCR", key{"other:k"});         // key denied
-    req.push("INCR", key{"app:n"});           // allowed
+    req.push("SET", key{"app:k"}, "v");  // command denied
+    req.push("INCR", key{"other:k"});    // key denied
+    req.push("INCR", key{"app:n"});      // allowed
     response<std::string, std::int64_t, std::int64_t> resp;
     co_await conn.async_exec(req, resp);
     CHECK(resp.get<0>().error() == server_errc::noperm);
@@ -120,9 +121,8 @@ TEST_CASE("TLS against an unknown CA fails with a fatal TLS error, never plainte
   redis_server server(opts);
   auto config = tls_config(server);
   config.tls.ca_file = server.other_ca_cert();
-  const auto ec = run_with_connection(config, [](connection&) -> asio::awaitable<void> {
-    co_await streamq::test::sleep_for(1s);
-  });
+  const auto ec = run_with_connection(
+      config, [](connection&) -> asio::awaitable<void> { co_await streamq::test::sleep_for(1s); });
   CHECK(ec.category() == asio::error::get_ssl_category());
   CHECK(streamq::redis::is_fatal(ec));
 }
@@ -133,9 +133,8 @@ TEST_CASE("TLS verifies the host name by default") {
   redis_server server(opts);
   auto config = tls_config(server);
   config.tls.server_name = "not-the-server.example";
-  const auto ec = run_with_connection(config, [](connection&) -> asio::awaitable<void> {
-    co_await streamq::test::sleep_for(1s);
-  });
+  const auto ec = run_with_connection(
+      config, [](connection&) -> asio::awaitable<void> { co_await streamq::test::sleep_for(1s); });
   CHECK(ec.category() == asio::error::get_ssl_category());
 }
 
@@ -146,9 +145,8 @@ TEST_CASE("TLS without the client certificate the server demands fails") {
   auto config = tls_config(server);
   config.tls.cert_file.clear();
   config.tls.key_file.clear();
-  const auto ec = run_with_connection(config, [](connection&) -> asio::awaitable<void> {
-    co_await streamq::test::sleep_for(1s);
-  });
+  const auto ec = run_with_connection(
+      config, [](connection&) -> asio::awaitable<void> { co_await streamq::test::sleep_for(1s); });
   CHECK(ec);
   CHECK(ec != streamq::redis::client_errc::shut_down);
 }

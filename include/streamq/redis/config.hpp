@@ -14,19 +14,19 @@
 namespace streamq::redis {
 
 struct tls_config {
-  bool enabled = false;               // set by rediss:// URLs
-  std::string ca_file;                // PEM bundle to verify the server; empty: system store
-  std::string cert_file;              // client certificate (mutual TLS); empty: none
-  std::string key_file;               // key of cert_file
-  std::string server_name;            // SNI and verified host name; empty: the host
-  bool verify_peer = true;            // off only for tests; never falls back to plaintext
+  bool enabled = false;     // set by rediss:// URLs
+  std::string ca_file;      // PEM bundle to verify the server; empty: system store
+  std::string cert_file;    // client certificate (mutual TLS); empty: none
+  std::string key_file;     // key of cert_file
+  std::string server_name;  // SNI and verified host name; empty: the host
+  bool verify_peer = true;  // off only for tests; never falls back to plaintext
 };
 
 struct reconnect_policy {
-  bool enabled = true;                                // false: run() ends on the first loss
-  std::chrono::milliseconds initial_delay{50};        // first wait after a failure
-  std::chrono::milliseconds max_delay{5000};          // cap of the exponential growth
-  double multiplier = 2.0;                            // growth per consecutive failure (>= 1)
+  bool enabled = true;                          // false: run() ends on the first loss
+  std::chrono::milliseconds initial_delay{50};  // first wait after a failure
+  std::chrono::milliseconds max_delay{5000};    // cap of the exponential growth
+  double multiplier = 2.0;                      // growth per consecutive failure (>= 1)
   // Each wait is drawn uniformly from [delay * (1 - jitter), delay], spreading reconnects of
   // many clients after a server restart.
   double jitter = 0.5;
@@ -36,17 +36,17 @@ struct connection_config {
   // Where: host/port for TCP (and TLS), or unix_socket for a Unix domain socket.
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
-  std::string unix_socket;                            // non-empty: connect here instead
+  std::string unix_socket;  // non-empty: connect here instead
   tls_config tls;
 
   // Who: sent with HELLO (RESP3) or AUTH (RESP2). Empty password: no authentication.
-  std::string username;                               // empty: "default"
-  std::string password;                               // never logged or printed
-  int database = 0;                                   // SELECTed after the handshake
-  std::string client_name = "streamq";                // CLIENT SETNAME; empty: unnamed
-  bool resp3 = true;                                  // false: stay on RESP2 (no pushes)
+  std::string username;                 // empty: "default"
+  std::string password;                 // never logged or printed
+  int database = 0;                     // SELECTed after the handshake
+  std::string client_name = "streamq";  // CLIENT SETNAME; empty: unnamed
+  bool resp3 = true;                    // false: stay on RESP2 (no pushes)
 
-  std::chrono::milliseconds connect_timeout{5000};    // resolve + connect + TLS + handshake
+  std::chrono::milliseconds connect_timeout{5000};  // resolve + connect + TLS + handshake
   // A PING is sent on the pipeline every interval; no reply within the timeout marks the
   // peer dead (hung or half-open) and the connection is re-established. Zero disables.
   std::chrono::milliseconds health_check_interval{2000};

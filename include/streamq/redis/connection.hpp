@@ -25,19 +25,19 @@ class connection_impl;
 }
 
 enum class connection_state : std::uint8_t {
-  idle,          // run() not started
-  connecting,    // connecting, handshaking, or waiting to reconnect
-  connected,     // handshake done, requests flow
-  stopped,       // run() ended (cancelled or a fatal error)
+  idle,        // run() not started
+  connecting,  // connecting, handshaking, or waiting to reconnect
+  connected,   // handshake done, requests flow
+  stopped,     // run() ended (cancelled or a fatal error)
 };
 
 struct connection_stats {
-  std::uint64_t connects = 0;          // successful handshakes
-  std::uint64_t connection_losses = 0; // sessions that ended with an error
-  std::uint64_t requests = 0;          // requests completed with a reply
-  std::uint64_t writes = 0;            // socket writes (requests / writes = batching factor)
-  std::uint64_t pushes = 0;            // RESP3 push messages received
-  std::uint64_t peak_pending = 0;      // most requests admitted at once (<= max_pending_requests)
+  std::uint64_t connects = 0;           // successful handshakes
+  std::uint64_t connection_losses = 0;  // sessions that ended with an error
+  std::uint64_t requests = 0;           // requests completed with a reply
+  std::uint64_t writes = 0;             // socket writes (requests / writes = batching factor)
+  std::uint64_t pushes = 0;             // RESP3 push messages received
+  std::uint64_t peak_pending = 0;       // most requests admitted at once (<= max_pending_requests)
 };
 
 class connection {
