@@ -1,5 +1,6 @@
 #include <streamq/redis/config.hpp>
 
+#include <cctype>
 #include <charconv>
 #include <stdexcept>
 #include <string>
@@ -60,8 +61,11 @@ void apply_option(connection_config& cfg, std::string_view name, const std::stri
     cfg.connect_timeout = milliseconds(parse_number<long>(value, name));
   else if (name == "health_check_ms")
     cfg.health_check_interval = milliseconds(parse_number<long>(value, name));
-  else if (name == "resp")
-    cfg.resp3 = parse_number<int>(value, "resp") == 3;
+  else if (name == "resp") {
+    const int version = parse_number<int>(value, "resp");
+    if (version != 2 && version != 3) bad_url("resp must be 2 or 3");
+    cfg.resp3 = version == 3;
+  }
   else if (name == "ca")
     cfg.tls.ca_file = value;
   else if (name == "cert")
@@ -93,8 +97,9 @@ void connection_config::validate() const {
   if (reconnect.initial_delay.count() <= 0) invalid("reconnect.initial_delay", "must be positive");
   if (reconnect.max_delay < reconnect.initial_delay)
     invalid("reconnect.max_delay", "must be >= initial_delay");
-  if (reconnect.multiplier < 1.0) invalid("reconnect.multiplier", "must be >= 1");
-  if (reconnect.jitter < 0.0 || reconnect.jitter > 1.0)
+  // written so that NaN fails too
+  if (!(reconnect.multiplier >= 1.0)) invalid("reconnect.multiplier", "must be >= 1");
+  if (!(reconnect.jitter >= 0.0 && reconnect.jitter <= 1.0))
     invalid("reconnect.jitter", "must be in [0, 1]");
   if (max_pending_requests == 0) invalid("max_pending_requests", "must be positive");
   if (max_write_bytes == 0) invalid("max_write_bytes", "must be positive");
@@ -124,19 +129,17 @@ connection_config parse_url(std::string_view url) {
   connection_config cfg;
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) bad_url("missing scheme");
-  const std::string_view scheme = url.substr(0, scheme_end);
+  std::string scheme(url.substr(0, scheme_end));
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::string_view rest = url.substr(scheme_end + 3);
   if (scheme == "rediss")
     cfg.tls.enabled = true;
   else if (scheme != "redis" && scheme != "unix")
     bad_url("scheme must be redis, rediss or unix");
 
-  std::string_view query;
-  if (const auto q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-  }
-  // user info ends at the last '@' so passwords may contain '@' unescaped
+  // User info ends at the last '@' of the whole URL, before the query is split off, so a
+  // password may contain '@', '?', '/' or '#' unescaped and no piece of it is ever taken
+  // for an option (and echoed in an error). An '@' in an option value must be escaped.
   if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
     const std::string_view userinfo = rest.substr(0, at);
     rest = rest.substr(at + 1);
@@ -144,6 +147,12 @@ connection_config parse_url(std::string_view url) {
     cfg.username = percent_decode(userinfo.substr(0, colon));
     if (colon != std::string_view::npos) cfg.password = percent_decode(userinfo.substr(colon + 1));
   }
+  std::string_view query;
+  if (const auto q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  if (rest.find('#') != std::string_view::npos) bad_url("fragments are not allowed");
 
   if (scheme == "unix") {
     if (rest.empty() || rest.front() != '/') bad_url("unix socket path must be absolute");

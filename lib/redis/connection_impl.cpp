@@ -101,7 +101,7 @@ void connection_impl::start_exec(exec_handler handler, const resp::request& req,
   auto slot = asio::get_associated_cancellation_slot(op->handler);
   if (slot.is_connected()) {
     op->slot = slot;
-    slot.template emplace<cancel_handler>(this, op, op->generation);
+    slot.template emplace<cancel_handler>(cancel_handler{this, op, op->generation});
   }
   if (!internal && admitted_ >= config_.max_pending_requests) {
     op->where = pending_op::stage::waiting_room;

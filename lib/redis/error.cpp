@@ -54,8 +54,11 @@ bool is_retryable(const error_code& ec) noexcept {
   if (ec == client_errc::not_connected || ec == client_errc::health_check_timeout ||
       ec == client_errc::connect_timeout)
     return true;
-  if (ec.category() == resp::server_category())
-    return resp::is_transient(static_cast<resp::server_errc>(ec.value()));
+  // A std::error_code inside a boost one keeps neither its category nor its value as
+  // such: convert back before looking at them.
+  const std::error_code std_ec = ec;
+  if (std_ec.category() == resp::server_category())
+    return resp::is_transient(static_cast<resp::server_errc>(std_ec.value()));
   return false;
 }
 

@@ -12,19 +12,32 @@ class parse_category_impl final : public std::error_category {
   const char* name() const noexcept override { return "streamq.resp.parse"; }
   std::string message(int ev) const override {
     switch (static_cast<parse_errc>(ev)) {
-      case parse_errc::invalid_type_byte: return "RESP: invalid type byte";
-      case parse_errc::invalid_integer: return "RESP: invalid integer";
-      case parse_errc::invalid_length: return "RESP: invalid length";
-      case parse_errc::invalid_double: return "RESP: invalid double";
-      case parse_errc::invalid_boolean: return "RESP: invalid boolean";
-      case parse_errc::invalid_big_number: return "RESP: invalid big number";
-      case parse_errc::invalid_verbatim: return "RESP: verbatim string without format prefix";
-      case parse_errc::missing_crlf: return "RESP: blob not terminated by CRLF";
-      case parse_errc::line_too_long: return "RESP: line exceeds max_line_length";
-      case parse_errc::bulk_too_long: return "RESP: blob exceeds max_bulk_length";
-      case parse_errc::aggregate_too_large: return "RESP: aggregate exceeds max_aggregate_size";
-      case parse_errc::depth_exceeded: return "RESP: nesting exceeds max_depth";
-      case parse_errc::unsupported_streamed: return "RESP: streamed types are not supported";
+      case parse_errc::invalid_type_byte:
+        return "RESP: invalid type byte";
+      case parse_errc::invalid_integer:
+        return "RESP: invalid integer";
+      case parse_errc::invalid_length:
+        return "RESP: invalid length";
+      case parse_errc::invalid_double:
+        return "RESP: invalid double";
+      case parse_errc::invalid_boolean:
+        return "RESP: invalid boolean";
+      case parse_errc::invalid_big_number:
+        return "RESP: invalid big number";
+      case parse_errc::invalid_verbatim:
+        return "RESP: verbatim string without format prefix";
+      case parse_errc::missing_crlf:
+        return "RESP: blob not terminated by CRLF";
+      case parse_errc::line_too_long:
+        return "RESP: line exceeds max_line_length";
+      case parse_errc::bulk_too_long:
+        return "RESP: blob exceeds max_bulk_length";
+      case parse_errc::aggregate_too_large:
+        return "RESP: aggregate exceeds max_aggregate_size";
+      case parse_errc::depth_exceeded:
+        return "RESP: nesting exceeds max_depth";
+      case parse_errc::unsupported_streamed:
+        return "RESP: streamed types are not supported";
     }
     return "RESP: unknown parse error";
   }
@@ -35,11 +48,16 @@ class adapt_category_impl final : public std::error_category {
   const char* name() const noexcept override { return "streamq.resp.adapt"; }
   std::string message(int ev) const override {
     switch (static_cast<adapt_errc>(ev)) {
-      case adapt_errc::type_mismatch: return "reply type does not match the target type";
-      case adapt_errc::unexpected_null: return "null reply for a non-optional target";
-      case adapt_errc::out_of_range: return "number out of range of the target type";
-      case adapt_errc::invalid_number: return "reply is not a valid number";
-      case adapt_errc::size_mismatch: return "aggregate size does not match the target";
+      case adapt_errc::type_mismatch:
+        return "reply type does not match the target type";
+      case adapt_errc::unexpected_null:
+        return "null reply for a non-optional target";
+      case adapt_errc::out_of_range:
+        return "number out of range of the target type";
+      case adapt_errc::invalid_number:
+        return "reply is not a valid number";
+      case adapt_errc::size_mismatch:
+        return "aggregate size does not match the target";
     }
     return "unknown adapter error";
   }

@@ -56,12 +56,18 @@ bool known_marker(char marker) noexcept {
 // Marker byte of each aggregate type; 0 for leaves.
 type aggregate_type(char marker) noexcept {
   switch (marker) {
-    case '*': return type::array;
-    case '%': return type::map;
-    case '~': return type::set;
-    case '|': return type::attribute;
-    case '>': return type::push;
-    default: return type::null;
+    case '*':
+      return type::array;
+    case '%':
+      return type::map;
+    case '~':
+      return type::set;
+    case '|':
+      return type::attribute;
+    case '>':
+      return type::push;
+    default:
+      return type::null;
   }
 }
 
@@ -134,8 +140,12 @@ std::optional<node> parser::consume(std::string_view data, std::error_code& ec) 
   n.value = line;
 
   switch (marker) {
-    case '+': n.data_type = type::simple_string; break;
-    case '-': n.data_type = type::simple_error; break;
+    case '+':
+      n.data_type = type::simple_string;
+      break;
+    case '-':
+      n.data_type = type::simple_error;
+      break;
     case ':':
       if (!valid_integer(line)) return fail(ec, parse_errc::invalid_integer);
       n.data_type = type::integer;
@@ -225,21 +235,36 @@ std::optional<node> parser::consume(std::string_view data, std::error_code& ec) 
 
 std::string_view to_string(type t) noexcept {
   switch (t) {
-    case type::simple_string: return "simple_string";
-    case type::simple_error: return "simple_error";
-    case type::integer: return "integer";
-    case type::blob_string: return "blob_string";
-    case type::blob_error: return "blob_error";
-    case type::double_type: return "double";
-    case type::boolean: return "boolean";
-    case type::big_number: return "big_number";
-    case type::verbatim_string: return "verbatim_string";
-    case type::null: return "null";
-    case type::array: return "array";
-    case type::map: return "map";
-    case type::set: return "set";
-    case type::attribute: return "attribute";
-    case type::push: return "push";
+    case type::simple_string:
+      return "simple_string";
+    case type::simple_error:
+      return "simple_error";
+    case type::integer:
+      return "integer";
+    case type::blob_string:
+      return "blob_string";
+    case type::blob_error:
+      return "blob_error";
+    case type::double_type:
+      return "double";
+    case type::boolean:
+      return "boolean";
+    case type::big_number:
+      return "big_number";
+    case type::verbatim_string:
+      return "verbatim_string";
+    case type::null:
+      return "null";
+    case type::array:
+      return "array";
+    case type::map:
+      return "map";
+    case type::set:
+      return "set";
+    case type::attribute:
+      return "attribute";
+    case type::push:
+      return "push";
   }
   return "unknown";
 }

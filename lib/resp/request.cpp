@@ -16,15 +16,16 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 
 // Commands that hold the connection until data arrives or a timeout passes.
 constexpr std::array<std::string_view, 10> blocking_commands{
-    "BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP",
-    "BZPOPMIN", "BZPOPMAX", "BZMPOP", "WAIT", "WAITAOF"};
+    "BLPOP",    "BRPOP",    "BRPOPLPUSH", "BLMOVE", "BLMPOP",
+    "BZPOPMIN", "BZPOPMAX", "BZMPOP",     "WAIT",   "WAITAOF"};
 
 // Under RESP3 these are answered by push messages only, not by a reply.
 constexpr std::array<std::string_view, 6> push_only_commands{
     "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"};
 
 bool any_of(std::string_view name, const auto& list) noexcept {
-  return std::any_of(list.begin(), list.end(), [&](std::string_view c) { return iequals(c, name); });
+  return std::any_of(list.begin(), list.end(),
+                     [&](std::string_view c) { return iequals(c, name); });
 }
 
 void append_decimal(std::string& out, std::size_t n) {
@@ -54,7 +55,9 @@ void request::begin_command(std::string_view command, std::size_t argc) {
   skip_args_ = 0;
   ++commands_;
   // Cheap first-letter test keeps the name comparisons off the common path.
-  const char c = command.empty() ? '\0' : static_cast<char>(std::toupper(static_cast<unsigned char>(command[0])));
+  const char c = command.empty()
+                     ? '\0'
+                     : static_cast<char>(std::toupper(static_cast<unsigned char>(command[0])));
   bool push_only = false;
   if (c == 'B' || c == 'W') blocking_ = blocking_ || any_of(command, blocking_commands);
   if (c == 'X') scan_for_block_ = iequals(command, "XREAD") || iequals(command, "XREADGROUP");
@@ -94,6 +97,8 @@ void request::note_key(std::string_view name) noexcept {
   if (!slot_) slot_ = s;
 }
 
-void request::end_command() noexcept { scan_for_block_ = false; }
+void request::end_command() noexcept {
+  scan_for_block_ = false;
+}
 
 }  // namespace streamq::resp

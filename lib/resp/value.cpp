@@ -14,11 +14,21 @@ const value* value::find(std::string_view key) const noexcept {
 namespace {
 void render(const value& v, std::string& out) {
   switch (v.data_type) {
-    case type::null: out += "(nil)"; return;
+    case type::null:
+      out += "(nil)";
+      return;
     case type::simple_error:
-    case type::blob_error: out += "(error) "; out += v.text; return;
-    case type::integer: out += "(integer) "; out += v.text; return;
-    case type::boolean: out += v.text == "t" ? "(true)" : "(false)"; return;
+    case type::blob_error:
+      out += "(error) ";
+      out += v.text;
+      return;
+    case type::integer:
+      out += "(integer) ";
+      out += v.text;
+      return;
+    case type::boolean:
+      out += v.text == "t" ? "(true)" : "(false)";
+      return;
     case type::array:
     case type::set:
     case type::push:

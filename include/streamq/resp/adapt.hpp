@@ -78,7 +78,8 @@ std::error_code parse_integer(std::string_view text, T& out) {
     if (text.front() == '-') {
       std::uintmax_t magnitude = 0;
       auto [ptr, err] = std::from_chars(text.data() + 1, end, magnitude);
-      if (ptr != end || text.size() == 1 || (err != std::errc{} && err != std::errc::result_out_of_range))
+      if (ptr != end || text.size() == 1 ||
+          (err != std::errc{} && err != std::errc::result_out_of_range))
         return adapt_errc::invalid_number;
       if (err == std::errc{} && magnitude == 0) {
         out = 0;

@@ -37,28 +37,28 @@ enum class adapt_errc {
 // Redis error replies, classified once by their prefix (the first word of the message).
 // Callers branch on these codes, never on message text.
 enum class server_errc {
-  generic = 1,   // ERR and any prefix not listed below
-  busygroup,     // consumer group name already exists
-  nogroup,       // no such key or consumer group
-  noscript,      // EVALSHA of a script the server does not have
-  readonly,      // write sent to a replica
-  loading,       // server is loading its dataset
-  noauth,        // authentication required
-  wrongpass,     // invalid username/password pair
-  noperm,        // ACL user lacks a permission
-  oom,           // maxmemory reached under noeviction
-  wrongtype,     // key holds another type
-  busy,          // a script is running too long
-  masterdown,    // replica lost its master
-  moved,         // cluster slot moved (redirect)
-  ask,           // cluster slot migrating (one-off redirect)
-  tryagain,      // cluster multi-key operation during resharding
-  crossslot,     // keys of a command in different slots
-  clusterdown,   // cluster is down
-  execabort,     // transaction discarded because of previous errors
-  noreplicas,    // not enough good replicas to write
-  unkillable,    // SCRIPT KILL of a script that wrote
-  notbusy,       // SCRIPT KILL with no script running
+  generic = 1,  // ERR and any prefix not listed below
+  busygroup,    // consumer group name already exists
+  nogroup,      // no such key or consumer group
+  noscript,     // EVALSHA of a script the server does not have
+  readonly,     // write sent to a replica
+  loading,      // server is loading its dataset
+  noauth,       // authentication required
+  wrongpass,    // invalid username/password pair
+  noperm,       // ACL user lacks a permission
+  oom,          // maxmemory reached under noeviction
+  wrongtype,    // key holds another type
+  busy,         // a script is running too long
+  masterdown,   // replica lost its master
+  moved,        // cluster slot moved (redirect)
+  ask,          // cluster slot migrating (one-off redirect)
+  tryagain,     // cluster multi-key operation during resharding
+  crossslot,    // keys of a command in different slots
+  clusterdown,  // cluster is down
+  execabort,    // transaction discarded because of previous errors
+  noreplicas,   // not enough good replicas to write
+  unkillable,   // SCRIPT KILL of a script that wrote
+  notbusy,      // SCRIPT KILL with no script running
 };
 
 const std::error_category& parse_category() noexcept;

@@ -58,7 +58,6 @@ class result {
 
   // Fills this result from a complete reply tree.
   void assign(const resp::value& v) {
-    value_ = T{};
     from_value(v, value_, error_);
     const resp::value* failed = error_ ? detail::first_error(v) : nullptr;
     if (failed != nullptr && error_.category() == server_category())
