@@ -4,13 +4,15 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <stdexcept>
+#include <tuple>
+#include <variant>
 
 namespace streamq::bench {
 
@@ -32,13 +34,12 @@ std::string describe(const std::exception_ptr& e) {
 
 // The body with its failure turned into a value, so that || sees a normal completion.
 asio::awaitable<void> guarded(const client_body& body, streamq::client& client,
-                              std::exception_ptr& failure, bool& finished) {
+                              std::exception_ptr& failure) {
   try {
     co_await body(client);
   } catch (...) {
     failure = std::current_exception();
   }
-  finished = true;
 }
 
 }  // namespace
@@ -47,18 +48,22 @@ std::string run_with_client(const std::string& url, const client_body& body) {
   asio::io_context io(1);  // one thread: lets Asio skip waking other threads
   streamq::client client(io.get_executor(), url);
   std::exception_ptr failure;
-  bool body_finished = false;
-  redis::error_code run_ec;
-  asio::co_spawn(io, client.async_run(use_tuple) || guarded(body, client, failure, body_finished),
-                 [&](std::exception_ptr e, std::variant<std::tuple<redis::error_code>, std::monostate> r) {
-                   if (e && !failure) failure = e;
-                   if (r.index() == 0) run_ec = std::get<0>(std::get<0>(r));
-                 });
+  std::string outcome = "the race of client and scenario never completed";
+  asio::co_spawn(
+      io, client.async_run(use_tuple) || guarded(body, client, failure),
+      [&](std::exception_ptr e, std::variant<std::tuple<redis::error_code>, std::monostate> first) {
+        if (e)
+          outcome = describe(e);
+        else if (first.index() == 0)  // the client's owner operation ended first
+          outcome = "the client stopped before the scenario ended: " +
+                    std::get<0>(std::get<0>(first)).message();
+        else
+          outcome.clear();
+      });
   io.run();
-  if (failure) return describe(failure);
-  if (!body_finished)
-    return "the client stopped before the scenario ended: " + run_ec.message();
-  return {};
+  if (failure && outcome.empty()) return describe(failure);
+  if (failure) return outcome + " (scenario: " + describe(failure) + ")";
+  return outcome;
 }
 
 worker_group::worker_group(asio::any_io_executor ex) : ex_(ex), all_done_(ex) {

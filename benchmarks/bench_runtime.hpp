@@ -28,7 +28,8 @@ using client_body = std::function<asio::awaitable<void>(streamq::client&)>;
 // io_context has ended. The body's exceptions are caught inside the race (Asio's || only
 // cancels the other side when one side completes without an exception), so a failing body
 // still shuts the client down. Returns the failure's description, or "" on success; a
-// client that stops on its own (fatal error) before the body ends is a failure too.
+// client that stops on its own (fatal error) before the body ends is a failure too, even if
+// the body, cancelled by the race, then returns normally.
 std::string run_with_client(const std::string& url, const client_body& body);
 
 // Coroutines spawned on one executor; wait() completes when all have ended. The first

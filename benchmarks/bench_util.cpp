@@ -13,21 +13,21 @@ namespace streamq::bench {
 
 // ---- command line ------------------------------------------------------------------------
 
-std::string usage_text(std::string_view program,
-                       const std::vector<std::pair<std::string_view, std::string_view>>& scenarios) {
+std::string usage_text(
+    std::string_view program,
+    const std::vector<std::pair<std::string_view, std::string_view>>& scenarios) {
   std::string s = "usage: ";
   s += program;
-  s +=
-      " SCENARIO --redis URL [--count N] [--payload BYTES] [--concurrency C] [--rate R]\n"
-      "  --redis URL        redis://[user[:password]@]host[:port][/db] (rediss://, unix:// too)\n"
-      "  --count N          measured operations, > 0 (default 1000000); ~1% more warm up first\n"
-      "  --payload BYTES    bytes in each field value (default 100)\n"
-      "  --concurrency C    coroutines with an operation in flight, > 0 (default 256)\n"
-      "  --rate R           operations per second over all coroutines (default 0: unpaced)\n"
-      "prints one JSON object per line on stdout (scenario, count, ops_per_sec, p50_us, p99_us,\n"
-      "p999_us, client_cpu_us_per_op, concurrency, payload, errors, ...); exit status 0 on\n"
-      "success, 1 when the run failed or saw errors, 2 on a usage error\n"
-      "scenarios:\n";
+  s += " SCENARIO --redis URL [--count N] [--payload BYTES] [--concurrency C] [--rate R]\n"
+       "  --redis URL        redis://[user[:password]@]host[:port][/db] (rediss://, unix:// too)\n"
+       "  --count N          measured operations, > 0 (default 1000000); ~1% more warm up first\n"
+       "  --payload BYTES    bytes in each field value (default 100)\n"
+       "  --concurrency C    coroutines with an operation in flight, > 0 (default 256)\n"
+       "  --rate R           operations per second over all coroutines (default 0: unpaced)\n"
+       "prints one JSON object per line on stdout (scenario, count, ops_per_sec, p50_us, p99_us,\n"
+       "p999_us, client_cpu_us_per_op, concurrency, payload, errors, ...); exit status 0 on\n"
+       "success, 1 when the run failed or saw errors, 2 on a usage error\n"
+       "scenarios:\n";
   for (const auto& [name, summary] : scenarios) {
     s += "  ";
     s += name;
@@ -123,8 +123,8 @@ std::uint64_t latency_histogram::bucket_low(std::size_t index) noexcept {
   const std::size_t group = index >> sub_bucket_bits;
   if (group <= 1) return index;  // exact region: 0..255 ns
   const unsigned shift = static_cast<unsigned>(group - 1);
-  const std::uint64_t mantissa = (index & ((std::size_t{1} << sub_bucket_bits) - 1)) |
-                                 (std::size_t{1} << sub_bucket_bits);
+  const std::uint64_t mantissa =
+      (index & ((std::size_t{1} << sub_bucket_bits) - 1)) | (std::size_t{1} << sub_bucket_bits);
   return mantissa << shift;
 }
 
@@ -154,8 +154,8 @@ double latency_histogram::quantile_ns(double q) const noexcept {
   for (std::size_t i = 0; i < bucket_count; ++i) {
     seen += counts_[i];
     if (seen >= rank) {
-      const double mid = static_cast<double>(bucket_low(i)) +
-                         static_cast<double>(bucket_width(i) - 1) / 2.0;
+      const double mid =
+          static_cast<double>(bucket_low(i)) + static_cast<double>(bucket_width(i) - 1) / 2.0;
       return std::min(mid, static_cast<double>(max_ns_));
     }
   }
@@ -174,11 +174,21 @@ void json_line::quoted(std::string_view s) {
   out_ += '"';
   for (const char c : s) {
     switch (c) {
-      case '"': out_ += "\\\""; break;
-      case '\\': out_ += "\\\\"; break;
-      case '\n': out_ += "\\n"; break;
-      case '\r': out_ += "\\r"; break;
-      case '\t': out_ += "\\t"; break;
+      case '"':
+        out_ += "\\\"";
+        break;
+      case '\\':
+        out_ += "\\\\";
+        break;
+      case '\n':
+        out_ += "\\n";
+        break;
+      case '\r':
+        out_ += "\\r";
+        break;
+      case '\t':
+        out_ += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char esc[8];

@@ -44,8 +44,8 @@ class latency_histogram {
  public:
   static constexpr unsigned sub_bucket_bits = 7;
   static constexpr unsigned max_value_bits = 36;
-  static constexpr std::size_t bucket_count =
-      std::size_t{max_value_bits - sub_bucket_bits + 1} << sub_bucket_bits;
+  static constexpr std::size_t bucket_count = std::size_t{max_value_bits - sub_bucket_bits + 1}
+                                              << sub_bucket_bits;
 
   latency_histogram() : counts_(bucket_count, 0) {}
 
@@ -107,10 +107,10 @@ class json_line {
 
 // The fields every scenario reports about one measured phase.
 struct phase_result {
-  std::uint64_t count = 0;        // operations measured
-  std::uint64_t errors = 0;       // operations that failed (transport or server error reply)
-  double elapsed_s = 0;           // first measured issue to last measured completion
-  double cpu_s = 0;               // process CPU over the same window
+  std::uint64_t count = 0;   // operations measured
+  std::uint64_t errors = 0;  // operations that failed (transport or server error reply)
+  double elapsed_s = 0;      // first measured issue to last measured completion
+  double cpu_s = 0;          // process CPU over the same window
   const latency_histogram* latency = nullptr;  // issue -> completion
 };
 

@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <optional>
 #include <stdexcept>
@@ -96,8 +97,9 @@ asio::awaitable<void> xadd_worker(xadd_state& s, streamq::client& client) {
       note_error(s, measured, "XADD: " + ec.message());
       if (client.shared_connection().state() == redis::connection_state::stopped) s.stop = true;
     } else if (const auto& id = reply.get<0>(); !id.has_value()) {
-      note_error(s, measured, "XADD reply: " + (id.diagnostic().empty() ? id.error().message()
-                                                                        : id.diagnostic()));
+      note_error(
+          s, measured,
+          "XADD reply: " + (id.diagnostic().empty() ? id.error().message() : id.diagnostic()));
     }
   }
 }
@@ -117,9 +119,9 @@ asio::awaitable<void> xadd_body(xadd_state& s, streamq::client& client) {
   auto raced = co_await (s.workers->wait() || stall_watchdog(s.completed, limit));
   if (raced.index() == 1) {
     s.stop = true;
-    throw std::runtime_error("no XADD completed for " + std::to_string(limit.count()) +
-                             " s (" + std::to_string(s.completed) + " of " +
-                             std::to_string(s.total) + " done)" +
+    throw std::runtime_error("no XADD completed for " + std::to_string(limit.count()) + " s (" +
+                             std::to_string(s.completed) + " of " + std::to_string(s.total) +
+                             " done)" +
                              (s.first_error.empty() ? "" : "; first error: " + s.first_error));
   }
   if (auto failure = s.workers->failure()) std::rethrow_exception(failure);
@@ -149,7 +151,7 @@ int run_xadd(const options& opt) {
   out.text("scenario", "xadd")
       .integer("concurrency", static_cast<std::int64_t>(opt.concurrency))
       .integer("payload", static_cast<std::int64_t>(opt.payload))
-      .number("rate", opt.rate, 0)
+      .number("rate", opt.rate, opt.rate == std::floor(opt.rate) ? 0 : 3)
       .integer("warmup", static_cast<std::int64_t>(s.warmup));
   add_phase_fields(out, r);
   const auto requests = s.stats_end.requests - s.stats_start.requests;

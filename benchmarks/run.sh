@@ -3,10 +3,14 @@
 # against one server, so the ratios hold on whatever machine runs it. The server (no
 # persistence) is pinned to CPU 0 and every client to CPU 1, as on the 2-core CI machines.
 #
-# usage: benchmarks/run.sh [--count N] [--payload BYTES] [--out FILE]
+# usage: benchmarks/run.sh [--count N] [--payload BYTES] [--out FILE] [--repeat K]
 #   --count    operations per run (default 1000000, env STREAMQ_BENCH_COUNT)
 #   --payload  bytes in the field value (default 100, env STREAMQ_BENCH_PAYLOAD)
 #   --out      raw results, one JSON line per run (default BUILD_DIR/bench-DATE.jsonl)
+#   --repeat   rounds of every configuration, interleaved; the table shows medians
+#              (default 1, env STREAMQ_BENCH_REPEAT)
+# On a shared machine, STREAMQ_BENCH_WAIT_IDLE=S waits up to S seconds before each run for a
+# second in which the CPUs are idle (< 5% busy); the table's noise column shows what is left.
 # Binaries come from STREAMQ_BUILD_DIR (default build/release): build that preset first.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/setup"
@@ -15,16 +19,25 @@ cd "$STREAMQ_ROOT"
 count="${STREAMQ_BENCH_COUNT:-1000000}"
 payload="${STREAMQ_BENCH_PAYLOAD:-100}"
 build_dir="${STREAMQ_BUILD_DIR:-build/release}"
+repeat="${STREAMQ_BENCH_REPEAT:-1}"
 out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --count) count="$2"; shift 2 ;;
     --payload) payload="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
+    --repeat) repeat="$2"; shift 2 ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+case "$count$payload$repeat" in
+  *[!0-9]*) echo "run.sh: --count, --payload and --repeat take numbers" >&2; exit 2 ;;
+esac
+if [ "$count" -le 0 ] || [ "$repeat" -le 0 ]; then
+  echo "run.sh: --count and --repeat must be > 0" >&2
+  exit 2
+fi
 out="${out:-$build_dir/bench-$(date +%Y%m%d-%H%M%S).jsonl}"
 command -v python3 >/dev/null || { echo "run.sh: python3 is needed to parse results" >&2; exit 1; }
 mkdir -p "$(dirname "$out")"
@@ -47,11 +60,51 @@ url="redis://127.0.0.1:$port"
 value="$(head -c "$payload" /dev/zero | tr '\0' x)"
 failed=0
 
+# Runs a command (argv[2:]) and writes the CPU time it used, user + system, to argv[1]: how
+# client CPU is known for tools that do not report it themselves (redis-benchmark). The
+# wrapper's own CPU goes on a second line, so it is not mistaken for someone else's load.
+read -r -d '' cpu_py <<'PY' || true
+import resource, subprocess, sys
+rc = subprocess.call(sys.argv[2:])
+child = resource.getrusage(resource.RUSAGE_CHILDREN)
+me = resource.getrusage(resource.RUSAGE_SELF)
+with open(sys.argv[1], "w") as f:
+    f.write("%.6f\n%.6f\n" % (child.ru_utime + child.ru_stime, me.ru_utime + me.ru_stime))
+sys.exit(rc)
+PY
+
+# CPU time (s) all CPUs spent busy, from /proc/stat; and redis-server's own CPU time (s).
+busy_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '/^cpu /{printf "%.3f", ($2+$3+$4+$7+$8+$9)/hz}' /proc/stat
+}
+server_seconds() {
+  redis-cli -p "$port" INFO cpu | tr -d '\r' |
+    awk -F: '/^used_cpu_(sys|user):/{s+=$2} END{printf "%.6f", s}'
+}
+
+# Waits (at most STREAMQ_BENCH_WAIT_IDLE seconds) for one second with the CPUs nearly idle.
+wait_idle() {
+  local limit="${STREAMQ_BENCH_WAIT_IDLE:-0}" waited=0 before after
+  while [ "$waited" -lt "$limit" ]; do
+    before="$(busy_seconds)"
+    sleep 1
+    after="$(busy_seconds)"
+    awk -v a="$before" -v b="$after" 'BEGIN{exit !(b - a < 0.05)}' && return 0
+    waited=$((waited + 1))
+  done
+  [ "$limit" -eq 0 ] || echo "note: the CPUs stayed busy for ${limit}s; running anyway" >&2
+}
+
 # Reads one tool's output on stdin and appends it to $out as one JSON object tagged with tool,
-# kind and config: the tool's own last JSON line, or redis-benchmark's --csv row.
+# kind, config and round: the tool's own last JSON line, or redis-benchmark's --csv row. When
+# the tool reports no client CPU, the whole process's CPU time over OPS operations is used.
+# noise_pct: CPU busy on the machine during the run that was neither the tool nor the server
+# (other jobs sharing these 2 CPUs), as a percentage of one CPU; above ~5% the row is suspect.
 read -r -d '' record_py <<'PY' || true
 import csv, json, sys
-tool, kind, config, out = sys.argv[1:5]
+tool, kind, config, rnd, ops, cpu_file, out = sys.argv[1:8]
+t0, t1, b0, b1, s0, s1 = (float(x) for x in sys.argv[8:14])
+wall, busy, server = t1 - t0, b1 - b0, s1 - s0
 raw = sys.stdin.read()
 rec = None
 for line in reversed(raw.splitlines()):
@@ -64,69 +117,154 @@ for line in reversed(raw.splitlines()):
 if rec is None:
     rows = list(csv.reader(l for l in raw.splitlines() if l.startswith('"')))
     if len(rows) >= 2 and rows[0][:2] == ["test", "rps"]:
-        rec = {"ops_per_sec": float(rows[-1][1])}
+        row = dict(zip(rows[0], rows[-1]))
+        rec = {"ops_per_sec": float(row["rps"]), "count": int(ops)}
+        for q in ("p50", "p99"):
+            if q + "_latency_ms" in row:
+                rec[q + "_us"] = float(row[q + "_latency_ms"]) * 1e3
 if rec is None or "ops_per_sec" not in rec:
     sys.exit("cannot find a result in the output of %s %s:\n%s" % (tool, config, raw[-2000:]))
-tagged = {"tool": tool, "kind": kind, "config": config}
+try:
+    tool_cpu, wrapper_cpu = (float(x) for x in open(cpu_file).read().split()[:2])
+except (OSError, ValueError):
+    tool_cpu = wrapper_cpu = None
+if "client_cpu_us_per_op" not in rec and tool_cpu is not None:
+    rec["client_cpu_us_per_op"] = round(tool_cpu * 1e6 / int(ops), 3)
+    rec["client_cpu_whole_process"] = True
+if tool_cpu is not None and wall > 0:
+    rec["server_cpu_us_per_op"] = round(server * 1e6 / int(ops), 3)
+    rec["noise_pct"] = round(max(0.0, 100 * (busy - server - tool_cpu - wrapper_cpu) / wall), 1)
+tagged = {"tool": tool, "kind": kind, "config": config, "round": int(rnd)}
 tagged.update({k: v for k, v in rec.items() if k not in tagged})
 with open(out, "a") as f:
     f.write(json.dumps(tagged) + "\n")
 PY
 
-# run TOOL KIND CONFIG COMMAND...: one measurement on an empty server.
+# run TOOL KIND CONFIG OPS COMMAND...: one measurement of OPS operations on an empty server.
 run() {
-  local tool="$1" kind="$2" config="$3" log
-  shift 3
+  local tool="$1" kind="$2" config="$3" ops="$4" log cpu s0 b0 t0 b1 t1 s1
+  shift 4
   redis-cli -p "$port" FLUSHALL >/dev/null
-  echo "running $tool $kind $config" >&2
+  wait_idle
+  echo "round $round/$repeat: running $tool $kind $config" >&2
   log="$(mktemp "${TMPDIR:-/tmp}/streamq-bench.XXXXXX")"
-  if "${pin_client[@]}" "$@" >"$log" 2>&1 </dev/null; then
-    python3 -c "$record_py" "$tool" "$kind" "$config" "$out" <"$log" || failed=1
+  cpu="$(mktemp "${TMPDIR:-/tmp}/streamq-bench-cpu.XXXXXX")"
+  s0="$(server_seconds)" b0="$(busy_seconds)" t0="$(date +%s.%N)"
+  if "${pin_client[@]}" python3 -c "$cpu_py" "$cpu" "$@" >"$log" 2>&1 </dev/null; then
+    b1="$(busy_seconds)" t1="$(date +%s.%N)" s1="$(server_seconds)"
+    python3 -c "$record_py" "$tool" "$kind" "$config" "$round" "$ops" "$cpu" "$out" \
+      "$t0" "$t1" "$b0" "$b1" "$s0" "$s1" <"$log" || failed=1
   else
     echo "$tool $config failed:" >&2
     tail -n 20 "$log" >&2
     failed=1
   fi
-  rm -f "$log"
+  rm -f "$log" "$cpu"
 }
 
 rb=(redis-benchmark -h 127.0.0.1 -p "$port" -n "$count" --csv)
-run redis-benchmark xadd "-P 256 -c 1" "${rb[@]}" -P 256 -c 1 XADD bench:rb '*' f "$value"
-run redis-benchmark xadd "-P 64 -c 50" "${rb[@]}" -P 64 -c 50 XADD bench:rb '*' f "$value"
-
 hiredis_args=(--port "$port" --count "$count" --payload "$payload")
+bench="$build_dir/benchmarks/streamq-bench"
 for name in xadd e2e; do
-  exe="$build_dir/benchmarks/hiredis-$name-baseline"
-  if [ -x "$exe" ]; then
-    run hiredis "$name" "window=256" "$exe" "${hiredis_args[@]}" --window 256
-  else
-    echo "note: $exe not built: skipped" >&2
+  [ -x "$build_dir/benchmarks/hiredis-$name-baseline" ] ||
+    echo "note: $build_dir/benchmarks/hiredis-$name-baseline not built: skipped" >&2
+done
+[ -x "$bench" ] || echo "note: $bench not built: streamq rows skipped" >&2
+
+# Rounds interleave the tools, so a slow spell of the machine hits all of them alike.
+for round in $(seq 1 "$repeat"); do
+  run redis-benchmark xadd "-P 256 -c 1" "$count" "${rb[@]}" -P 256 -c 1 XADD bench:rb '*' f "$value"
+  run redis-benchmark xadd "-P 64 -c 50" "$count" "${rb[@]}" -P 64 -c 50 XADD bench:rb '*' f "$value"
+
+  for name in xadd e2e; do
+    exe="$build_dir/benchmarks/hiredis-$name-baseline"
+    if [ -x "$exe" ]; then
+      run hiredis "$name" "window=256" "$count" "$exe" "${hiredis_args[@]}" --window 256
+    fi
+  done
+
+  if [ -x "$bench" ]; then
+    for c in 1 16 64 256 1024; do
+      # Few requests in flight are bound by round trips, not CPU: fewer operations say as much.
+      n=$((c * 10000 > count ? count : c * 10000))
+      run streamq xadd "concurrency=$c" "$n" "$bench" xadd --redis "$url" --count "$n" \
+        --payload "$payload" --concurrency "$c"
+    done
   fi
 done
 
-bench="$build_dir/benchmarks/streamq-bench"
-if [ -x "$bench" ]; then
-  for c in 1 16 64 256 1024; do
-    # Few requests in flight are bound by round trips, not CPU: fewer operations say as much.
-    n=$((c * 10000 > count ? count : c * 10000))
-    run streamq xadd "concurrency=$c" "$bench" xadd --redis "$url" --count "$n" --payload "$payload" --concurrency "$c"
-  done
-else
-  echo "note: $bench not built: streamq rows skipped" >&2
-fi
-
-python3 - "$out" "$count" "$payload" <<'PY'
-import json, sys
-path, count, payload = sys.argv[1:4]
+# The table: per configuration, medians over the rounds run on a quiet machine (noise <= 5%;
+# all rounds when none was quiet), the best round, and the ratios the targets are about.
+python3 - "$out" "$count" "$payload" "$repeat" "$(nproc)" "${#pin_client[@]}" <<'PY'
+import json, statistics, sys
+path, count, payload, repeat, ncpu, pinned = sys.argv[1:7]
 rows = [json.loads(l) for l in open(path) if l.strip()]
-ref = next((r["ops_per_sec"] for r in rows
-            if r["tool"] == "streamq" and r["kind"] == "xadd" and r["config"] == "concurrency=256"), None)
-print("\nXADD of %s-byte values, up to %s operations per run (raw: %s)" % (payload, count, path))
-print("%-16s %-5s %-18s %12s %13s %14s" % ("tool", "kind", "config", "ops/s", "/streamq@256", "client us/op"))
+groups = {}
 for r in rows:
-    ratio = "%.2f" % (r["ops_per_sec"] / ref) if ref and r["kind"] == "xadd" else "-"
-    cpu = r.get("client_cpu_us_per_op")
-    cpu = "%.2f" % cpu if isinstance(cpu, (int, float)) else "-"
-    print("%-16s %-5s %-18s %12.0f %13s %14s" % (r["tool"], r["kind"], r["config"], r["ops_per_sec"], ratio, cpu))
+    groups.setdefault((r["tool"], r["kind"], r["config"]), []).append(r)
+quiet_limit = 5.0
+
+def median(runs, field):
+    vals = [r[field] for r in runs if isinstance(r.get(field), (int, float))]
+    return statistics.median(vals) if vals else None
+
+table = []
+for (tool, kind, config), runs in groups.items():
+    quiet = [r for r in runs if r.get("noise_pct", 0) <= quiet_limit]
+    used = quiet or runs
+    table.append({"tool": tool, "kind": kind, "config": config,
+                  "ops": median(used, "ops_per_sec"),
+                  "best": max(r["ops_per_sec"] for r in runs),
+                  "p50": median(used, "p50_us"), "p99": median(used, "p99_us"),
+                  "cpu": median(used, "client_cpu_us_per_op"),
+                  "server": median(used, "server_cpu_us_per_op"),
+                  "noise": median(used, "noise_pct"),
+                  "rounds": "%d/%d" % (len(quiet), len(runs)),
+                  "whole": any(r.get("client_cpu_whole_process") for r in runs)})
+
+def find(tool, config, field="ops"):
+    return next((t[field] for t in table if t["tool"] == tool and t["kind"] == "xadd"
+                 and t["config"] == config), None)
+ref = find("streamq", "concurrency=256")
+
+def fmt(v, spec):
+    return spec % v if isinstance(v, (int, float)) else "-"
+
+print("\nXADD of %s-byte values, up to %s operations per run, %s round(s) (raw: %s)"
+      % (payload, count, repeat, path))
+print("%d CPUs; %s" % (int(ncpu), "redis-server pinned to CPU 0, clients to CPU 1" if pinned != "0"
+                       else "not pinned"))
+head = ("tool", "kind", "config", "ops/s", "best", "/sq@256", "p50 us", "p99 us", "cli us",
+        "srv us", "noise", "quiet")
+line = "%-15s %-4s %-17s %9s %9s %7s %7s %7s %7s %7s %6s %6s"
+print(line % head)
+for t in table:
+    ratio = fmt(t["ops"] / ref, "%.2f") if ref and t["kind"] == "xadd" else "-"
+    print(line % (t["tool"], t["kind"], t["config"], fmt(t["ops"], "%.0f"), fmt(t["best"], "%.0f"),
+                  ratio, fmt(t["p50"], "%.0f"), fmt(t["p99"], "%.0f"),
+                  fmt(t["cpu"], "%.2f") + ("*" if t["whole"] else ""), fmt(t["server"], "%.2f"),
+                  fmt(t["noise"], "%.0f%%"), t["rounds"]))
+print("ops/s, latency, CPU: medians over the quiet rounds; best: the fastest round of all;\n"
+      "/sq@256: ops/s relative to streamq at concurrency 256; cli us, srv us: client and\n"
+      "redis-server CPU time per operation; noise: CPU used by other jobs during the run, in %\n"
+      "of one CPU; quiet: rounds with noise <= 5% (the medians use only those, if any)")
+if any(t["whole"] for t in table):
+    print("* CPU time of the whole client process (getrusage of the child), not just the timed window")
+if any(t["rounds"].startswith("0/") for t in table):
+    print("WARNING: some configurations had no quiet round: other jobs shared the CPUs and their"
+          " numbers are not trustworthy; rerun on an idle machine (see STREAMQ_BENCH_WAIT_IDLE)")
+
+def target(label, num, den, goal, what="target"):
+    if num and den:
+        verdict = "meets" if num / den >= goal else "MISSES"
+        print("%-42s %5.2f  (%s >= %.1f: %s)" % (label, num / den, what, goal, verdict))
+for field, name in (("ops", "medians"), ("best", "best rounds")):
+    print("\nratios of %s" % name)
+    sq = find("streamq", "concurrency=256", field)
+    target("streamq@256 / redis-benchmark -P 256 -c 1", sq,
+           find("redis-benchmark", "-P 256 -c 1", field), 0.8)
+    target("streamq@256 / hiredis window=256", sq, find("hiredis", "window=256", field), 1.0)
+    target("streamq@1024 / streamq@256", find("streamq", "concurrency=1024", field), sq, 0.9,
+           "throughput holds if")
 PY
 exit "$failed"

@@ -65,8 +65,7 @@ void apply_option(connection_config& cfg, std::string_view name, const std::stri
     const int version = parse_number<int>(value, "resp");
     if (version != 2 && version != 3) bad_url("resp must be 2 or 3");
     cfg.resp3 = version == 3;
-  }
-  else if (name == "ca")
+  } else if (name == "ca")
     cfg.tls.ca_file = value;
   else if (name == "cert")
     cfg.tls.cert_file = value;

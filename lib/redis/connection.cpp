@@ -53,12 +53,17 @@ void connection::initiate_run(exec_handler handler) {
 }
 
 void connection::initiate_exec(exec_handler handler, const resp::request& req,
-                               resp::response_adapter& adapter) {
-  // Inline when called on the connection's executor; posted from other threads.
-  asio::dispatch(impl_->executor(),
-                 [impl = impl_.get(), h = std::move(handler), &req, &adapter]() mutable {
-                   impl->start_exec(std::move(h), req, adapter);
-                 });
+                               resp::response_adapter& adapter, bool same_executor) {
+  // Already on the connection's thread: start at once, no dispatch through the type-erased
+  // executor. From elsewhere (another thread, a strand): dispatch onto the executor.
+  if (impl_->running_in_this_thread()) {
+    impl_->start_exec(std::move(handler), req, adapter, false, same_executor);
+    return;
+  }
+  asio::dispatch(impl_->executor(), [impl = impl_.get(), h = std::move(handler), &req, &adapter,
+                                     same_executor]() mutable {
+    impl->start_exec(std::move(h), req, adapter, false, same_executor);
+  });
 }
 
 }  // namespace streamq::redis

@@ -32,6 +32,7 @@ struct cancel_handler {
 
 connection_impl::connection_impl(asio::any_io_executor ex, connection_config config)
     : ex_(std::move(ex)),
+      io_executor_(ex_.target<asio::io_context::executor_type>()),
       config_(validated(std::move(config))),
       transport_(ex_, config_),
       parser_(config_.parser),
@@ -62,6 +63,7 @@ pending_op* connection_impl::acquire_op() {
   op->where = pending_op::stage::waiting_room;
   op->finished = false;
   op->internal = false;
+  op->direct = false;
   ++op->generation;
   return op;
 }
@@ -73,7 +75,7 @@ void connection_impl::release_op(pending_op* op) {
 }
 
 void connection_impl::start_exec(exec_handler handler, const resp::request& req,
-                                 resp::response_adapter& adapter, bool internal) {
+                                 resp::response_adapter& adapter, bool internal, bool direct) {
   error_code refusal;
   if (req.command_count() == 0)
     refusal = client_errc::empty_request;
@@ -96,6 +98,7 @@ void connection_impl::start_exec(exec_handler handler, const resp::request& req,
   op->adapter = &adapter;
   op->replies_left = req.reply_count();
   op->internal = internal;
+  op->direct = direct;
   op->handler.swap(handler);  // see acquire_op: no move-assignment
   adapter.on_start();
   auto slot = asio::get_associated_cancellation_slot(op->handler);

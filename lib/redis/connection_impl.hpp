@@ -10,6 +10,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <deque>
@@ -39,6 +40,7 @@ struct pending_op {
   stage where = stage::waiting_room;
   bool finished = false;         // handler already invoked (withdrawn or abandoned)
   bool internal = false;         // health check: skips the admission limit
+  bool direct = false;           // caller runs on our executor: its handler may be called in place
   std::uint64_t generation = 0;  // bumped on reuse; stale cancellations compare unequal
 };
 
@@ -55,7 +57,12 @@ class connection_impl {
   boost::asio::awaitable<error_code> run();
   // Called on the executor.
   void start_exec(exec_handler handler, const resp::request& req, resp::response_adapter& adapter,
-                  bool internal = false);
+                  bool internal = false, bool direct = false);
+  // True when the caller is inside io_context::run() of this connection's io_context (a
+  // plain io_context executor only; strands and others answer false).
+  bool running_in_this_thread() const noexcept {
+    return io_executor_ != nullptr && io_executor_->running_in_this_thread();
+  }
   void cancel();
   void set_push_handler(std::function<void(const resp::value&)> handler) {
     push_handler_ = std::move(handler);
@@ -91,6 +98,7 @@ class connection_impl {
   void wake_writer();
 
   boost::asio::any_io_executor ex_;
+  const boost::asio::io_context::executor_type* io_executor_;  // ex_'s target, if plain
   connection_config config_;
   transport transport_;
   resp::parser parser_;

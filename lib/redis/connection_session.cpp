@@ -252,11 +252,17 @@ error_code connection_impl::process_buffer() {
 
     written_.pop_front();
     ++stats_.requests;
+    const bool direct = op->direct;
     exec_handler handler = op->finished ? exec_handler() : take_handler(op, false);
     release_op(op);
     on_admitted_removed();
-    // Resumes the caller inline when it runs on this executor: no extra scheduling hop.
-    if (handler) invoke(std::move(handler), {}, false);
+    if (!handler) continue;
+    // The caller runs on this executor and we are inside it: resume it in place, which is
+    // what dispatch would do, without the trip through type-erased executors.
+    if (direct)
+      std::move(handler)(error_code{});
+    else
+      invoke(std::move(handler), {}, false);
   }
 }
 

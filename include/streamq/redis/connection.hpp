@@ -11,12 +11,14 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <type_traits>
 
 namespace streamq::redis {
 
@@ -83,7 +85,13 @@ class connection {
   auto async_exec(const resp::request& req, resp::response_adapter& adapter, Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(error_code)>(
         [this](auto handler, const resp::request* r, resp::response_adapter* a) {
-          initiate_exec(std::move(handler), *r, *a);
+          // Known only here, before type erasure: whether the caller runs on this
+          // connection's executor, so that its completion may resume it directly.
+          const auto caller_ex = boost::asio::get_associated_executor(handler, get_executor());
+          bool same_executor = false;
+          if constexpr (std::is_same_v<std::decay_t<decltype(caller_ex)>, executor_type>)
+            same_executor = caller_ex == get_executor();
+          initiate_exec(std::move(handler), *r, *a, same_executor);
         },
         token, &req, &adapter);
   }
@@ -100,7 +108,7 @@ class connection {
   using exec_handler = boost::asio::any_completion_handler<void(error_code)>;
   void initiate_run(exec_handler handler);
   void initiate_exec(exec_handler handler, const resp::request& req,
-                     resp::response_adapter& adapter);
+                     resp::response_adapter& adapter, bool same_executor);
 
   std::unique_ptr<detail::connection_impl> impl_;
 };
