@@ -17,6 +17,14 @@ install(TARGETS streamq EXPORT streamqTargets
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/streamq
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# Generated protobuf headers (lib/CMakeLists.txt) and the .proto files they come from, side by
+# side: <streamq/v1/envelope.pb.h>, and `import "streamq/v1/envelope.proto";` with -I include.
+install(DIRECTORY ${PROJECT_BINARY_DIR}/generated/streamq
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+  FILES_MATCHING PATTERN "*.pb.h")
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/proto/streamq
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+  FILES_MATCHING PATTERN "*.proto")
 install(EXPORT streamqTargets
   NAMESPACE streamq::
   FILE streamqTargets.cmake

@@ -93,6 +93,7 @@ class server_category_impl final : public std::error_category {
   std::string message(int ev) const override {
     const auto e = static_cast<server_errc>(ev);
     if (e == server_errc::notbusy) return "Redis error NOTBUSY";
+    if (e == server_errc::unblocked) return "Redis error UNBLOCKED";
     for (const auto& [prefix, code] : prefixes)
       if (code == e) return "Redis error " + std::string(prefix);
     return "Redis error";
@@ -117,6 +118,7 @@ const std::error_category& server_category() noexcept {
 server_errc classify_server_error(std::string_view message) noexcept {
   const std::string_view word = message.substr(0, message.find(' '));
   if (word == "NOTBUSY") return server_errc::notbusy;
+  if (word == "UNBLOCKED") return server_errc::unblocked;
   for (const auto& [prefix, code] : prefixes)
     if (word == prefix) return code;
   return server_errc::generic;

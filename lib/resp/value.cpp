@@ -59,7 +59,11 @@ std::string to_string(const value& v) {
 }
 
 void value_builder::reset() {
-  root_ = value{};
+  // Clearing instead of replacing keeps the buffers' capacity: a response reused for every
+  // request then converts replies without allocating.
+  root_.data_type = type::null;
+  root_.text.clear();
+  root_.elements.clear();
   open_.clear();
   attributes_ = attribute_filter{};
   started_ = false;

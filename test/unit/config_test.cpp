@@ -268,7 +268,7 @@ TEST_CASE("parse_url: a '?' in the password is never echoed") {
   }
 }
 
-TEST_CASE("parse_url: scheme is case-insensitive; fragments are refused") {
+TEST_CASE("parse_url: scheme is case-insensitive and fragments are refused") {
   CHECK(redis::parse_url("REDISS://localhost:6380").tls.enabled);
   parse_error("redis://localhost:6379#frag");
 }

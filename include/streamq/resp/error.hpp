@@ -59,6 +59,7 @@ enum class server_errc {
   noreplicas,   // not enough good replicas to write
   unkillable,   // SCRIPT KILL of a script that wrote
   notbusy,      // SCRIPT KILL with no script running
+  unblocked,    // a blocked command was released: its key was deleted, or CLIENT UNBLOCK ERROR
 };
 
 const std::error_category& parse_category() noexcept;

@@ -58,6 +58,13 @@ class result {
 
   // Fills this result from a complete reply tree.
   void assign(const resp::value& v) {
+    // A top-level error reply is an error whatever T is, even resp::value: callers branch
+    // on has_value(). (Errors nested in aggregates stay data for value targets.)
+    if (v.is_error()) {
+      error_ = classify_server_error(v.text);
+      diagnostic_ = v.text;
+      return;
+    }
     from_value(v, value_, error_);
     const resp::value* failed = error_ ? detail::first_error(v) : nullptr;
     if (failed != nullptr && error_.category() == server_category())

@@ -1,0 +1,136 @@
+#pragma once
+// Consuming typed messages in consumer groups with at-least-once delivery.
+//
+//   consumer c(client, {.group = "billing"});
+//   c.subscribe<shop::Order>("orders", [](const shop::Order& o, message_context& ctx)
+//       -> asio::awaitable<void> { ...; co_return; });
+//   co_await c.run();  // until cancelled: then drains in-flight handlers and returns
+//
+// A handler that returns normally acknowledges its message. One that throws is retried with
+// exponential backoff (retry_policy), unless the error is permanent (is_permanent(), e.g. a
+// system_error with errc::permanent_failure), in which case the message goes to the
+// dead-letter stream at once, as do messages that do not decode as T (poison).
+
+#include <streamq/client.hpp>
+#include <streamq/streams/envelope.hpp>
+#include <streamq/streams/error.hpp>
+#include <streamq/streams/names.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace streamq::streams {
+
+namespace detail {
+class consumer_impl;
+}
+
+struct retry_policy {
+  std::uint32_t max_attempts = 5;         // handler runs at most this often; then dead letter
+  std::chrono::milliseconds base{100};    // delay before the first retry
+  std::chrono::milliseconds cap{30'000};  // delays double up to this
+  double jitter = 0.5;                    // each delay drawn from [d*(1-jitter), d]
+};
+
+struct consumer_config {
+  std::string group{};                   // required; a valid name (names.hpp)
+  std::string name{};                    // consumer name; empty: "<host>-<pid>-<random>"
+  std::size_t concurrency = 16;          // handlers running at once
+  std::size_t max_batch = 128;           // most entries one XREADGROUP asks for
+  std::chrono::milliseconds block{500};  // XREADGROUP BLOCK; also bounds stop latency
+  retry_policy retry{};
+  // Entries pending longer than this on any consumer are taken over (XAUTOCLAIM): their
+  // consumer is presumed dead. Must exceed the longest handler run.
+  std::chrono::milliseconds claim_idle{30'000};
+  std::chrono::milliseconds claim_interval{5'000};  // how often to look for them
+  // An entry delivered more often than this (it keeps crashing consumers) is dead-lettered
+  // instead of being handled again.
+  std::uint32_t max_deliveries = 10;
+  // On stop, in-flight handlers get this long to finish; unfinished ones stay pending and
+  // are recovered by another consumer (or this one on restart).
+  std::chrono::milliseconds shutdown_grace{10'000};
+  // A new group reads the stream from its start (true: the backlog is work) or only
+  // entries added after it was created (false: event-bus style).
+  bool start_from_beginning = true;
+  entry_limits limits{};
+
+  // Throws std::invalid_argument naming the first invalid field.
+  void validate() const;
+};
+
+// What a handler knows about the message it handles.
+struct message_context {
+  std::string_view topic;
+  std::string_view entry_id;               // the stream entry ID
+  std::uint32_t attempt = 0;               // 0 on the first run, +1 per retry
+  const v1::Envelope* envelope = nullptr;  // headers, message_id, created_at, ...
+  [[nodiscard]] const google::protobuf::Map<std::string, std::string>& headers() const {
+    return envelope->headers();
+  }
+};
+
+struct consumer_stats {
+  std::uint64_t delivered = 0;         // entries handed to handlers (incl. retries, recoveries)
+  std::uint64_t acked = 0;             // handled successfully and acknowledged
+  std::uint64_t retried = 0;           // failures re-queued for another attempt
+  std::uint64_t dead_lettered = 0;     // moved to the dead-letter stream
+  std::uint64_t claimed = 0;           // taken over from idle consumers
+  std::uint64_t lost = 0;              // pending entries whose data was gone (trimmed/deleted)
+  std::uint64_t data_loss_events = 0;  // group vanished (e.g. Redis restarted empty)
+  std::uint64_t in_flight = 0;         // handlers running now
+};
+
+class consumer {
+ public:
+  using raw_handler =
+      std::function<boost::asio::awaitable<void>(const v1::Envelope&, message_context&)>;
+
+  // Throws std::invalid_argument for an invalid configuration.
+  consumer(client& c, consumer_config config);
+  ~consumer();
+  consumer(const consumer&) = delete;
+  consumer& operator=(const consumer&) = delete;
+
+  // Registers the handler of `topic` (one per topic; before run()). Payloads that do not
+  // parse as T, or whose envelope names another type, are dead-lettered as decode_failed.
+  template <class T, class Handler>
+  void subscribe(std::string_view topic, Handler handler) {
+    subscribe_raw(topic, T::descriptor()->full_name(),
+                  [h = std::move(handler)](const v1::Envelope& envelope,
+                                           message_context& ctx) -> boost::asio::awaitable<void> {
+                    T message;
+                    if (!message.ParseFromString(envelope.payload()))
+                      throw boost::system::system_error(
+                          errc::decode_failed,
+                          "payload does not parse as " + T::descriptor()->full_name());
+                    co_await h(message, ctx);
+                  });
+  }
+
+  // The type-erased form: `type_name` is the full protobuf name the envelope must carry.
+  void subscribe_raw(std::string_view topic, std::string type_name, raw_handler handler);
+
+  // The owner operation. Creates the groups (MKSTREAM), re-reads this consumer's own
+  // pending entries, then reads, dispatches, acknowledges, retries and recovers until it is
+  // cancelled. On cancellation it stops reading, gives in-flight handlers shutdown_grace to
+  // finish, flushes acknowledgements and returns. Throws only for configuration errors found
+  // against the server (e.g. NOPERM); connection trouble is waited out.
+  boost::asio::awaitable<void> run();
+
+  [[nodiscard]] consumer_stats stats() const noexcept;
+  [[nodiscard]] const consumer_config& config() const noexcept;
+  [[nodiscard]] const std::string& name() const noexcept;
+
+ private:
+  std::unique_ptr<detail::consumer_impl> impl_;
+};
+
+}  // namespace streamq::streams

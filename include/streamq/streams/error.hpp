@@ -1,0 +1,66 @@
+#pragma once
+// Errors of the streams layer (queue semantics: publishing, consuming, dead letters). Codes of
+// the lower layers (redis::client_errc, resp::server_errc, ...) pass through unchanged.
+
+#include <boost/system/error_code.hpp>
+
+#include <type_traits>
+
+namespace streamq::streams {
+
+using error_code = boost::system::error_code;
+
+// The values are part of the wire format: dead-letter entries record them as
+// "streamq.streams:<value>" (docs/wire-format.md). Never renumber; only append.
+enum class errc {
+  // A topic, group or consumer name breaks the naming rules (names.hpp). Fix the name; no
+  // retry can succeed.
+  invalid_name = 1,
+  // The message is over the configured size limit (entry_limits). When publishing, nothing was
+  // written; split the message or raise the limit on both producers and consumers. When
+  // consuming, the entry is dead-lettered: it cannot be handled under the current limit.
+  message_too_large = 2,
+  // Poison message: the payload does not parse as the type the handler expects (or names
+  // another type). Retrying cannot help; the entry goes to the dead-letter stream at once.
+  decode_failed = 3,
+  // The entry's envelope version (its `v` field) is one this build does not know: written by
+  // a newer producer. Deploy consumers that know it; dead-lettered entries can be requeued
+  // after that.
+  unknown_envelope_version = 4,
+  // The entry is not a streamq message: a field is missing or repeated, or the envelope bytes
+  // do not parse. Usually a foreign writer on the topic's stream; dead-lettered at once.
+  malformed_entry = 5,
+  // The publish was written but the connection was lost before Redis replied: the entry may
+  // or may not be in the stream. A blind retry may publish it twice; retry with an
+  // idempotency key, or check for the message ID first.
+  publish_indeterminate = 6,
+  // The message was moved to the dead-letter stream (retries exhausted, permanent failure or
+  // poison). Inspect and requeue it through the dead-letter API.
+  dead_lettered = 7,
+  // Queue state vanished behind streamq's back (Redis restarted empty, a consumer group or
+  // pending entries disappeared, entries were trimmed before being acknowledged). Messages
+  // may have been lost: alert someone; streamq recreates what it needs and carries on.
+  data_loss_detected = 8,
+  // A handler failed in a way that may succeed later: the message is retried with backoff
+  // until the retry policy is exhausted.
+  handler_failed = 9,
+  // A handler reported a failure that no retry can fix (e.g. invalid content): the message is
+  // dead-lettered without further attempts.
+  permanent_failure = 10,
+};
+
+[[nodiscard]] const boost::system::error_category& streams_category() noexcept;
+
+inline error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), streams_category()};
+}
+
+// True for errors that make an entry undeliverable to its handler no matter how often it is
+// retried: decode_failed, unknown_envelope_version, malformed_entry, message_too_large and
+// permanent_failure. Such entries are dead-lettered at once.
+[[nodiscard]] bool is_permanent(const error_code& ec) noexcept;
+
+}  // namespace streamq::streams
+
+template <>
+struct boost::system::is_error_code_enum<streamq::streams::errc> : std::true_type {};

@@ -1,0 +1,75 @@
+#pragma once
+// Names of topics, consumer groups and consumers, and the Redis keys a topic uses
+// (docs/wire-format.md).
+//
+// A name is 1 to 128 characters from [A-Za-z0-9._-]. That excludes everything with a meaning
+// in a Redis key or command: hash-tag braces ({ }), glob characters (* ? [ ] \), whitespace,
+// colons (streamq's key separator), quotes and control bytes. Names are case-sensitive.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace streamq::streams {
+
+inline constexpr std::size_t max_name_length = 128;
+
+// What a name names; used in error messages.
+enum class name_kind { topic, group, consumer };
+
+// True when `name` follows the naming rules above.
+[[nodiscard]] bool is_valid_name(std::string_view name) noexcept;
+
+// Throws std::invalid_argument saying what is wrong, e.g.
+// "streamq topic name 'a b': character ' ' is not allowed (allowed: A-Z a-z 0-9 . _ -)".
+void validate_name(name_kind kind, std::string_view name);
+
+// Every Redis key of one topic. All contain the hash tag {topic}, so Redis Cluster puts them
+// in one slot and a script may touch any of them together.
+class topic_keys {
+ public:
+  // Throws std::invalid_argument (see validate_name) for an invalid topic name.
+  explicit topic_keys(std::string_view topic);
+
+  [[nodiscard]] const std::string& topic() const noexcept { return topic_; }
+  // The topic's messages: "streamq:{T}:stream".
+  [[nodiscard]] const std::string& stream() const noexcept { return stream_; }
+  // Delayed messages by due time (sorted set): "streamq:{T}:delayed".
+  [[nodiscard]] const std::string& delayed() const noexcept { return delayed_; }
+  // Their entries (hash): "streamq:{T}:delayed:data".
+  [[nodiscard]] const std::string& delayed_data() const noexcept { return delayed_data_; }
+  // Prefix of deduplication keys: "streamq:{T}:dedup:".
+  [[nodiscard]] const std::string& dedup_prefix() const noexcept { return dedup_prefix_; }
+  // Recurring schedules: "streamq:{T}:cron".
+  [[nodiscard]] const std::string& cron() const noexcept { return cron_; }
+  // Topic metadata (hash): "streamq:{T}:meta".
+  [[nodiscard]] const std::string& meta() const noexcept { return meta_; }
+
+  // Dead letters of one consumer group: "streamq:{T}:dead:<group>". Throws
+  // std::invalid_argument for an invalid group name.
+  [[nodiscard]] std::string dead_letters(std::string_view group) const;
+  // Deduplication key of one idempotency key: dedup_prefix() + key. Any bytes may follow the
+  // prefix; the hash tag stays {T}.
+  [[nodiscard]] std::string dedup(std::string_view idempotency_key) const;
+
+  // Every key above except dedup keys, with dead_letters() for each of `groups`.
+  [[nodiscard]] std::vector<std::string> all_keys(std::span<const std::string> groups = {}) const;
+
+  // The Redis Cluster slot of every key of this topic.
+  [[nodiscard]] std::uint16_t slot() const noexcept;
+
+ private:
+  std::string topic_;
+  std::string stream_;
+  std::string delayed_;
+  std::string delayed_data_;
+  std::string dedup_prefix_;
+  std::string cron_;
+  std::string meta_;
+  std::string dead_prefix_;
+};
+
+}  // namespace streamq::streams

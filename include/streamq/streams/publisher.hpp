@@ -1,0 +1,80 @@
+#pragma once
+// Publishing typed messages to topics. A publisher is a thin, stateless-per-call layer over
+// the client's shared pipelined connection: any number of coroutines may publish at once and
+// their XADDs share writes.
+
+#include <streamq/client.hpp>
+#include <streamq/streams/envelope.hpp>
+#include <streamq/streams/names.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace streamq::streams {
+
+struct publisher_config {
+  // Messages over these limits are refused before anything is written, so an oversized
+  // message can never break the shared pipeline (Redis closes connections that send a bulk
+  // over proto-max-bulk-len). Consumers must use the same limits.
+  entry_limits limits;
+};
+
+struct publisher_stats {
+  std::uint64_t published = 0;      // entries confirmed by Redis
+  std::uint64_t failed = 0;         // refused before writing, or refused by Redis
+  std::uint64_t indeterminate = 0;  // written, reply lost (publish_indeterminate)
+};
+
+class publisher {
+ public:
+  // Throws std::invalid_argument naming the field for an invalid configuration.
+  explicit publisher(client& c, publisher_config config = {});
+
+  // Publishes `message` to `topic` and returns the stream entry ID.
+  // Throws boost::system::system_error with:
+  //  - errc::invalid_name for a bad topic name, errc::message_too_large over the limits
+  //    (both before anything is written);
+  //  - errc::publish_indeterminate when the XADD was written but the connection was lost
+  //    before Redis replied: it may be in the stream; a blind retry may duplicate it;
+  //  - a resp::server_errc when Redis refused it (e.g. oom under maxmemory);
+  //  - a redis::client_errc for other transport failures (nothing was written).
+  // Safe from any coroutine; the calls pipeline on the client's shared connection.
+  // `message` and `options` are read before this returns, so temporaries are fine. (Two
+  // overloads instead of a defaulted argument: GCC 12 breaks class-type default arguments
+  // of calls inside co_await expressions.)
+  boost::asio::awaitable<std::string> publish(std::string_view topic,
+                                              const google::protobuf::Message& message,
+                                              const envelope_options& options);
+  boost::asio::awaitable<std::string> publish(std::string_view topic,
+                                              const google::protobuf::Message& message);
+
+  // Publishes an envelope as it is (attempt, headers, IDs kept; a zero sequence is filled).
+  boost::asio::awaitable<std::string> publish_envelope(std::string_view topic,
+                                                       v1::Envelope envelope);
+
+  // Publishes all envelopes in one round trip, atomically (MULTI/EXEC): either every entry
+  // is added, in order, or none (the errors of publish, for the first failure).
+  boost::asio::awaitable<std::vector<std::string>> publish_batch(
+      std::string_view topic, std::span<const v1::Envelope> envelopes);
+
+  [[nodiscard]] publisher_stats stats() const noexcept;
+  [[nodiscard]] const publisher_config& config() const noexcept { return config_; }
+
+ private:
+  void prepare(v1::Envelope& envelope);
+
+  client& client_;
+  publisher_config config_;
+  std::atomic<std::uint64_t> next_sequence_{1};
+  std::atomic<std::uint64_t> published_{0};
+  std::atomic<std::uint64_t> failed_{0};
+  std::atomic<std::uint64_t> indeterminate_{0};
+};
+
+}  // namespace streamq::streams

@@ -1,0 +1,205 @@
+// consumer_impl: running a handler and what happens after it fails (retry with backoff or
+// dead letter), and recovery of entries left pending by dead consumers (XAUTOCLAIM).
+#include "consumer_impl.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace streamq::streams::detail {
+namespace asio = boost::asio;
+
+namespace {
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+std::int64_t now_unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string code_string(const error_code& ec) {
+  return std::string(ec.category().name()) + ":" + std::to_string(ec.value());
+}
+}  // namespace
+
+std::chrono::milliseconds consumer_impl::backoff(std::uint32_t attempt) {
+  const auto& policy = config_.retry;
+  const double grown =
+      static_cast<double>(policy.base.count()) * std::pow(2.0, std::min(attempt, 30U));
+  const double capped = std::min(grown, static_cast<double>(policy.cap.count()));
+  std::uniform_real_distribution<double> spread(1.0 - policy.jitter, 1.0);
+  return std::chrono::milliseconds(static_cast<long>(capped * spread(rng_)));
+}
+
+asio::awaitable<void> consumer_impl::handle(std::size_t sub, std::string id, fields entry) {
+  const subscription& s = subs_[sub];
+  v1::Envelope envelope;
+  if (auto ec = decode_entry(entry, envelope, config_.limits)) {
+    co_await dead_letter(sub, id, nullptr, entry, ec, ec.message());
+    co_return;
+  }
+  if (envelope.type() != s.type_name) {
+    co_await dead_letter(sub, id, &envelope, entry, errc::decode_failed,
+                         "envelope type '" + envelope.type() + "' is not '" + s.type_name + "'");
+    co_return;
+  }
+  message_context ctx{s.keys.topic(), id, envelope.attempt(), &envelope};
+  error_code failure;
+  std::string failure_text;
+  try {
+    co_await s.handler(envelope, ctx);
+  } catch (const boost::system::system_error& e) {
+    failure = e.code();
+    failure_text = e.what();
+  } catch (const std::exception& e) {
+    failure = errc::handler_failed;
+    failure_text = e.what();
+  } catch (...) {
+    failure = errc::handler_failed;
+    failure_text = "unknown exception";
+  }
+  const auto cs = co_await asio::this_coro::cancellation_state;
+  if (cs.cancelled() != asio::cancellation_type::none) co_return;  // shutdown: stays pending
+  if (!failure) {
+    ack(sub, std::move(id));
+    co_return;
+  }
+  if (is_permanent(failure)) {
+    co_await dead_letter(sub, id, &envelope, entry, failure, failure_text);
+  } else if (envelope.attempt() + 1 >= config_.retry.max_attempts) {
+    co_await dead_letter(sub, id, &envelope, entry, failure,
+                         "retries exhausted after " + std::to_string(envelope.attempt() + 1) +
+                             " attempts: " + failure_text);
+  } else {
+    asio::steady_timer delay(co_await asio::this_coro::executor, backoff(envelope.attempt()));
+    co_await delay.async_wait(use_tuple);
+    if (cs.cancelled() != asio::cancellation_type::none) co_return;
+    co_await requeue(sub, id, std::move(envelope));
+  }
+}
+
+asio::awaitable<void> consumer_impl::requeue(std::size_t sub, const std::string& id,
+                                             v1::Envelope envelope) {
+  // The next attempt is added and the failed delivery acknowledged in one transaction: a
+  // crash in between can neither lose the message nor leave two live copies.
+  envelope.set_attempt(envelope.attempt() + 1);
+  const auto& keys = subs_[sub].keys;
+  resp::request req;
+  req.push("MULTI");
+  req.push("XADD", resp::key{keys.stream()}, "*", encode_entry(envelope));
+  req.push("XACK", resp::key{keys.stream()}, config_.group, id);
+  req.push("EXEC");
+  resp::generic_response replies;
+  if (co_await exec_shared(req, replies) && !replies.values().back().is_null() &&
+      !replies.values().back().is_error())
+    ++stats_.retried;
+  // On failure the entry stays pending and is recovered by the claim loop.
+}
+
+asio::awaitable<void> consumer_impl::dead_letter(std::size_t sub, const std::string& id,
+                                                 const v1::Envelope* envelope, const fields& entry,
+                                                 error_code why, const std::string& text) {
+  const auto& keys = subs_[sub].keys;
+  v1::DeadLetter letter;
+  letter.set_original_entry_id(id);
+  letter.set_topic(keys.topic());
+  letter.set_group(config_.group);
+  letter.set_attempts(envelope ? envelope->attempt() + 1 : 1);
+  letter.set_last_error(text);
+  letter.set_error_code(code_string(why));
+  letter.set_consumer(config_.name);
+  letter.set_dead_lettered_at_unix_ms(now_unix_ms());
+  if (envelope != nullptr) {
+    *letter.mutable_envelope() = *envelope;
+  } else {
+    for (std::size_t i = 0; i + 1 < entry.size(); i += 2) {
+      auto* field = letter.add_raw_fields();
+      field->set_name(entry[i]);
+      field->set_value(entry[i + 1]);
+    }
+  }
+  // Added to the dead-letter stream and acknowledged together, or neither.
+  resp::request req;
+  req.push("MULTI");
+  req.push("XADD", resp::key{keys.dead_letters(config_.group)}, "*", encode_dead_letter(letter));
+  req.push("XACK", resp::key{keys.stream()}, config_.group, id);
+  req.push("EXEC");
+  resp::generic_response replies;
+  if (co_await exec_shared(req, replies) && !replies.values().back().is_null() &&
+      !replies.values().back().is_error())
+    ++stats_.dead_lettered;
+}
+
+// ---- recovery ---------------------------------------------------------------------------
+
+asio::awaitable<void> consumer_impl::claim_loop() {
+  const auto cs = co_await asio::this_coro::cancellation_state;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (true) {
+    timer.expires_after(config_.claim_interval);
+    co_await timer.async_wait(use_tuple);
+    if (cs.cancelled() != asio::cancellation_type::none) co_return;
+    for (std::size_t sub = 0; sub < subs_.size(); ++sub) {
+      co_await claim_topic(sub);
+      if (cs.cancelled() != asio::cancellation_type::none) co_return;
+    }
+  }
+}
+
+asio::awaitable<void> consumer_impl::claim_topic(std::size_t sub) {
+  const std::size_t room = credit();
+  if (room == 0) co_return;
+  const auto& stream = subs_[sub].keys.stream();
+  resp::request req;
+  req.push("XAUTOCLAIM", resp::key{stream}, config_.group, config_.name, config_.claim_idle.count(),
+           "0-0", "COUNT", room);
+  resp::response<resp::value> reply;
+  if (!co_await exec_shared(req, reply) || !reply.get<0>().has_value()) co_return;
+  const resp::value& claimed = reply.get<0>().value();
+  if (claimed.elements.size() < 2) co_return;
+  // Since Redis 7, entries whose data was trimmed or deleted are dropped from the PEL and
+  // reported here: the only trace of that loss, so it is counted, never ignored.
+  if (claimed.elements.size() >= 3) stats_.lost += claimed.elements[2].elements.size();
+
+  std::vector<std::pair<std::string, fields>> entries;
+  for (const auto& e : claimed.elements[1].elements) {
+    if (e.elements.size() != 2 || e.elements[1].is_null()) continue;
+    fields f;
+    for (const auto& x : e.elements[1].elements) f.push_back(x.text);
+    entries.emplace_back(e.elements[0].text, std::move(f));
+  }
+  if (entries.empty()) co_return;
+  stats_.claimed += entries.size();
+
+  // Delivery counts (XAUTOCLAIM does not return them): an entry that keeps crashing its
+  // consumers is dead-lettered instead of being handled again.
+  resp::request counts_req;
+  for (const auto& [id, f] : entries)
+    counts_req.push("XPENDING", resp::key{stream}, config_.group, id, id, 1);
+  resp::generic_response counts;
+  const bool have_counts = co_await exec_shared(counts_req, counts);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    auto& [id, f] = entries[i];
+    std::uint64_t deliveries = 0;
+    if (have_counts && i < counts.values().size()) {
+      const auto& row = counts.values()[i];
+      if (!row.elements.empty() && row.elements[0].elements.size() == 4)
+        deliveries = std::strtoull(row.elements[0].elements[3].text.c_str(), nullptr, 10);
+    }
+    if (deliveries > config_.max_deliveries) {
+      v1::Envelope envelope;
+      const bool decoded = !decode_entry(f, envelope, config_.limits);
+      co_await dead_letter(
+          sub, id, decoded ? &envelope : nullptr, f, errc::dead_lettered,
+          "delivered " + std::to_string(deliveries) + " times without being acknowledged");
+      continue;
+    }
+    dispatch(sub, std::move(id), std::move(f));
+  }
+}
+
+}  // namespace streamq::streams::detail

@@ -1,0 +1,296 @@
+// consumer_impl: set-up, the read loop and dispatch. Failure handling (retries, dead
+// letters) and recovery (claims) are in consumer_recovery.cpp.
+#include "consumer_impl.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <unistd.h>
+
+#include <stdexcept>
+
+namespace streamq::streams::detail {
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+std::string default_consumer_name() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  std::string name;
+  for (const char* c = host; *c != '\0'; ++c)
+    name += (std::isalnum(static_cast<unsigned char>(*c)) || *c == '-' || *c == '.') ? *c : '_';
+  if (name.empty()) name = "host";
+  std::random_device rd;
+  return name + "-" + std::to_string(::getpid()) + "-" + std::to_string(rd() % 100000);
+}
+
+asio::awaitable<void> wait(asio::steady_timer& timer) {
+  timer.expires_at(asio::steady_timer::time_point::max());
+  co_await timer.async_wait(use_tuple);
+}
+}  // namespace
+
+consumer_impl::consumer_impl(client& c, consumer_config config)
+    : config_(std::move(config)),
+      client_(c),
+      credit_wake_(c.get_executor()),
+      ack_wake_(c.get_executor()),
+      drain_wake_(c.get_executor()),
+      rng_(std::random_device{}()) {
+  if (config_.name.empty()) config_.name = default_consumer_name();
+  config_.validate();
+}
+
+void consumer_impl::subscribe(std::string_view topic, std::string type_name,
+                              consumer::raw_handler handler) {
+  if (running_) throw std::logic_error("streamq consumer: subscribe() after run()");
+  topic_keys keys(topic);  // validates the name
+  for (const auto& s : subs_)
+    if (s.keys.topic() == keys.topic())
+      throw std::invalid_argument("streamq consumer: topic '" + keys.topic() +
+                                  "' is already subscribed");
+  subs_.push_back({std::move(keys), std::move(type_name), std::move(handler)});
+  pending_acks_.emplace_back();
+}
+
+std::size_t consumer_impl::credit() const noexcept {
+  return stats_.in_flight >= config_.concurrency ? 0 : config_.concurrency - stats_.in_flight;
+}
+
+asio::awaitable<bool> consumer_impl::exec_shared(const resp::request& req,
+                                                 resp::response_adapter& resp) {
+  auto [ec] = co_await client_.async_exec(req, resp, use_tuple);
+  co_return !ec;
+}
+
+asio::awaitable<void> consumer_impl::ensure_groups() {
+  resp::request req;
+  for (const auto& s : subs_)
+    req.push("XGROUP", "CREATE", resp::key{s.keys.stream()}, config_.group,
+             config_.start_from_beginning ? "0" : "$", "MKSTREAM");
+  resp::generic_response replies;
+  auto [ec] = co_await client_.async_exec(req, replies, use_tuple);
+  if (ec) throw boost::system::system_error(ec, "creating consumer groups");
+  for (const auto& reply : replies.values()) {
+    if (!reply.is_error()) continue;
+    const auto code = resp::classify_server_error(reply.text);
+    if (code == resp::server_errc::busygroup) continue;  // exists: fine
+    throw boost::system::system_error(code, reply.text);
+  }
+}
+
+asio::awaitable<void> consumer_impl::run() {
+  if (subs_.empty()) throw std::logic_error("streamq consumer: run() without subscriptions");
+  if (running_) throw std::logic_error("streamq consumer: run() twice");
+  running_ = true;
+  co_await asio::this_coro::throw_if_cancelled(false);
+  co_await ensure_groups();
+  auto conn = client_.make_dedicated_connection("consumer");
+  auto reading = [&]() -> asio::awaitable<void> {
+    co_await recover_own_pending(*conn);
+    co_await read_loop(*conn);
+  };
+  // A loop that fails records why and returns: with Asio's ||, only a branch that completes
+  // without an exception cancels the others.
+  auto guarded = [this](asio::awaitable<void> loop) -> asio::awaitable<void> {
+    try {
+      co_await std::move(loop);
+    } catch (...) {
+      if (!fatal_) fatal_ = std::current_exception();
+    }
+  };
+  // Ends when run() is cancelled or a loop fails; every branch returns normally then.
+  co_await (conn->async_run(use_tuple) || guarded(reading()) || guarded(claim_loop()) ||
+            guarded(ack_loop()));
+  co_await asio::this_coro::reset_cancellation_state();
+  co_await drain();
+  running_ = false;
+  if (fatal_) std::rethrow_exception(fatal_);
+}
+
+// ---- reading --------------------------------------------------------------------------
+
+std::size_t consumer_impl::take_entries(const resp::value& reply,
+                                        std::vector<std::string>* last_ids) {
+  if (reply.is_null()) return 0;  // BLOCK timed out
+  std::size_t seen = 0;
+  // RESP3: a map stream -> entries; RESP2: an array of [stream, entries].
+  auto each_stream = [&](const resp::value& name, const resp::value& entries) {
+    std::size_t sub = 0;
+    while (sub < subs_.size() && subs_[sub].keys.stream() != name.text) ++sub;
+    if (sub == subs_.size()) return;
+    for (const auto& entry : entries.elements) {
+      if (entry.elements.size() != 2) continue;
+      std::string id = entry.elements[0].text;
+      if (last_ids) (*last_ids)[sub] = id;
+      ++seen;
+      if (entry.elements[1].is_null()) {  // in our PEL, but its data was trimmed away
+        ++stats_.lost;
+        ack(sub, std::move(id));
+        continue;
+      }
+      fields entry_fields;
+      entry_fields.reserve(entry.elements[1].elements.size());
+      for (const auto& f : entry.elements[1].elements) entry_fields.push_back(f.text);
+      dispatch(sub, std::move(id), std::move(entry_fields));
+    }
+  };
+  if (reply.data_type == resp::type::map) {
+    for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2)
+      each_stream(reply.elements[i], reply.elements[i + 1]);
+  } else {
+    for (const auto& pair : reply.elements)
+      if (pair.elements.size() == 2) each_stream(pair.elements[0], pair.elements[1]);
+  }
+  return seen;
+}
+
+asio::awaitable<void> consumer_impl::recover_own_pending(redis::connection& conn) {
+  // Entries delivered to this consumer name before a restart, and never acknowledged.
+  std::vector<std::string> last_ids(subs_.size(), "0");
+  const auto cs = co_await asio::this_coro::cancellation_state;
+  while (cs.cancelled() == asio::cancellation_type::none) {
+    while (credit() == 0) {
+      co_await wait(credit_wake_);
+      if (cs.cancelled() != asio::cancellation_type::none) co_return;
+    }
+    resp::request req;
+    req.push("XREADGROUP", "GROUP", config_.group, config_.name, "COUNT",
+             std::min(credit(), config_.max_batch), "STREAMS", stream_keys(), last_ids);
+    resp::response<resp::value> reply;
+    auto [ec] = co_await conn.async_exec(req, reply, use_tuple);
+    if (ec) co_return;  // the read loop and the claim loop take over from here
+    if (!reply.get<0>().has_value()) co_return;
+    if (take_entries(reply.get<0>().value(), &last_ids) == 0) co_return;
+  }
+}
+
+std::vector<resp::key> consumer_impl::stream_keys() const {
+  std::vector<resp::key> keys;
+  for (const auto& s : subs_) keys.push_back(resp::key{s.keys.stream()});
+  return keys;
+}
+
+asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
+  const std::vector<std::string> new_entries(subs_.size(), ">");
+  const auto cs = co_await asio::this_coro::cancellation_state;
+  auto stopped = [&] { return cs.cancelled() != asio::cancellation_type::none; };
+  while (!stopped()) {
+    if (credit() == 0) {  // flow control: read only what free handler slots can take
+      co_await wait(credit_wake_);
+      continue;
+    }
+    resp::request req;
+    req.push("XREADGROUP", "GROUP", config_.group, config_.name, "COUNT",
+             std::min(credit(), config_.max_batch), "BLOCK", config_.block.count(), "STREAMS",
+             stream_keys(), new_entries);
+    resp::response<resp::value> reply;
+    auto [ec] = co_await conn.async_exec(req, reply, use_tuple);
+    if (stopped()) break;
+    if (ec) {  // connection trouble: the dedicated connection reconnects by itself
+      asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    auto& result = reply.get<0>();
+    if (!result.has_value()) {
+      if (result.error() == resp::server_errc::nogroup ||
+          result.error() == resp::server_errc::unblocked) {
+        // The group or the whole stream vanished (Redis restarted empty, or someone deleted
+        // it; a blocked read is released with UNBLOCKED then). Recreate it and carry on,
+        // reporting the loss once per occurrence.
+        ++stats_.data_loss_events;
+        co_await ensure_groups();
+        continue;
+      }
+      // Anything else (NOPERM, WRONGTYPE...) will not heal: end run() with it. Returning,
+      // not throwing, lets the other loops be cancelled.
+      fatal_ =
+          std::make_exception_ptr(boost::system::system_error(result.error(), result.diagnostic()));
+      co_return;
+    }
+    take_entries(result.value(), nullptr);
+  }
+}
+
+void consumer_impl::dispatch(std::size_t sub, std::string id, fields entry) {
+  ++stats_.in_flight;
+  ++stats_.delivered;
+  auto signal = handler_signals_.emplace(handler_signals_.end());
+  asio::co_spawn(client_.get_executor(), handle(sub, std::move(id), std::move(entry)),
+                 asio::bind_cancellation_slot(signal->slot(), [this, signal](std::exception_ptr) {
+                   handler_signals_.erase(signal);
+                   handler_finished();
+                 }));
+}
+
+void consumer_impl::handler_finished() {
+  --stats_.in_flight;
+  credit_wake_.cancel();
+  drain_wake_.cancel();
+}
+
+// ---- acknowledgements -----------------------------------------------------------------
+
+void consumer_impl::ack(std::size_t sub, std::string id) {
+  pending_acks_[sub].push_back(std::move(id));
+  ack_wake_.cancel();
+}
+
+asio::awaitable<void> consumer_impl::flush_acks() {
+  resp::request req;
+  std::size_t count = 0;
+  for (std::size_t sub = 0; sub < subs_.size(); ++sub) {
+    if (pending_acks_[sub].empty()) continue;
+    req.push("XACK", resp::key{subs_[sub].keys.stream()}, config_.group, pending_acks_[sub]);
+    count += pending_acks_[sub].size();
+    pending_acks_[sub].clear();
+  }
+  if (count == 0) co_return;
+  resp::ignore_response ignored;
+  // A lost XACK leaves the entry pending: it is delivered again (at-least-once).
+  if (co_await exec_shared(req, ignored)) stats_.acked += count;
+}
+
+asio::awaitable<void> consumer_impl::ack_loop() {
+  const auto cs = co_await asio::this_coro::cancellation_state;
+  while (cs.cancelled() == asio::cancellation_type::none) {
+    co_await flush_acks();  // everything queued while the last XACK was in flight goes now
+    bool queued = false;
+    for (const auto& p : pending_acks_) queued = queued || !p.empty();
+    if (!queued) co_await wait(ack_wake_);
+  }
+}
+
+asio::awaitable<void> consumer_impl::drain() {
+  // Stop: in-flight handlers get the grace period, then are cancelled; their entries stay
+  // pending for recovery. Nothing started here outlives run().
+  asio::steady_timer grace(client_.get_executor(), config_.shutdown_grace);
+  bool grace_over = false;
+  auto watch = [&]() -> asio::awaitable<void> {
+    co_await grace.async_wait(use_tuple);
+    grace_over = true;
+    for (auto& signal : handler_signals_) signal.emit(asio::cancellation_type::terminal);
+    drain_wake_.cancel();
+  };
+  auto wait_idle = [&]() -> asio::awaitable<void> {
+    while (stats_.in_flight > 0) co_await wait(drain_wake_);
+  };
+  if (stats_.in_flight > 0) co_await (wait_idle() || watch());
+  // cancelled handlers finish promptly; wait for every one before touching shared state
+  while (stats_.in_flight > 0) {
+    if (!grace_over)
+      for (auto& signal : handler_signals_) signal.emit(asio::cancellation_type::terminal);
+    co_await wait(drain_wake_);
+  }
+  co_await flush_acks();
+}
+
+}  // namespace streamq::streams::detail

@@ -1,0 +1,77 @@
+#pragma once
+// The state and coroutines behind streams::consumer: the XREADGROUP loop on a dedicated
+// connection, handler dispatch with credit-based flow control, batched acknowledgements,
+// retries, dead letters and recovery of entries left by dead consumers.
+
+#include <streamq/streams/consumer.hpp>
+
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <exception>
+#include <list>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace streamq::streams::detail {
+
+struct subscription {
+  topic_keys keys;
+  std::string type_name;
+  consumer::raw_handler handler;
+};
+
+class consumer_impl {
+ public:
+  consumer_impl(client& c, consumer_config config);
+
+  void subscribe(std::string_view topic, std::string type_name, consumer::raw_handler handler);
+  boost::asio::awaitable<void> run();
+
+  consumer_stats stats_;
+  consumer_config config_;
+
+ private:
+  using fields = std::vector<std::string>;
+
+  boost::asio::awaitable<void> ensure_groups();
+  boost::asio::awaitable<void> recover_own_pending(redis::connection& conn);
+  boost::asio::awaitable<void> read_loop(redis::connection& conn);
+  boost::asio::awaitable<void> claim_loop();
+  boost::asio::awaitable<void> claim_topic(std::size_t sub);
+  boost::asio::awaitable<void> ack_loop();
+  boost::asio::awaitable<void> flush_acks();
+  boost::asio::awaitable<void> drain();
+
+  // Reads an XREADGROUP reply; dispatches (or, for deleted entries, acknowledges) each entry.
+  // Returns how many entries it saw per subscription index order, and the last IDs.
+  std::size_t take_entries(const resp::value& reply, std::vector<std::string>* last_ids);
+  void dispatch(std::size_t sub, std::string id, fields entry);
+  boost::asio::awaitable<void> handle(std::size_t sub, std::string id, fields entry);
+  boost::asio::awaitable<void> dead_letter(std::size_t sub, const std::string& id,
+                                           const v1::Envelope* envelope, const fields& entry,
+                                           error_code why, const std::string& text);
+  boost::asio::awaitable<void> requeue(std::size_t sub, const std::string& id,
+                                       v1::Envelope envelope);
+  void ack(std::size_t sub, std::string id);
+  std::chrono::milliseconds backoff(std::uint32_t attempt);
+  std::size_t credit() const noexcept;
+  std::vector<resp::key> stream_keys() const;
+  void handler_finished();
+  boost::asio::awaitable<bool> exec_shared(const resp::request& req, resp::response_adapter& resp);
+
+  client& client_;
+  std::vector<subscription> subs_;
+  std::vector<std::vector<std::string>> pending_acks_;  // per subscription
+  // One waiter each; cancelled to wake it (re-armed by the waiter itself).
+  boost::asio::steady_timer credit_wake_;  // read loop: a handler slot freed
+  boost::asio::steady_timer ack_wake_;     // ack loop: acknowledgements queued
+  boost::asio::steady_timer drain_wake_;   // shutdown: a handler finished
+  std::list<boost::asio::cancellation_signal> handler_signals_;
+  std::minstd_rand rng_;
+  bool running_ = false;
+  std::exception_ptr fatal_;  // why run() must end, found by one of its loops
+};
+
+}  // namespace streamq::streams::detail

@@ -1,0 +1,110 @@
+#include <streamq/resp/request.hpp>
+#include <streamq/streams/names.hpp>
+
+#include <cstdio>
+#include <stdexcept>
+
+namespace streamq::streams {
+namespace {
+
+constexpr bool allowed(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
+}
+
+const char* kind_name(name_kind kind) noexcept {
+  switch (kind) {
+    case name_kind::topic:
+      return "topic";
+    case name_kind::group:
+      return "group";
+    case name_kind::consumer:
+      return "consumer";
+  }
+  return "unknown";
+}
+
+// Printable ASCII as is, anything else as \xNN, so messages stay one readable line.
+void append_escaped(std::string& out, char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  if (byte >= 0x20 && byte < 0x7f) {
+    out += c;
+    return;
+  }
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "\\x%02x", byte);
+  out += hex;
+}
+
+// "streamq topic name 'abc'" with long names shortened.
+std::string describe(name_kind kind, std::string_view name) {
+  constexpr std::size_t shown = 40;
+  std::string out = "streamq ";
+  out += kind_name(kind);
+  out += " name '";
+  for (char c : name.substr(0, shown)) append_escaped(out, c);
+  if (name.size() > shown) out += "...";
+  out += '\'';
+  return out;
+}
+
+}  // namespace
+
+bool is_valid_name(std::string_view name) noexcept {
+  if (name.empty() || name.size() > max_name_length) return false;
+  for (char c : name)
+    if (!allowed(c)) return false;
+  return true;
+}
+
+void validate_name(name_kind kind, std::string_view name) {
+  if (name.empty()) throw std::invalid_argument(describe(kind, name) + ": must not be empty");
+  if (name.size() > max_name_length)
+    throw std::invalid_argument(describe(kind, name) + ": " + std::to_string(name.size()) +
+                                " characters, at most " + std::to_string(max_name_length) +
+                                " are allowed");
+  for (char c : name) {
+    if (allowed(c)) continue;
+    std::string message = describe(kind, name) + ": character '";
+    append_escaped(message, c);
+    message += "' is not allowed (allowed: A-Z a-z 0-9 . _ -)";
+    throw std::invalid_argument(message);
+  }
+}
+
+topic_keys::topic_keys(std::string_view topic) : topic_(topic) {
+  validate_name(name_kind::topic, topic);
+  const std::string base = "streamq:{" + topic_ + "}:";
+  stream_ = base + "stream";
+  delayed_ = base + "delayed";
+  delayed_data_ = base + "delayed:data";
+  dedup_prefix_ = base + "dedup:";
+  cron_ = base + "cron";
+  meta_ = base + "meta";
+  dead_prefix_ = base + "dead:";
+}
+
+std::string topic_keys::dead_letters(std::string_view group) const {
+  validate_name(name_kind::group, group);
+  std::string key = dead_prefix_;
+  key += group;
+  return key;
+}
+
+std::string topic_keys::dedup(std::string_view idempotency_key) const {
+  std::string key = dedup_prefix_;
+  key += idempotency_key;
+  return key;
+}
+
+std::vector<std::string> topic_keys::all_keys(std::span<const std::string> groups) const {
+  std::vector<std::string> keys{stream_, delayed_, delayed_data_, cron_, meta_};
+  for (const auto& group : groups) keys.push_back(dead_letters(group));
+  return keys;
+}
+
+std::uint16_t topic_keys::slot() const noexcept {
+  return resp::hash_slot(stream_);
+}
+
+}  // namespace streamq::streams

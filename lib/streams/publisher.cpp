@@ -1,0 +1,124 @@
+#include <streamq/redis/error.hpp>
+#include <streamq/streams/error.hpp>
+#include <streamq/streams/publisher.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <stdexcept>
+
+namespace streamq::streams {
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+[[noreturn]] void fail(error_code ec, const std::string& what = {}) {
+  throw boost::system::system_error(ec, what);
+}
+
+// A lost reply after writing means "maybe published", which the caller must know.
+error_code publish_error(error_code ec) {
+  if (ec == redis::client_errc::outcome_unknown) return errc::publish_indeterminate;
+  return ec;
+}
+
+}  // namespace
+
+publisher::publisher(client& c, publisher_config config) : client_(c), config_(config) {
+  if (config_.limits.max_payload_bytes == 0)
+    throw std::invalid_argument(
+        "streamq publisher_config.limits.max_payload_bytes: must be positive");
+}
+
+publisher_stats publisher::stats() const noexcept {
+  return {published_.load(), failed_.load(), indeterminate_.load()};
+}
+
+void publisher::prepare(v1::Envelope& envelope) {
+  if (envelope.sequence() == 0) envelope.set_sequence(next_sequence_.fetch_add(1));
+  if (auto ec = check_limits(envelope, config_.limits)) {
+    ++failed_;
+    fail(ec, "message of " + std::to_string(envelope.payload().size()) + " payload bytes");
+  }
+}
+
+asio::awaitable<std::string> publisher::publish(std::string_view topic,
+                                                const google::protobuf::Message& message,
+                                                const envelope_options& options) {
+  return publish_envelope(topic, make_envelope(message, options));
+}
+
+asio::awaitable<std::string> publisher::publish(std::string_view topic,
+                                                const google::protobuf::Message& message) {
+  return publish_envelope(topic, make_envelope(message, envelope_options{}));
+}
+
+asio::awaitable<std::string> publisher::publish_envelope(std::string_view topic,
+                                                         v1::Envelope envelope) {
+  if (!is_valid_name(topic)) fail(errc::invalid_name, std::string(topic));
+  const topic_keys keys(topic);
+  prepare(envelope);
+  resp::request req;
+  req.push("XADD", resp::key{keys.stream()}, "*", encode_entry(envelope));
+  resp::response<std::string> id;
+  auto [ec] = co_await client_.async_exec(req, id, use_tuple);
+  if (ec) {
+    ec = publish_error(ec);
+    ++(ec == errc::publish_indeterminate ? indeterminate_ : failed_);
+    fail(ec);
+  }
+  if (!id.get<0>().has_value()) {
+    ++failed_;
+    fail(id.get<0>().error(), id.get<0>().diagnostic());
+  }
+  ++published_;
+  co_return std::move(id.get<0>()).value();
+}
+
+asio::awaitable<std::vector<std::string>> publisher::publish_batch(
+    std::string_view topic, std::span<const v1::Envelope> envelopes) {
+  if (!is_valid_name(topic)) fail(errc::invalid_name, std::string(topic));
+  if (envelopes.empty()) co_return std::vector<std::string>{};
+  const topic_keys keys(topic);
+  resp::request req;
+  req.push("MULTI");
+  for (v1::Envelope envelope : envelopes) {  // a copy: the sequence may be filled in
+    prepare(envelope);
+    req.push("XADD", resp::key{keys.stream()}, "*", encode_entry(envelope));
+  }
+  req.push("EXEC");
+  resp::generic_response replies;
+  auto [ec] = co_await client_.async_exec(req, replies, use_tuple);
+  if (ec) {
+    ec = publish_error(ec);
+    (ec == errc::publish_indeterminate ? indeterminate_ : failed_) += envelopes.size();
+    fail(ec);
+  }
+  // A command refused while queueing (e.g. OOM) aborts the whole transaction: report it.
+  for (const auto& reply : replies.values())
+    if (reply.is_error()) {
+      failed_ += envelopes.size();
+      fail(resp::classify_server_error(reply.text), reply.text);
+    }
+  const resp::value& exec = replies.values().back();
+  if (exec.is_null() || exec.elements.size() != envelopes.size()) {
+    failed_ += envelopes.size();
+    fail(resp::server_errc::execabort, "transaction discarded");
+  }
+  std::vector<std::string> ids;
+  ids.reserve(envelopes.size());
+  for (const auto& element : exec.elements) {
+    if (element.is_error()) {  // cannot happen for XADD '*', but never hide one
+      failed_ += envelopes.size();
+      fail(resp::classify_server_error(element.text), element.text);
+    }
+    ids.push_back(element.text);
+  }
+  published_ += envelopes.size();
+  co_return ids;
+}
+
+}  // namespace streamq::streams

@@ -1,0 +1,392 @@
+// Typed publish and consume over consumer groups against a real redis-server.
+#include "support/async_test.hpp"
+#include "support/redis_server.hpp"
+
+#include <streamq/client.hpp>
+#include <streamq/streams/consumer.hpp>
+#include <streamq/streams/publisher.hpp>
+
+#include <doctest/doctest.h>
+#include <test_messages.pb.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <map>
+#include <set>
+#include <string>
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using namespace asio::experimental::awaitable_operators;
+using streamq::client;
+using streamq::resp::key;
+using streamq::resp::request;
+using streamq::resp::response;
+using streamq::streams::consumer;
+using streamq::streams::consumer_config;
+using streamq::streams::message_context;
+using streamq::streams::publisher;
+using streamq::test::Order;
+using streamq::test::redis_server;
+using streamq::test::sleep_for;
+
+namespace {
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+std::string topic_name() {
+  std::string name =
+      streamq::test::unique_key_prefix(doctest::getContextOptions()->currentTest->m_name);
+  for (char& c : name)
+    if (c == ':') c = '-';
+  return name.substr(0, 100);
+}
+
+// Runs `body` with a running client; exceptions from the body fail the test (never hang).
+void with_client(const redis_server& server,
+                 const std::function<asio::awaitable<void>(client&)>& body) {
+  streamq::test::run_coroutine(
+      [&]() -> asio::awaitable<void> {
+        client c(co_await asio::this_coro::executor, server.url());
+        std::exception_ptr failure;
+        auto guarded = [&]() -> asio::awaitable<void> {
+          try {
+            co_await body(c);
+          } catch (...) {
+            failure = std::current_exception();
+          }
+        };
+        co_await (c.async_run(use_tuple) || guarded());
+        if (failure) std::rethrow_exception(failure);
+      },
+      std::chrono::seconds(60));
+}
+
+// Runs `scenario` while `consumers` run; then stops them (graceful) and waits for them.
+// (Two consumers at most: GCC 12 cannot keep an initializer_list alive in a coroutine.)
+asio::awaitable<void> while_consuming(consumer& first, consumer* second,
+                                      std::function<asio::awaitable<void>()> scenario) {
+  std::exception_ptr failure;
+  auto guarded = [&]() -> asio::awaitable<void> {
+    try {
+      co_await scenario();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  };
+  if (second == nullptr)
+    co_await (first.run() || guarded());
+  else
+    co_await ((first.run() && second->run()) || guarded());
+  if (failure) std::rethrow_exception(failure);
+}
+
+Order order(int i) {
+  Order o;
+  o.set_id("order-" + std::to_string(i));
+  o.set_amount_cents(100 + i);
+  return o;
+}
+
+asio::awaitable<void> wait_until(const std::function<bool()>& done,
+                                 std::chrono::milliseconds limit = 10s) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!done() && std::chrono::steady_clock::now() < until) co_await sleep_for(10ms);
+  REQUIRE(done());
+}
+
+asio::awaitable<std::vector<streamq::v1::DeadLetter>> dead_letters(client& c,
+                                                                   const std::string& topic,
+                                                                   const std::string& group) {
+  request req;
+  req.push("XRANGE", key{streamq::streams::topic_keys(topic).dead_letters(group)}, "-", "+");
+  response<std::vector<std::pair<std::string, std::vector<std::string>>>> entries;
+  co_await c.async_exec(req, entries);
+  std::vector<streamq::v1::DeadLetter> letters;
+  for (const auto& [id, fields] : entries.get<0>().value()) {
+    streamq::v1::DeadLetter letter;
+    REQUIRE_FALSE(streamq::streams::decode_dead_letter(fields, letter));
+    letters.push_back(letter);
+  }
+  co_return letters;
+}
+}  // namespace
+
+TEST_CASE("published orders are each handled once, with concurrency") {
+  redis_server server;
+  const auto topic = topic_name();
+  with_client(server, [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    consumer cons(c, {.group = "billing", .concurrency = 8});
+    std::map<std::string, int> handled;
+    std::size_t running = 0, peak = 0;
+    cons.subscribe<Order>(topic,
+                          [&](const Order& o, message_context& ctx) -> asio::awaitable<void> {
+                            CHECK(ctx.topic == topic);
+                            CHECK(ctx.attempt == 0);
+                            peak = std::max(peak, ++running);
+                            co_await sleep_for(1ms);
+                            --running;
+                            ++handled[o.id()];
+                          });
+    constexpr int n = 500;
+    co_await while_consuming(cons, nullptr, [&]() -> asio::awaitable<void> {
+      for (int i = 0; i < n; ++i) co_await pub.publish(topic, order(i));
+      co_await wait_until([&] { return cons.stats().acked == n; });
+    });
+    CHECK(handled.size() == n);
+    for (const auto& [id, count] : handled) CHECK_MESSAGE(count == 1, id);
+    CHECK(peak <= 8);
+    CHECK(peak > 1);
+    CHECK(pub.stats().published == n);
+  });
+}
+
+TEST_CASE("several consumers in one group split the load without duplicates") {
+  redis_server server;
+  const auto topic = topic_name();
+  with_client(server, [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    consumer a(c, {.group = "g", .name = "a"});
+    consumer b(c, {.group = "g", .name = "b"});
+    std::map<std::string, int> handled;
+    std::map<std::string, int> by_consumer;
+    auto handler = [&](std::string who) {
+      return [&, who](const Order& o, message_context&) -> asio::awaitable<void> {
+        ++handled[o.id()];
+        ++by_consumer[who];
+        co_await sleep_for(1ms);
+      };
+    };
+    a.subscribe<Order>(topic, handler("a"));
+    b.subscribe<Order>(topic, handler("b"));
+    constexpr int n = 400;
+    co_await while_consuming(a, &b, [&]() -> asio::awaitable<void> {
+      std::vector<streamq::v1::Envelope> batch;
+      for (int i = 0; i < n; ++i) batch.push_back(streamq::streams::make_envelope(order(i)));
+      for (int i = 0; i < n; i += 100)
+        co_await pub.publish_batch(topic,
+                                   std::span(batch).subspan(static_cast<std::size_t>(i), 100));
+      co_await wait_until([&] { return a.stats().acked + b.stats().acked == n; });
+    });
+    CHECK(handled.size() == n);
+    for (const auto& [id, count] : handled) CHECK_MESSAGE(count == 1, id);
+    MESSAGE("a handled " << by_consumer["a"] << ", b handled " << by_consumer["b"]);
+    CHECK(by_consumer["a"] > 0);
+    CHECK(by_consumer["b"] > 0);
+  });
+}
+
+TEST_CASE("a failing handler is retried with backoff, then succeeds") {
+  redis_server server;
+  const auto topic = topic_name();
+  with_client(server, [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    consumer_config config{.group = "g"};
+    config.retry = {.max_attempts = 5, .base = 50ms, .cap = 1s, .jitter = 0};
+    consumer cons(c, config);
+    std::vector<std::chrono::steady_clock::time_point> runs;
+    std::vector<std::uint32_t> attempts;
+    cons.subscribe<Order>(topic, [&](const Order&, message_context& ctx) -> asio::awaitable<void> {
+      runs.push_back(std::chrono::steady_clock::now());
+      attempts.push_back(ctx.attempt);
+      if (ctx.attempt < 2) throw std::runtime_error("flaky downstream");
+      co_return;
+    });
+    co_await while_consuming(cons, nullptr, [&]() -> asio::awaitable<void> {
+      co_await pub.publish(topic, order(1));
+      co_await wait_until([&] { return cons.stats().acked == 1; });
+    });
+    REQUIRE(runs.size() == 3);
+    CHECK(attempts == std::vector<std::uint32_t>{0, 1, 2});
+    CHECK(runs[1] - runs[0] >= 50ms);   // base
+    CHECK(runs[2] - runs[1] >= 100ms);  // doubled
+    CHECK(cons.stats().retried == 2);
+    CHECK(cons.stats().dead_lettered == 0);
+  });
+}
+
+TEST_CASE("permanent errors, poison payloads and exhausted retries go to the dead-letter stream") {
+  redis_server server;
+  const auto topic = topic_name();
+  with_client(server, [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    consumer_config config{.group = "g"};
+    config.retry = {.max_attempts = 3, .base = 10ms, .cap = 50ms, .jitter = 0};
+    consumer cons(c, config);
+    cons.subscribe<Order>(topic, [&](const Order& o, message_context&) -> asio::awaitable<void> {
+      if (o.id() == "order-1")
+        throw boost::system::system_error(streamq::streams::errc::permanent_failure, "bad amount");
+      if (o.id() == "order-2") throw std::runtime_error("always fails");
+      co_return;
+    });
+    co_await while_consuming(cons, nullptr, [&]() -> asio::awaitable<void> {
+      co_await pub.publish(topic, order(1));  // permanent
+      co_await pub.publish(topic, order(2));  // exhausts retries
+      streamq::test::Refund refund;           // wrong type on this topic: poison
+      refund.set_order_id("x");
+      co_await pub.publish(topic, refund);
+      request garbage;  // not an envelope at all: poison
+      garbage.push("XADD", key{streamq::streams::topic_keys(topic).stream()}, "*", "v", "1", "e",
+                   "\xff\xff not protobuf");
+      streamq::resp::ignore_response ignored;
+      co_await c.async_exec(garbage, ignored);
+      co_await pub.publish(topic, order(3));  // fine
+      co_await wait_until(
+          [&] { return cons.stats().dead_lettered == 4 && cons.stats().acked >= 1; });
+    });
+    const auto letters = co_await dead_letters(c, topic, "g");
+    REQUIRE(letters.size() == 4);
+    std::map<std::string, streamq::v1::DeadLetter> by_reason;
+    for (const auto& l : letters) {
+      CHECK(l.topic() == topic);
+      CHECK(l.group() == "g");
+      CHECK(l.consumer() == cons.name());
+      CHECK(l.dead_lettered_at_unix_ms() > 0);
+      by_reason[l.error_code()] = l;
+    }
+    const auto code = [](streamq::streams::errc e) {
+      return std::string("streamq.streams:") + std::to_string(static_cast<int>(e));
+    };
+    CHECK(by_reason.count(code(streamq::streams::errc::permanent_failure)) == 1);
+    CHECK(by_reason.count(code(streamq::streams::errc::handler_failed)) == 1);
+    CHECK(by_reason[code(streamq::streams::errc::handler_failed)].attempts() == 3);
+    CHECK(by_reason.count(code(streamq::streams::errc::decode_failed)) == 1);
+    CHECK(by_reason.count(code(streamq::streams::errc::malformed_entry)) == 1);
+    CHECK(by_reason[code(streamq::streams::errc::malformed_entry)].raw_fields_size() == 2);
+    // nothing is left pending
+    request pending;
+    pending.push("XPENDING", key{streamq::streams::topic_keys(topic).stream()}, "g");
+    response<streamq::resp::value> summary;
+    co_await c.async_exec(pending, summary);
+    CHECK(summary.get<0>().value().elements.at(0).text == "0");
+  });
+}
+
+TEST_CASE("entries left pending by a dead consumer are recovered; a crash loop is dead-lettered") {
+  redis_server server;
+  const auto topic = topic_name();
+  const auto stream = streamq::streams::topic_keys(topic).stream();
+  with_client(server, [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    consumer_config config{.group = "g", .name = "survivor"};
+    config.claim_idle = 200ms;
+    config.claim_interval = 100ms;
+    config.max_deliveries = 5;
+    consumer cons(c, config);
+    std::set<std::string> handled;
+    cons.subscribe<Order>(topic, [&](const Order& o, message_context&) -> asio::awaitable<void> {
+      handled.insert(o.id());
+      co_return;
+    });
+    // create the group, then let a "ghost" consumer take three entries and die
+    request setup;
+    setup.push("XGROUP", "CREATE", key{stream}, "g", "0", "MKSTREAM");
+    streamq::resp::ignore_response ignored;
+    co_await c.async_exec(setup, ignored);
+    for (int i = 0; i < 3; ++i) co_await pub.publish(topic, order(i));
+    request ghost;
+    ghost.push("XREADGROUP", "GROUP", "g", "ghost", "COUNT", 3, "STREAMS", key{stream}, ">");
+    response<streamq::resp::value> taken;
+    co_await c.async_exec(ghost, taken);
+    // the third one has crashed consumers many times already
+    const std::string crashing_id =
+        taken.get<0>().value().elements.at(1).elements.at(2).elements.at(0).text;
+    request bump;
+    bump.push("XCLAIM", key{stream}, "g", "ghost", 0, crashing_id, "RETRYCOUNT", 20);
+    co_await c.async_exec(bump, ignored);
+
+    co_await while_consuming(cons, nullptr, [&]() -> asio::awaitable<void> {
+      co_await wait_until([&] { return handled.size() == 2 && cons.stats().dead_lettered == 1; });
+    });
+    CHECK(handled == std::set<std::string>{"order-0", "order-1"});
+    CHECK(cons.stats().claimed == 3);
+    const auto letters = co_await dead_letters(c, topic, "g");
+    REQUIRE(letters.size() == 1);
+    CHECK(letters[0].original_entry_id() == crashing_id);
+    CHECK(letters[0].envelope().type() == "streamq.test.Order");
+  });
+}
+
+TEST_CASE("stopping lets in-flight handlers finish and acknowledges them") {
+  redis_server server;
+  const auto topic = topic_name();
+  with_client(server, [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    consumer cons(c, {.group = "g", .concurrency = 4, .shutdown_grace = 5s});
+    int finished = 0;
+    int started = 0;
+    cons.subscribe<Order>(topic, [&](const Order&, message_context&) -> asio::awaitable<void> {
+      ++started;
+      co_await sleep_for(300ms);
+      ++finished;
+    });
+    const auto stop_requested = std::chrono::steady_clock::time_point{};
+    (void)stop_requested;
+    co_await while_consuming(cons, nullptr, [&]() -> asio::awaitable<void> {
+      for (int i = 0; i < 4; ++i) co_await pub.publish(topic, order(i));
+      co_await wait_until([&] { return started == 4; });
+    });  // run() is cancelled here, with four handlers mid-way
+    CHECK(finished == 4);
+    CHECK(cons.stats().acked == 4);
+    CHECK(cons.stats().in_flight == 0);
+  });
+}
+
+TEST_CASE("publishing refuses oversized messages and bad topic names before writing") {
+  redis_server server;
+  const auto topic = topic_name();
+  with_client(server, [&](client& c) -> asio::awaitable<void> {
+    streamq::streams::publisher_config config;
+    config.limits.max_payload_bytes = 1024;
+    publisher pub(c, config);
+    Order big;
+    big.set_id(std::string(2000, 'x'));
+    try {
+      co_await pub.publish(topic, big);
+      FAIL("oversized message accepted");
+    } catch (const boost::system::system_error& e) {
+      CHECK(e.code() == streamq::streams::errc::message_too_large);
+    }
+    try {
+      co_await pub.publish("bad topic{x}", order(1));
+      FAIL("invalid topic accepted");
+    } catch (const boost::system::system_error& e) {
+      CHECK(e.code() == streamq::streams::errc::invalid_name);
+    }
+    request len;
+    len.push("XLEN", key{streamq::streams::topic_keys(topic).stream()});
+    response<std::int64_t> n;
+    co_await c.async_exec(len, n);
+    CHECK(n.get<0>().value() == 0);
+    CHECK(pub.stats().failed == 1);
+  });
+}
+
+TEST_CASE("a consumer group that vanishes is recreated and the loss reported") {
+  redis_server server;
+  const auto topic = topic_name();
+  const auto stream = streamq::streams::topic_keys(topic).stream();
+  with_client(server, [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    consumer cons(c, {.group = "g", .block = 100ms});
+    int handled = 0;
+    cons.subscribe<Order>(topic, [&](const Order&, message_context&) -> asio::awaitable<void> {
+      ++handled;
+      co_return;
+    });
+    co_await while_consuming(cons, nullptr, [&]() -> asio::awaitable<void> {
+      co_await pub.publish(topic, order(1));
+      co_await wait_until([&] { return handled == 1; });
+      server.command({"DEL", stream});  // as if Redis had restarted empty
+      co_await wait_until([&] { return cons.stats().data_loss_events >= 1; });
+      co_await pub.publish(topic, order(2));
+      for (int i = 0; i < 300 && handled < 2; ++i) co_await sleep_for(10ms);
+      MESSAGE("delivered=" << cons.stats().delivered << " acked=" << cons.stats().acked
+                           << " losses=" << cons.stats().data_loss_events);
+      REQUIRE(handled == 2);
+    });
+    CHECK(cons.stats().data_loss_events == 1);
+  });
+}

@@ -1,0 +1,143 @@
+// Tests of lib/streams/names.cpp: name validation and the Redis keys of a topic.
+
+#include <streamq/resp/request.hpp>
+#include <streamq/streams/names.hpp>
+
+#include <doctest/doctest.h>
+
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+using streamq::streams::is_valid_name;
+using streamq::streams::max_name_length;
+using streamq::streams::name_kind;
+using streamq::streams::topic_keys;
+using streamq::streams::validate_name;
+
+namespace {
+
+// The message validate_name throws, or "" when it accepts the name.
+std::string rejection(name_kind kind, std::string_view name) {
+  try {
+    validate_name(kind, name);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("names from the allowed character set are accepted") {
+  for (std::string_view name :
+       {"a", "orders", "Orders.v2", "billing_events", "shop-eu-west-1", "0", "...", "-", "_",
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"}) {
+    CAPTURE(name);
+    CHECK(is_valid_name(name));
+    CHECK(rejection(name_kind::topic, name).empty());
+  }
+  const std::string longest(max_name_length, 'x');
+  CHECK(is_valid_name(longest));
+  CHECK(rejection(name_kind::consumer, longest).empty());
+}
+
+TEST_CASE("every character outside [A-Za-z0-9._-] is rejected, and the message names it") {
+  int rejected = 0;
+  for (int byte = 0; byte < 256; ++byte) {
+    const char c = static_cast<char>(byte);
+    const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    const std::string name = std::string("ab") + c + "cd";
+    CAPTURE(byte);
+    CHECK(is_valid_name(name) == allowed);
+    CHECK(rejection(name_kind::group, name).empty() == allowed);
+    if (!allowed) ++rejected;
+  }
+  CHECK(rejected == 256 - 65);
+}
+
+TEST_CASE("rejection messages say what, which name and which character") {
+  CHECK(rejection(name_kind::topic, "a b") ==
+        "streamq topic name 'a b': character ' ' is not allowed (allowed: A-Z a-z 0-9 . _ -)");
+  CHECK(rejection(name_kind::group, "g{1}").find("streamq group name 'g{1}': character '{'") == 0);
+  CHECK(rejection(name_kind::consumer, "c*").find("streamq consumer name 'c*': character '*'") ==
+        0);
+  CHECK(rejection(name_kind::topic, "a:b").find("character ':' is not allowed") !=
+        std::string::npos);
+  CHECK(rejection(name_kind::topic, "a?").find("character '?'") != std::string::npos);
+  CHECK(rejection(name_kind::topic, "a[b]").find("character '['") != std::string::npos);
+  CHECK(rejection(name_kind::topic, "tab\there").find("character '\\x09'") != std::string::npos);
+  // bytes that would garble a log line are escaped, in the name as well
+  CHECK(rejection(name_kind::topic, std::string_view("n\0l", 3)) ==
+        "streamq topic name 'n\\x00l': character '\\x00' is not allowed (allowed: A-Z a-z 0-9 "
+        ". _ -)");
+  CHECK(rejection(name_kind::topic, "caf\xc3\xa9").find("character '\\xc3'") != std::string::npos);
+}
+
+TEST_CASE("empty and over-long names are rejected") {
+  CHECK_FALSE(is_valid_name(""));
+  CHECK(rejection(name_kind::topic, "") == "streamq topic name '': must not be empty");
+  const std::string too_long(max_name_length + 1, 'x');
+  CHECK_FALSE(is_valid_name(too_long));
+  const auto message = rejection(name_kind::group, too_long);
+  CHECK(message.find("streamq group name 'xxxx") == 0);
+  CHECK(message.find("...': 129 characters, at most 128 are allowed") != std::string::npos);
+  CHECK(message.size() < 120);  // the name is shortened in the message
+}
+
+TEST_CASE("topic_keys spells every key of a topic with the {topic} hash tag") {
+  const topic_keys keys("orders");
+  CHECK(keys.topic() == "orders");
+  CHECK(keys.stream() == "streamq:{orders}:stream");
+  CHECK(keys.delayed() == "streamq:{orders}:delayed");
+  CHECK(keys.delayed_data() == "streamq:{orders}:delayed:data");
+  CHECK(keys.dedup_prefix() == "streamq:{orders}:dedup:");
+  CHECK(keys.dedup("k-1") == "streamq:{orders}:dedup:k-1");
+  CHECK(keys.cron() == "streamq:{orders}:cron");
+  CHECK(keys.meta() == "streamq:{orders}:meta");
+  CHECK(keys.dead_letters("billing") == "streamq:{orders}:dead:billing");
+
+  const std::vector<std::string> groups{"billing", "shipping"};
+  const auto all = keys.all_keys(groups);
+  CHECK(all.size() == 7);
+  CHECK(std::set<std::string>(all.begin(), all.end()).size() == all.size());
+  CHECK(keys.all_keys().size() == 5);
+}
+
+TEST_CASE("all keys of a topic map to one cluster slot: the slot of the topic name") {
+  for (std::string_view topic : {"orders", "a", "Z", "payments.v2", "x-y_z.0", "123456789"}) {
+    CAPTURE(topic);
+    const topic_keys keys(topic);
+    const auto expected = streamq::resp::hash_slot(topic);
+    CHECK(keys.slot() == expected);
+    const std::vector<std::string> groups{"g1", "billing", "a-very-long-group-name.v3"};
+    for (const auto& key : keys.all_keys(groups)) {
+      CAPTURE(key);
+      CHECK(streamq::resp::hash_slot(key) == expected);
+    }
+    // whatever an idempotency key contains, the first {...} of the key stays the topic's
+    for (std::string_view idempotency : {"plain", "{other}", "}{x}", "", "a:b{c}"}) {
+      CAPTURE(idempotency);
+      CHECK(streamq::resp::hash_slot(keys.dedup(idempotency)) == expected);
+    }
+  }
+  // and topics do spread: not everything lands in one slot
+  CHECK(topic_keys("orders").slot() != topic_keys("payments").slot());
+}
+
+TEST_CASE("topic_keys refuses invalid topic and group names") {
+  CHECK_THROWS_WITH_AS(topic_keys("a}b"),
+                       "streamq topic name 'a}b': character '}' is not allowed (allowed: A-Z "
+                       "a-z 0-9 . _ -)",
+                       std::invalid_argument);
+  CHECK_THROWS_AS(topic_keys(""), std::invalid_argument);
+  const topic_keys keys("orders");
+  CHECK_THROWS_WITH_AS(keys.dead_letters("bad group"),
+                       "streamq group name 'bad group': character ' ' is not allowed (allowed: "
+                       "A-Z a-z 0-9 . _ -)",
+                       std::invalid_argument);
+  CHECK_THROWS_AS(keys.dead_letters(""), std::invalid_argument);
+}
