@@ -270,6 +270,16 @@ TEST_CASE("result: server errors are classified, with the server's text") {
   CHECK(nested.error() == server_errc::wrongtype);
   CHECK(nested.diagnostic() == "WRONGTYPE Operation against a key");
 
+  // a top-level error reply is an error even for a generic value target (regression: a
+  // consumer once read NOGROUP as an empty XREADGROUP reply); nested ones stay data
+  resp::result<resp::value> generic;
+  generic.assign(parse("-NOGROUP No such key\r\n"));
+  CHECK(generic.error() == server_errc::nogroup);
+  CHECK(generic.diagnostic() == "NOGROUP No such key");
+  generic.assign(parse("*1\r\n-ERR inside\r\n"));
+  CHECK(generic.has_value());
+  CHECK(generic.value().elements.at(0).is_error());
+
   // reset() leaves no stale value behind
   resp::result<std::string> s;
   s.assign(parse("+old\r\n"));

@@ -129,36 +129,37 @@ struct is_tuple<std::pair<A, B>> : std::true_type {};
 
 }  // namespace detail
 
+namespace detail {
+// Shared by integer and floating point targets: numbers arrive as integers, doubles, big
+// numbers or strings (RESP2 sends many numbers as bulk strings).
+template <class T, class Parse>
+void convert_number(const value& v, T& out, std::error_code& ec, Parse parse) {
+  if (server_error(v, ec)) return;
+  if (v.is_null())
+    ec = adapt_errc::unexpected_null;
+  else if (!is_text(v.data_type))
+    ec = adapt_errc::type_mismatch;
+  else
+    ec = parse(v.text, out);
+}
+}  // namespace detail
+
 template <class T>
   requires(std::integral<T> && !std::same_as<T, bool>)
 struct converter<T> {
   static void convert(const value& v, T& out, std::error_code& ec) {
-    if (detail::server_error(v, ec)) return;
-    if (v.is_null()) {
-      ec = adapt_errc::unexpected_null;
-      return;
-    }
-    if (!detail::is_text(v.data_type)) {
-      ec = adapt_errc::type_mismatch;
-      return;
-    }
-    ec = detail::parse_integer(v.text, out);
+    detail::convert_number(v, out, ec, [](const std::string& text, T& o) {
+      return detail::parse_integer(text, o);
+    });
   }
 };
 
 template <std::floating_point T>
 struct converter<T> {
   static void convert(const value& v, T& out, std::error_code& ec) {
-    if (detail::server_error(v, ec)) return;
-    if (v.is_null()) {
-      ec = adapt_errc::unexpected_null;
-      return;
-    }
-    if (!detail::is_text(v.data_type)) {
-      ec = adapt_errc::type_mismatch;
-      return;
-    }
-    ec = detail::parse_floating(v.text, out);
+    detail::convert_number(v, out, ec, [](const std::string& text, T& o) {
+      return detail::parse_floating(text, o);
+    });
   }
 };
 
