@@ -2,6 +2,8 @@
 // dead letter), and recovery of entries left pending by dead consumers (XAUTOCLAIM).
 #include "consumer_impl.hpp"
 
+#include <streamq/streams/claims.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -135,6 +137,31 @@ asio::awaitable<void> consumer_impl::dead_letter(std::size_t sub, const std::str
 }
 
 // ---- recovery ---------------------------------------------------------------------------
+
+asio::awaitable<void> consumer_impl::keepalive_loop() {
+  const auto cs = co_await asio::this_coro::cancellation_state;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (true) {
+    timer.expires_after(config_.claim_idle / 3);
+    co_await timer.async_wait(use_tuple);
+    if (cs.cancelled() != asio::cancellation_type::none) co_return;
+    for (std::size_t sub = 0; sub < subs_.size(); ++sub) {
+      if (in_flight_ids_[sub].empty()) continue;
+      std::vector<std::string> ids(in_flight_ids_[sub].begin(), in_flight_ids_[sub].end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      try {
+        const auto kept =
+            co_await refresh_claims(client_, subs_[sub].keys, config_.group, config_.name, ids);
+        stats_.claims_refreshed += kept.size();
+        // Taken over while we were slow: the other consumer handles it too (at-least-once).
+        stats_.ownership_lost += ids.size() - kept.size();
+      } catch (const boost::system::system_error&) {
+        // connection trouble: the next round tries again; claim_idle leaves margin
+      }
+      if (cs.cancelled() != asio::cancellation_type::none) co_return;
+    }
+  }
+}
 
 asio::awaitable<void> consumer_impl::claim_loop() {
   const auto cs = co_await asio::this_coro::cancellation_state;

@@ -58,6 +58,7 @@ void consumer_impl::subscribe(std::string_view topic, std::string type_name,
                                   "' is already subscribed");
   subs_.push_back({std::move(keys), std::move(type_name), std::move(handler)});
   pending_acks_.emplace_back();
+  in_flight_ids_.emplace_back();
 }
 
 std::size_t consumer_impl::credit() const noexcept {
@@ -108,7 +109,7 @@ asio::awaitable<void> consumer_impl::run() {
   };
   // Ends when run() is cancelled or a loop fails; every branch returns normally then.
   co_await (conn->async_run(use_tuple) || guarded(reading()) || guarded(claim_loop()) ||
-            guarded(ack_loop()));
+            guarded(ack_loop()) || guarded(keepalive_loop()));
   co_await asio::this_coro::reset_cancellation_state();
   co_await drain();
   running_ = false;
@@ -223,12 +224,15 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
 void consumer_impl::dispatch(std::size_t sub, std::string id, fields entry) {
   ++stats_.in_flight;
   ++stats_.delivered;
+  auto tracked = in_flight_ids_[sub].insert(id);
   auto signal = handler_signals_.emplace(handler_signals_.end());
   asio::co_spawn(client_.get_executor(), handle(sub, std::move(id), std::move(entry)),
-                 asio::bind_cancellation_slot(signal->slot(), [this, signal](std::exception_ptr) {
-                   handler_signals_.erase(signal);
-                   handler_finished();
-                 }));
+                 asio::bind_cancellation_slot(signal->slot(),
+                                              [this, signal, sub, tracked](std::exception_ptr) {
+                                                in_flight_ids_[sub].erase(tracked);
+                                                handler_signals_.erase(signal);
+                                                handler_finished();
+                                              }));
 }
 
 void consumer_impl::handler_finished() {

@@ -11,6 +11,7 @@
 #include <exception>
 #include <list>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,7 @@ class consumer_impl {
   boost::asio::awaitable<void> claim_loop();
   boost::asio::awaitable<void> claim_topic(std::size_t sub);
   boost::asio::awaitable<void> ack_loop();
+  boost::asio::awaitable<void> keepalive_loop();
   boost::asio::awaitable<void> flush_acks();
   boost::asio::awaitable<void> drain();
 
@@ -63,7 +65,8 @@ class consumer_impl {
 
   client& client_;
   std::vector<subscription> subs_;
-  std::vector<std::vector<std::string>> pending_acks_;  // per subscription
+  std::vector<std::vector<std::string>> pending_acks_;     // per subscription
+  std::vector<std::multiset<std::string>> in_flight_ids_;  // per subscription
   // One waiter each; cancelled to wake it (re-armed by the waiter itself).
   boost::asio::steady_timer credit_wake_;  // read loop: a handler slot freed
   boost::asio::steady_timer ack_wake_;     // ack loop: acknowledgements queued

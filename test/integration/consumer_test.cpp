@@ -3,6 +3,7 @@
 #include "support/redis_server.hpp"
 
 #include <streamq/client.hpp>
+#include <streamq/streams/claims.hpp>
 #include <streamq/streams/consumer.hpp>
 #include <streamq/streams/publisher.hpp>
 
@@ -388,5 +389,69 @@ TEST_CASE("a consumer group that vanishes is recreated and the loss reported") {
       REQUIRE(handled == 2);
     });
     CHECK(cons.stats().data_loss_events == 1);
+  });
+}
+
+TEST_CASE("a long-running handler keeps its claim; another consumer does not take it over") {
+  redis_server server;
+  const auto topic = topic_name();
+  with_client(server, [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    consumer_config config{.group = "g", .name = "a"};
+    config.claim_idle = 300ms;
+    config.claim_interval = 100ms;
+    consumer a(c, config);
+    config.name = "b";
+    consumer b(c, config);
+    std::map<std::string, int> handled;
+    auto slow = [&](const Order& o, message_context&) -> asio::awaitable<void> {
+      ++handled[o.id()];
+      co_await sleep_for(1200ms);  // four times claim_idle
+    };
+    a.subscribe<Order>(topic, slow);
+    b.subscribe<Order>(topic, slow);
+    co_await while_consuming(a, &b, [&]() -> asio::awaitable<void> {
+      for (int i = 0; i < 4; ++i) co_await pub.publish(topic, order(i));
+      co_await wait_until([&] { return a.stats().acked + b.stats().acked == 4; });
+    });
+    CHECK(handled.size() == 4);
+    for (const auto& [id, count] : handled) CHECK_MESSAGE(count == 1, id);
+    CHECK(a.stats().claimed + b.stats().claimed == 0);
+    CHECK(a.stats().claims_refreshed + b.stats().claims_refreshed > 0);
+  });
+}
+
+TEST_CASE("refreshing a claim never steals an entry taken over by someone else") {
+  redis_server server;
+  const auto topic = topic_name();
+  const streamq::streams::topic_keys keys(topic);
+  with_client(server, [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    streamq::resp::ignore_response ignored;
+    request setup;
+    setup.push("XGROUP", "CREATE", key{keys.stream()}, "g", "0", "MKSTREAM");
+    co_await c.async_exec(setup, ignored);
+    const auto id = co_await pub.publish(topic, order(1));
+    request take;  // the zombie reads it, then pauses
+    take.push("XREADGROUP", "GROUP", "g", "zombie", "STREAMS", key{keys.stream()}, ">");
+    co_await c.async_exec(take, ignored);
+    request steal;  // a healthy consumer takes it over
+    steal.push("XCLAIM", key{keys.stream()}, "g", "healthy", 0, id);
+    co_await c.async_exec(steal, ignored);
+
+    // the zombie wakes and refreshes: nothing of its own is left, nothing is stolen back
+    std::vector<std::string> ids;  // (no braced list: GCC 12 cannot keep one in a coroutine)
+    ids.push_back(id);
+    auto kept = co_await streamq::streams::refresh_claims(c, keys, "g", "zombie", ids);
+    CHECK(kept.empty());
+    request owner;
+    owner.push("XPENDING", key{keys.stream()}, "g", "-", "+", 10);
+    response<streamq::resp::value> pending;
+    co_await c.async_exec(owner, pending);
+    REQUIRE(pending.get<0>().value().elements.size() == 1);
+    CHECK(pending.get<0>().value().elements[0].elements.at(1).text == "healthy");
+    // the rightful owner's refresh works
+    kept = co_await streamq::streams::refresh_claims(c, keys, "g", "healthy", ids);
+    CHECK(kept == ids);
   });
 }

@@ -48,7 +48,8 @@ struct consumer_config {
   std::chrono::milliseconds block{500};  // XREADGROUP BLOCK; also bounds stop latency
   retry_policy retry{};
   // Entries pending longer than this on any consumer are taken over (XAUTOCLAIM): their
-  // consumer is presumed dead. Must exceed the longest handler run.
+  // consumer is presumed dead. Live consumers refresh the claim of entries whose handlers
+  // are still running every claim_idle / 3, so long handlers are not taken over.
   std::chrono::milliseconds claim_idle{30'000};
   std::chrono::milliseconds claim_interval{5'000};  // how often to look for them
   // An entry delivered more often than this (it keeps crashing consumers) is dead-lettered
@@ -86,6 +87,8 @@ struct consumer_stats {
   std::uint64_t lost = 0;              // pending entries whose data was gone (trimmed/deleted)
   std::uint64_t data_loss_events = 0;  // group vanished (e.g. Redis restarted empty)
   std::uint64_t in_flight = 0;         // handlers running now
+  std::uint64_t claims_refreshed = 0;  // claim keep-alives of long-running handlers' entries
+  std::uint64_t ownership_lost = 0;    // in-flight entries another consumer had taken over
 };
 
 class consumer {

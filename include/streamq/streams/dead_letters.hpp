@@ -1,0 +1,108 @@
+#pragma once
+// Inspecting, requeueing and purging the dead letters of one topic and consumer group: the
+// entries of "streamq:{T}:dead:<group>" (docs/wire-format.md, section 5).
+//
+//   dead_letters dl(client, "orders", "billing");
+//   for (const auto& e : co_await dl.list()) log(e.id, e.letter.last_error());
+//   co_await dl.requeue_all();  // after the bug was fixed
+//
+// Every method is a coroutine on the client's shared connection and throws
+// boost::system::system_error on failure: a redis::client_errc for transport failures, a
+// resp::server_errc when Redis refused a command. Requeueing and purging are atomic per entry
+// (requeue_range: per batch), so a crash or a lost connection never loses a dead letter nor
+// leaves it both requeued and dead; a lost reply can leave the outcome unknown, which list()
+// shows.
+
+#include <streamq/client.hpp>
+#include <streamq/streams/envelope.hpp>
+#include <streamq/streams/error.hpp>
+#include <streamq/streams/names.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace streamq::streams {
+
+// One entry of a dead-letter stream.
+struct dead_letter_entry {
+  std::string id;         // its entry ID in the dead-letter stream (not the original one)
+  v1::DeadLetter letter;  // empty when !decoded
+  // False when the entry is not a valid dead letter (written by something else, or by a newer
+  // envelope format): `letter` is then empty and `error` says why. Such entries are listed,
+  // never skipped; requeue refuses them, purge removes them.
+  bool decoded = false;
+  error_code error;
+};
+
+class dead_letters {
+ public:
+  // How many entries one requeue_range / requeue_all transaction moves.
+  static constexpr std::size_t batch_size = 100;
+
+  // Throws std::invalid_argument for an invalid topic or group name (names.hpp). `c` must
+  // outlive this object.
+  dead_letters(client& c, std::string_view topic, std::string_view group);
+
+  [[nodiscard]] const std::string& topic() const noexcept { return keys_.topic(); }
+  [[nodiscard]] const std::string& group() const noexcept { return group_; }
+  // The dead-letter stream's key: "streamq:{T}:dead:<group>".
+  [[nodiscard]] const std::string& key() const noexcept { return key_; }
+
+  // Up to `count` dead letters, oldest first (XRANGE): from the start when `after` is "-",
+  // otherwise those whose ID is strictly greater than `after` (pass the last ID seen to
+  // page). (Overloads rather than default arguments, as everywhere in streamq's coroutines.)
+  boost::asio::awaitable<std::vector<dead_letter_entry>> list();
+  boost::asio::awaitable<std::vector<dead_letter_entry>> list(std::size_t count);
+  boost::asio::awaitable<std::vector<dead_letter_entry>> list(std::size_t count,
+                                                              std::string_view after);
+
+  // The dead letter with entry ID `id`, or nullopt when there is none.
+  boost::asio::awaitable<std::optional<dead_letter_entry>> get(std::string_view id);
+
+  // How many dead letters there are (XLEN).
+  boost::asio::awaitable<std::size_t> count();
+
+  // Puts dead letter `id` back on the topic's stream and deletes it, atomically (one Lua
+  // script: the entry is added only if the dead letter still exists, so two concurrent
+  // requeues add it once). The envelope is requeued with attempt reset to 0 (message_id,
+  // headers, payload kept), so the handler gets a full set of retries; a letter holding
+  // raw_fields (its entry did not decode) is re-added with those fields unchanged.
+  // Returns the new topic stream entry ID. Throws system_error with
+  // boost::system::errc::no_such_file_or_directory when there is no dead letter `id` (or it
+  // was requeued or purged meanwhile), and errc::malformed_entry when the entry is not a
+  // valid dead letter or holds neither an envelope nor raw fields (purge it instead).
+  boost::asio::awaitable<std::string> requeue(std::string_view id);
+
+  // Requeues (as requeue() does) the dead letters with IDs from `first` to `last`, inclusive
+  // ("-" and "+" for the ends), oldest first, at most `max`, in transactions of batch_size.
+  // Entries that are not valid dead letters are left in place. Returns how many were
+  // requeued. A failure throws after the batches before it were committed.
+  boost::asio::awaitable<std::size_t> requeue_range(std::string_view first, std::string_view last);
+  boost::asio::awaitable<std::size_t> requeue_range(std::string_view first, std::string_view last,
+                                                    std::size_t max);
+  // requeue_range("-", "+") without a limit.
+  boost::asio::awaitable<std::size_t> requeue_all();
+
+  // Deletes dead letter `id` (XDEL); false when there was none.
+  boost::asio::awaitable<bool> purge(std::string_view id);
+  // Deletes every dead letter of the group (XLEN and DEL in one transaction); returns how
+  // many there were.
+  boost::asio::awaitable<std::size_t> purge_all();
+
+ private:
+  boost::asio::awaitable<std::vector<dead_letter_entry>> range(std::string start,
+                                                               std::string_view end,
+                                                               std::size_t count);
+
+  client& client_;
+  topic_keys keys_;
+  std::string group_;
+  std::string key_;
+};
+
+}  // namespace streamq::streams

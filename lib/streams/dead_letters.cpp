@@ -1,0 +1,212 @@
+#include <streamq/redis/error.hpp>
+#include <streamq/streams/dead_letters.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/errc.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <limits>
+#include <utility>
+
+namespace streamq::streams {
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// KEYS[1] the dead-letter stream, KEYS[2] the topic stream, ARGV[1] the dead letter's ID,
+// ARGV[2..] the fields of the topic entry. Adds the entry and deletes the dead letter only if
+// the dead letter still exists (else returns ""): two concurrent requeues add it once. XADD
+// runs first, so a refused XADD (e.g. OOM) leaves the dead letter in place.
+constexpr std::string_view requeue_script = R"lua(
+if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then return '' end
+local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
+redis.call('XDEL', KEYS[1], ARGV[1])
+return id
+)lua";
+
+using fields = std::vector<std::string>;
+
+[[noreturn]] void fail(error_code ec, const std::string& what = {}) {
+  throw boost::system::system_error(ec, what);
+}
+
+// Runs `req`; throws for transport failures and for top-level error replies (which include
+// commands refused while queueing a transaction).
+asio::awaitable<std::vector<resp::value>> exec(client& c, const resp::request& req) {
+  resp::generic_response replies;
+  auto [ec] = co_await c.async_exec(req, replies, use_tuple);
+  if (ec) fail(ec);
+  for (const auto& reply : replies.values())
+    if (reply.is_error()) fail(resp::classify_server_error(reply.text), reply.text);
+  co_return std::move(replies.values());
+}
+
+// The replies of a MULTI ... EXEC request with `commands` commands; throws if it aborted or
+// a command failed inside it.
+const std::vector<resp::value>& exec_results(const std::vector<resp::value>& replies,
+                                             std::size_t commands) {
+  const resp::value& exec = replies.back();
+  if (exec.is_null() || exec.elements.size() != commands)
+    fail(resp::server_errc::execabort, "transaction discarded");
+  for (const auto& element : exec.elements)
+    if (element.is_error()) fail(resp::classify_server_error(element.text), element.text);
+  return exec.elements;
+}
+
+std::size_t to_size(const resp::value& v) {
+  return static_cast<std::size_t>(std::strtoull(v.text.c_str(), nullptr, 10));
+}
+
+dead_letter_entry to_entry(const resp::value& v) {
+  dead_letter_entry entry;
+  if (v.elements.size() != 2) {
+    entry.error = errc::malformed_entry;
+    return entry;
+  }
+  entry.id = v.elements[0].text;
+  fields f;
+  f.reserve(v.elements[1].elements.size());
+  for (const auto& x : v.elements[1].elements) f.push_back(x.text);
+  entry.error = decode_dead_letter(f, entry.letter);
+  entry.decoded = !entry.error;
+  if (!entry.decoded) entry.letter.Clear();
+  return entry;
+}
+
+// The topic entry requeueing `entry` adds: the envelope with attempt 0, or the raw fields as
+// they were. Empty when there is nothing to requeue.
+fields requeue_fields(const dead_letter_entry& entry) {
+  if (!entry.decoded) return {};
+  if (entry.letter.has_envelope()) {
+    v1::Envelope envelope = entry.letter.envelope();
+    //MUT envelope.set_attempt(0);
+    auto encoded = encode_entry(envelope);
+    return {encoded.begin(), encoded.end()};
+  }
+  fields f;
+  for (const auto& raw : entry.letter.raw_fields()) {
+    f.push_back(raw.name());
+    f.push_back(raw.value());
+  }
+  return f;
+}
+
+}  // namespace
+
+dead_letters::dead_letters(client& c, std::string_view topic, std::string_view group)
+    : client_(c), keys_(topic), group_(group), key_(keys_.dead_letters(group)) {}
+
+asio::awaitable<std::vector<dead_letter_entry>> dead_letters::range(std::string start,
+                                                                    std::string_view end,
+                                                                    std::size_t count) {
+  if (count == 0) co_return std::vector<dead_letter_entry>{};
+  resp::request req;
+  req.push("XRANGE", resp::key{key_}, start, end, "COUNT", count);
+  const auto replies = co_await exec(client_, req);
+  std::vector<dead_letter_entry> entries;
+  entries.reserve(replies.front().elements.size());
+  for (const auto& v : replies.front().elements) entries.push_back(to_entry(v));
+  co_return entries;
+}
+
+asio::awaitable<std::vector<dead_letter_entry>> dead_letters::list() {
+  return range("-", "+", 100);
+}
+
+asio::awaitable<std::vector<dead_letter_entry>> dead_letters::list(std::size_t count) {
+  return range("-", "+", count);
+}
+
+asio::awaitable<std::vector<dead_letter_entry>> dead_letters::list(std::size_t count,
+                                                                   std::string_view after) {
+  return range(after == "-" ? std::string("-") : "(" + std::string(after), "+", count);
+}
+
+asio::awaitable<std::optional<dead_letter_entry>> dead_letters::get(std::string_view id) {
+  auto entries = co_await range(std::string(id), id, 1);
+  if (entries.empty()) co_return std::nullopt;
+  co_return std::move(entries.front());
+}
+
+asio::awaitable<std::size_t> dead_letters::count() {
+  resp::request req;
+  req.push("XLEN", resp::key{key_});
+  co_return to_size((co_await exec(client_, req)).front());
+}
+
+asio::awaitable<std::string> dead_letters::requeue(std::string_view id) {
+  auto entry = co_await get(id);
+  if (!entry)
+    fail(boost::system::errc::make_error_code(boost::system::errc::no_such_file_or_directory),
+         "dead letter " + std::string(id) + " in " + key_);
+  const fields f = requeue_fields(*entry);
+  if (f.empty()) fail(errc::malformed_entry, "dead letter " + std::string(id) + " in " + key_);
+  resp::request req;
+  req.push("EVAL", requeue_script, 2, resp::key{key_}, resp::key{keys_.stream()}, id, f);
+  auto new_id = std::move((co_await exec(client_, req)).front().text);
+  if (new_id.empty())  // requeued or purged since get()
+    fail(boost::system::errc::make_error_code(boost::system::errc::no_such_file_or_directory),
+         "dead letter " + std::string(id) + " in " + key_);
+  co_return new_id;
+}
+
+asio::awaitable<std::size_t> dead_letters::requeue_range(std::string_view first,
+                                                         std::string_view last) {
+  return requeue_range(first, last, std::numeric_limits<std::size_t>::max());
+}
+
+asio::awaitable<std::size_t> dead_letters::requeue_range(std::string_view first,
+                                                         std::string_view last, std::size_t max) {
+  std::string cursor(first);
+  std::size_t requeued = 0;
+  while (requeued < max) {
+    const std::size_t wanted = std::min(batch_size, max - requeued);
+    const auto entries = co_await range(cursor, last, wanted);
+    if (entries.empty()) break;
+    cursor = "(" + entries.back().id;
+    resp::request req;
+    req.push("MULTI");
+    std::size_t commands = 0;
+    for (const auto& entry : entries) {
+      const fields f = requeue_fields(entry);
+      if (f.empty()) continue;  // not a valid dead letter: left in place
+      req.push("EVAL", requeue_script, 2, resp::key{key_}, resp::key{keys_.stream()}, entry.id, f);
+      ++commands;
+    }
+    req.push("EXEC");
+    if (commands > 0) {
+      const auto replies = co_await exec(client_, req);
+      for (const auto& result : exec_results(replies, commands))
+        if (!result.text.empty()) ++requeued;  // empty: requeued or purged meanwhile
+    }
+    if (entries.size() < wanted) break;
+  }
+  co_return requeued;
+}
+
+asio::awaitable<std::size_t> dead_letters::requeue_all() {
+  return requeue_range("-", "+", std::numeric_limits<std::size_t>::max());
+}
+
+asio::awaitable<bool> dead_letters::purge(std::string_view id) {
+  resp::request req;
+  req.push("XDEL", resp::key{key_}, id);
+  co_return to_size((co_await exec(client_, req)).front()) > 0;
+}
+
+asio::awaitable<std::size_t> dead_letters::purge_all() {
+  resp::request req;
+  req.push("MULTI");
+  req.push("XLEN", resp::key{key_});
+  req.push("DEL", resp::key{key_});
+  req.push("EXEC");
+  const auto replies = co_await exec(client_, req);
+  co_return to_size(exec_results(replies, 2).front());
+}
+
+}  // namespace streamq::streams
