@@ -45,6 +45,14 @@ boost::asio::awaitable<void> consumer::run() {
 consumer_stats consumer::stats() const noexcept {
   return impl_->stats_;
 }
+
+consumer_health consumer::health() const noexcept {
+  return impl_->health();
+}
+
+boost::asio::awaitable<std::vector<topic_status>> consumer::inspect() {
+  return impl_->inspect();
+}
 const consumer_config& consumer::config() const noexcept {
   return impl_->config_;
 }

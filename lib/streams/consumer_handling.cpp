@@ -132,8 +132,10 @@ asio::awaitable<void> consumer_impl::dead_letter(std::size_t sub, const std::str
   req.push("EXEC");
   resp::generic_response replies;
   if (co_await exec_shared(req, replies) && !replies.values().back().is_null() &&
-      !replies.values().back().is_error())
+      !replies.values().back().is_error()) {
     ++stats_.dead_lettered;
+    report(consumer_event::kind::dead_lettered, keys.topic(), "entry " + id + ": " + text);
+  }
 }
 
 // ---- recovery ---------------------------------------------------------------------------
@@ -154,7 +156,12 @@ asio::awaitable<void> consumer_impl::keepalive_loop() {
             co_await refresh_claims(client_, subs_[sub].keys, config_.group, config_.name, ids);
         stats_.claims_refreshed += kept.size();
         // Taken over while we were slow: the other consumer handles it too (at-least-once).
-        stats_.ownership_lost += ids.size() - kept.size();
+        if (kept.size() < ids.size()) {
+          stats_.ownership_lost += ids.size() - kept.size();
+          report(consumer_event::kind::ownership_lost, subs_[sub].keys.topic(),
+                 std::to_string(ids.size() - kept.size()) +
+                     " in-flight entries were taken over by another consumer");
+        }
       } catch (const boost::system::system_error&) {
         // connection trouble: the next round tries again; claim_idle leaves margin
       }
@@ -190,7 +197,13 @@ asio::awaitable<void> consumer_impl::claim_topic(std::size_t sub) {
   if (claimed.elements.size() < 2) co_return;
   // Since Redis 7, entries whose data was trimmed or deleted are dropped from the PEL and
   // reported here: the only trace of that loss, so it is counted, never ignored.
-  if (claimed.elements.size() >= 3) stats_.lost += claimed.elements[2].elements.size();
+  if (claimed.elements.size() >= 3 && !claimed.elements[2].elements.empty()) {
+    stats_.lost += claimed.elements[2].elements.size();
+    std::string ids;
+    for (const auto& gone : claimed.elements[2].elements) ids += " " + gone.text;
+    report(consumer_event::kind::entries_lost, subs_[sub].keys.topic(),
+           "pending entries trimmed or deleted before being handled:" + ids);
+  }
 
   std::vector<std::pair<std::string, fields>> entries;
   for (const auto& e : claimed.elements[1].elements) {

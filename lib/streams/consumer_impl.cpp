@@ -2,6 +2,8 @@
 // letters) and recovery (claims) are in consumer_recovery.cpp.
 #include "consumer_impl.hpp"
 
+#include <streamq/streams/server_check.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -11,6 +13,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <stdexcept>
 
 namespace streamq::streams::detail {
@@ -92,6 +95,19 @@ asio::awaitable<void> consumer_impl::run() {
   if (running_) throw std::logic_error("streamq consumer: run() twice");
   running_ = true;
   co_await asio::this_coro::throw_if_cancelled(false);
+  const auto eviction = co_await check_eviction_policy(client_);
+  if (!eviction.policy) {
+    report(consumer_event::kind::eviction_policy_unknown, "",
+           "maxmemory-policy unreadable (CONFIG and INFO denied); make sure it is noeviction");
+  } else if (eviction.unsafe()) {
+    if (config_.refuse_unsafe_eviction_policy) {
+      running_ = false;
+      throw boost::system::system_error(errc::unsafe_eviction_policy,
+                                        "maxmemory-policy is " + *eviction.policy);
+    }
+    report(consumer_event::kind::unsafe_eviction_policy, "",
+           "maxmemory-policy is " + *eviction.policy + ": queue keys may be evicted");
+  }
   co_await ensure_groups();
   auto conn = client_.make_dedicated_connection("consumer");
   auto reading = [&]() -> asio::awaitable<void> {
@@ -134,6 +150,8 @@ std::size_t consumer_impl::take_entries(const resp::value& reply,
       ++seen;
       if (entry.elements[1].is_null()) {  // in our PEL, but its data was trimmed away
         ++stats_.lost;
+        report(consumer_event::kind::entries_lost, subs_[sub].keys.topic(),
+               "pending entry " + id + " was trimmed or deleted before it was handled");
         ack(sub, std::move(id));
         continue;
       }
@@ -208,6 +226,9 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
         // it; a blocked read is released with UNBLOCKED then). Recreate it and carry on,
         // reporting the loss once per occurrence.
         ++stats_.data_loss_events;
+        report(consumer_event::kind::data_loss_detected, "",
+               "consumer group '" + config_.group + "' vanished (" + result.diagnostic() +
+                   "); recreated");
         co_await ensure_groups();
         continue;
       }
@@ -239,6 +260,57 @@ void consumer_impl::handler_finished() {
   --stats_.in_flight;
   credit_wake_.cancel();
   drain_wake_.cancel();
+}
+
+void consumer_impl::report(consumer_event::kind what, const std::string& topic,
+                           std::string detail) {
+  consumer_event event{what, topic, std::move(detail)};
+  if (config_.on_event) {
+    config_.on_event(event);
+    return;
+  }
+  std::fprintf(stderr, "streamq consumer %s (group %s)%s%s: %s\n", config_.name.c_str(),
+               config_.group.c_str(), topic.empty() ? "" : ", topic ", topic.c_str(),
+               event.detail.c_str());
+}
+
+consumer_health consumer_impl::health() const noexcept {
+  auto& conn = client_.shared_connection();
+  return {running_, conn.state(), conn.last_error(), stats_.in_flight};
+}
+
+asio::awaitable<std::vector<topic_status>> consumer_impl::inspect() {
+  resp::request req;
+  for (const auto& s : subs_) {
+    req.push("XLEN", resp::key{s.keys.stream()});
+    req.push("XINFO", "GROUPS", resp::key{s.keys.stream()});
+  }
+  resp::generic_response replies;
+  auto [ec] = co_await client_.async_exec(req, replies, use_tuple);
+  if (ec) throw boost::system::system_error(ec, "inspecting topics");
+  std::vector<topic_status> out;
+  for (std::size_t i = 0; i < subs_.size(); ++i) {
+    topic_status status;
+    status.topic = subs_[i].keys.topic();
+    const auto& length = replies.values().at(2 * i);
+    const auto& groups = replies.values().at(2 * i + 1);
+    if (!length.is_error()) status.length = std::strtoull(length.text.c_str(), nullptr, 10);
+    for (const auto& group : groups.elements) {
+      const auto* name = group.find("name");
+      if (name == nullptr || name->text != config_.group) continue;
+      auto number = [&](std::string_view field) -> std::optional<std::uint64_t> {
+        const auto* v = group.find(field);
+        if (v == nullptr || v->is_null()) return std::nullopt;
+        return std::strtoull(v->text.c_str(), nullptr, 10);
+      };
+      status.pending = number("pending").value_or(0);
+      status.consumers = number("consumers").value_or(0);
+      status.lag = number("lag");
+      if (const auto* last = group.find("last-delivered-id")) status.last_delivered_id = last->text;
+    }
+    out.push_back(std::move(status));
+  }
+  co_return out;
 }
 
 // ---- acknowledgements -----------------------------------------------------------------

@@ -29,6 +29,9 @@ class consumer_impl {
 
   void subscribe(std::string_view topic, std::string type_name, consumer::raw_handler handler);
   boost::asio::awaitable<void> run();
+  boost::asio::awaitable<std::vector<topic_status>> inspect();
+  consumer_health health() const noexcept;
+  void report(consumer_event::kind what, const std::string& topic, std::string detail);
 
   consumer_stats stats_;
   consumer_config config_;

@@ -84,7 +84,7 @@ fields requeue_fields(const dead_letter_entry& entry) {
   if (!entry.decoded) return {};
   if (entry.letter.has_envelope()) {
     v1::Envelope envelope = entry.letter.envelope();
-    //MUT envelope.set_attempt(0);
+    envelope.set_attempt(0);
     auto encoded = encode_entry(envelope);
     return {encoded.begin(), encoded.end()};
   }

@@ -33,6 +33,8 @@ class streams_category_impl final : public boost::system::error_category {
         return "message handler failed";
       case errc::permanent_failure:
         return "message handler failed permanently";
+      case errc::unsafe_eviction_policy:
+        return "Redis maxmemory-policy may evict queue keys (not noeviction)";
     }
     return "unknown streamq streams error";
   }

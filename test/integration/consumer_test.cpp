@@ -455,3 +455,93 @@ TEST_CASE("refreshing a claim never steals an entry taken over by someone else")
     CHECK(kept == ids);
   });
 }
+
+TEST_CASE("inspect reports pending, lag and length; health follows run()") {
+  redis_server server;
+  const auto topic = topic_name();
+  with_client(server, [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    consumer cons(c, {.group = "g", .concurrency = 2});
+    bool release = false;
+    cons.subscribe<Order>(topic, [&](const Order&, message_context&) -> asio::awaitable<void> {
+      while (!release) co_await sleep_for(5ms);
+    });
+    CHECK_FALSE(cons.health().healthy());
+    co_await while_consuming(cons, nullptr, [&]() -> asio::awaitable<void> {
+      for (int i = 0; i < 5; ++i) co_await pub.publish(topic, order(i));
+      co_await wait_until([&] { return cons.stats().in_flight == 2; });
+      CHECK(cons.health().healthy());
+      auto status = co_await cons.inspect();
+      REQUIRE(status.size() == 1);
+      CHECK(status[0].topic == topic);
+      CHECK(status[0].length == 5);
+      CHECK(status[0].pending == 2);
+      CHECK(status[0].lag == std::optional<std::uint64_t>(3));
+      CHECK(status[0].consumers == 1);
+      release = true;
+      co_await wait_until([&] { return cons.stats().acked == 5; });
+      status = co_await cons.inspect();
+      CHECK(status[0].pending == 0);
+      CHECK(status[0].lag == std::optional<std::uint64_t>(0));
+    });
+    CHECK_FALSE(cons.health().running);
+  });
+}
+
+TEST_CASE("an eviction policy that may drop queue keys is refused, or reported when allowed") {
+  redis_server::options opts;
+  opts.extra_args = {"--maxmemory-policy", "allkeys-lru"};
+  redis_server server(opts);
+  const auto topic = topic_name();
+  with_client(server, [&](client& c) -> asio::awaitable<void> {
+    consumer strict(c, {.group = "g"});
+    strict.subscribe<Order>(topic, [](const Order&, message_context&) -> asio::awaitable<void> {
+      co_return;
+    });
+    try {
+      co_await strict.run();
+      FAIL("run() accepted allkeys-lru");
+    } catch (const boost::system::system_error& e) {
+      CHECK(e.code() == streamq::streams::errc::unsafe_eviction_policy);
+      CHECK(std::string(e.what()).find("allkeys-lru") != std::string::npos);
+    }
+    std::vector<streamq::streams::consumer_event> events;
+    consumer_config lenient{.group = "g"};
+    lenient.refuse_unsafe_eviction_policy = false;
+    lenient.on_event = [&](const streamq::streams::consumer_event& e) { events.push_back(e); };
+    consumer relaxed(c, lenient);
+    relaxed.subscribe<Order>(topic, [](const Order&, message_context&) -> asio::awaitable<void> {
+      co_return;
+    });
+    co_await while_consuming(relaxed, nullptr, [&]() -> asio::awaitable<void> {
+      co_await wait_until([&] { return !events.empty(); });
+    });
+    CHECK(events.at(0).what == streamq::streams::consumer_event::kind::unsafe_eviction_policy);
+  });
+}
+
+TEST_CASE("the eviction policy check degrades to a report when CONFIG and INFO are denied") {
+  redis_server::options opts;
+  opts.acl_users = {"user app on >pw ~* +@all -config -info"};
+  redis_server server(opts);
+  const auto topic = topic_name();
+  streamq::test::run_coroutine([&]() -> asio::awaitable<void> {
+    client c(co_await asio::this_coro::executor,
+             "redis://app:pw@127.0.0.1:" + std::to_string(server.port()));
+    std::vector<streamq::streams::consumer_event> events;
+    consumer_config config{.group = "g"};
+    config.on_event = [&](const streamq::streams::consumer_event& e) { events.push_back(e); };
+    consumer cons(c, config);
+    cons.subscribe<Order>(topic, [](const Order&, message_context&) -> asio::awaitable<void> {
+      co_return;
+    });
+    auto body = [&]() -> asio::awaitable<void> {
+      co_await while_consuming(cons, nullptr, [&]() -> asio::awaitable<void> {
+        co_await wait_until([&] { return !events.empty(); });
+      });
+    };
+    co_await (c.async_run(use_tuple) || body());
+    REQUIRE_FALSE(events.empty());
+    CHECK(events[0].what == streamq::streams::consumer_event::kind::eviction_policy_unknown);
+  });
+}

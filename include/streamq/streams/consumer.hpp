@@ -24,8 +24,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace streamq::streams {
 
@@ -38,6 +40,21 @@ struct retry_policy {
   std::chrono::milliseconds base{100};    // delay before the first retry
   std::chrono::milliseconds cap{30'000};  // delays double up to this
   double jitter = 0.5;                    // each delay drawn from [d*(1-jitter), d]
+};
+
+// Something an operator should hear about. None of these stop the consumer.
+struct consumer_event {
+  enum class kind : std::uint8_t {
+    data_loss_detected,       // a consumer group vanished (Redis restarted empty?); recreated
+    entries_lost,             // pending entries whose data was trimmed or deleted unhandled
+    unsafe_eviction_policy,   // maxmemory-policy may evict queue keys (with warn-only config)
+    eviction_policy_unknown,  // the policy could not be read (CONFIG and INFO denied)
+    dead_lettered,            // a message was moved to the dead-letter stream
+    ownership_lost,           // an in-flight entry had been taken over by another consumer
+  };
+  kind what;
+  std::string topic;
+  std::string detail;
 };
 
 struct consumer_config {
@@ -62,6 +79,12 @@ struct consumer_config {
   // entries added after it was created (false: event-bus style).
   bool start_from_beginning = true;
   entry_limits limits{};
+  // At start, a maxmemory-policy other than noeviction makes run() throw
+  // errc::unsafe_eviction_policy (true) or only reports an event (false).
+  bool refuse_unsafe_eviction_policy = true;
+  // Receives consumer_event reports, on the client's executor; must not block. Empty: they
+  // are printed to stderr, so nothing is ever silently dropped.
+  std::function<void(const consumer_event&)> on_event{};
 
   // Throws std::invalid_argument naming the first invalid field.
   void validate() const;
@@ -89,6 +112,27 @@ struct consumer_stats {
   std::uint64_t in_flight = 0;         // handlers running now
   std::uint64_t claims_refreshed = 0;  // claim keep-alives of long-running handlers' entries
   std::uint64_t ownership_lost = 0;    // in-flight entries another consumer had taken over
+};
+
+// What the server says about one subscribed topic and this consumer's group.
+struct topic_status {
+  std::string topic;
+  std::uint64_t length = 0;          // entries in the stream (XLEN)
+  std::uint64_t pending = 0;         // delivered to the group, not yet acknowledged
+  std::optional<std::uint64_t> lag;  // entries not yet delivered to the group (Redis 7);
+                                     // unknown after XDEL/trimming ahead of the group
+  std::uint64_t consumers = 0;       // consumers registered in the group
+  std::string last_delivered_id;
+};
+
+struct consumer_health {
+  bool running = false;                     // run() is active
+  redis::connection_state connection{};     // the client's shared connection
+  redis::error_code last_connection_error;  // why it last failed, if it did
+  std::uint64_t in_flight = 0;
+  [[nodiscard]] bool healthy() const noexcept {
+    return running && connection == redis::connection_state::connected;
+  }
 };
 
 class consumer {
@@ -129,6 +173,10 @@ class consumer {
   boost::asio::awaitable<void> run();
 
   [[nodiscard]] consumer_stats stats() const noexcept;
+  [[nodiscard]] consumer_health health() const noexcept;
+  // Pending count, lag and length per subscribed topic (XINFO GROUPS, XLEN; one round
+  // trip). Throws boost::system::system_error on errors.
+  boost::asio::awaitable<std::vector<topic_status>> inspect();
   [[nodiscard]] const consumer_config& config() const noexcept;
   [[nodiscard]] const std::string& name() const noexcept;
 

@@ -47,6 +47,9 @@ enum class errc {
   // A handler reported a failure that no retry can fix (e.g. invalid content): the message is
   // dead-lettered without further attempts.
   permanent_failure = 10,
+  // Redis may evict keys under memory pressure (maxmemory-policy is not noeviction): a whole
+  // queue could vanish. Set noeviction, or configure the consumer to warn only.
+  unsafe_eviction_policy = 11,
 };
 
 [[nodiscard]] const boost::system::error_category& streams_category() noexcept;
