@@ -26,6 +26,8 @@ void consumer_config::validate() const {
   if (claim_idle.count() <= 0) invalid("claim_idle", "must be positive");
   if (claim_interval.count() <= 0) invalid("claim_interval", "must be positive");
   if (max_deliveries == 0) invalid("max_deliveries", "must be positive");
+  if (remove_idle_consumers_after.count() < 0)
+    invalid("remove_idle_consumers_after", "must be >= 0");
   if (shutdown_grace.count() < 0) invalid("shutdown_grace", "must be >= 0");
 }
 

@@ -3,6 +3,7 @@
 #include "consumer_impl.hpp"
 
 #include <streamq/streams/claims.hpp>
+#include <streamq/streams/maintenance.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -180,6 +181,14 @@ asio::awaitable<void> consumer_impl::claim_loop() {
     for (std::size_t sub = 0; sub < subs_.size(); ++sub) {
       co_await claim_topic(sub);
       if (cs.cancelled() != asio::cancellation_type::none) co_return;
+      if (config_.remove_idle_consumers_after.count() > 0) {
+        try {
+          co_await remove_idle_consumers(client_, subs_[sub].keys, config_.group,
+                                         config_.remove_idle_consumers_after, config_.name);
+        } catch (const boost::system::system_error&) {
+          // best effort: tried again next round
+        }
+      }
     }
   }
 }

@@ -72,6 +72,9 @@ struct consumer_config {
   // An entry delivered more often than this (it keeps crashing consumers) is dead-lettered
   // instead of being handled again.
   std::uint32_t max_deliveries = 10;
+  // Consumers of the group idle this long that own no pending entries are removed (by the
+  // claim loop, atomically: never one that still owns entries). Zero disables.
+  std::chrono::milliseconds remove_idle_consumers_after{std::chrono::hours(1)};
   // On stop, in-flight handlers get this long to finish; unfinished ones stay pending and
   // are recovered by another consumer (or this one on restart).
   std::chrono::milliseconds shutdown_grace{10'000};
