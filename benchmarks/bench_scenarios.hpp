@@ -19,10 +19,13 @@ struct scenario {
 };
 
 int run_xadd(const options& opt);
+int run_e2e(const options& opt);
 
 inline std::span<const scenario> registry() {
   static constexpr scenario all[] = {
       {"xadd", "C coroutines XADD to one stream over one pipelined client", run_xadd},
+      {"e2e", "C coroutines publish typed messages that one consumer group handles and acks",
+       run_e2e},
   };
   return all;
 }

@@ -22,7 +22,7 @@ std::string usage_text(
        "  --redis URL        redis://[user[:password]@]host[:port][/db] (rediss://, unix:// too)\n"
        "  --count N          measured operations, > 0 (default 1000000); ~1% more warm up first\n"
        "  --payload BYTES    bytes in each field value (default 100)\n"
-       "  --concurrency C    coroutines with an operation in flight, > 0 (default 256)\n"
+       "  --concurrency C    coroutines with an operation in flight, > 0 (default 256; e2e: 64)\n"
        "  --rate R           operations per second over all coroutines (default 0: unpaced)\n"
        "prints one JSON object per line on stdout (scenario, count, ops_per_sec, p50_us, p99_us,\n"
        "p999_us, client_cpu_us_per_op, concurrency, payload, errors, ...); exit status 0 on\n"
@@ -88,6 +88,7 @@ std::optional<options> parse_options(int argc, char** argv, std::string& error) 
       // connection; a benchmark has no business near that.
       ok = parse_integer(value, opt.payload) && opt.payload <= 64 * 1024 * 1024;
     } else if (flag == "--concurrency") {
+      opt.concurrency_given = true;
       ok = parse_integer(value, opt.concurrency) && opt.concurrency > 0 &&
            opt.concurrency <= 1'000'000;
     } else if (flag == "--rate") {

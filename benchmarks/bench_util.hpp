@@ -22,6 +22,7 @@ struct options {
   std::uint64_t count = 1'000'000;  // measured operations (warm-up comes on top)
   std::size_t payload = 100;        // bytes in the field value
   std::size_t concurrency = 256;    // coroutines with an operation in flight
+  bool concurrency_given = false;   // --concurrency was on the command line (e2e defaults to 64)
   double rate = 0;                  // operations per second over all coroutines; 0: unpaced
 };
 

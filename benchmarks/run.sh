@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# XADD throughput of streamq next to redis-benchmark and plain hiredis, measured in one run
-# against one server, so the ratios hold on whatever machine runs it. The server (no
-# persistence) is pinned to CPU 0 and every client to CPU 1, as on the 2-core CI machines.
+# XADD throughput of streamq next to redis-benchmark and plain hiredis, and end-to-end
+# (publish -> consumer group -> ack) throughput and latency of streamq next to a raw hiredis
+# producer/consumer, measured in one run against one server, so the ratios hold on whatever
+# machine runs it. The server (no persistence) is pinned to CPU 0 and every client to CPU 1,
+# as on the 2-core CI machines.
 #
-# usage: benchmarks/run.sh [--count N] [--payload BYTES] [--out FILE] [--repeat K]
+# usage: benchmarks/run.sh [--count N] [--payload BYTES] [--out FILE] [--repeat K] [--e2e-count N]
 #   --count    operations per run (default 1000000, env STREAMQ_BENCH_COUNT)
+#   --e2e-count  messages of the streamq e2e run at saturation (default 300000, env
+#              STREAMQ_BENCH_E2E_COUNT); the paced e2e runs last ~4 s each at 1k, 10k, 50k msg/s
 #   --payload  bytes in the field value (default 100, env STREAMQ_BENCH_PAYLOAD)
 #   --out      raw results, one JSON line per run (default BUILD_DIR/bench-DATE.jsonl)
 #   --repeat   rounds of every configuration, interleaved; the table shows medians
@@ -20,6 +24,7 @@ count="${STREAMQ_BENCH_COUNT:-1000000}"
 payload="${STREAMQ_BENCH_PAYLOAD:-100}"
 build_dir="${STREAMQ_BUILD_DIR:-build/release}"
 repeat="${STREAMQ_BENCH_REPEAT:-1}"
+e2e_count="${STREAMQ_BENCH_E2E_COUNT:-300000}"
 out=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -27,15 +32,16 @@ while [ $# -gt 0 ]; do
     --payload) payload="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --repeat) repeat="$2"; shift 2 ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    --e2e-count) e2e_count="$2"; shift 2 ;;
+    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-case "$count$payload$repeat" in
-  *[!0-9]*) echo "run.sh: --count, --payload and --repeat take numbers" >&2; exit 2 ;;
+case "$count$payload$repeat$e2e_count" in
+  *[!0-9]*) echo "run.sh: --count, --payload, --repeat and --e2e-count take numbers" >&2; exit 2 ;;
 esac
-if [ "$count" -le 0 ] || [ "$repeat" -le 0 ]; then
-  echo "run.sh: --count and --repeat must be > 0" >&2
+if [ "$count" -le 0 ] || [ "$repeat" -le 0 ] || [ "$e2e_count" -le 0 ]; then
+  echo "run.sh: --count, --repeat and --e2e-count must be > 0" >&2
   exit 2
 fi
 out="${out:-$build_dir/bench-$(date +%Y%m%d-%H%M%S).jsonl}"
@@ -190,14 +196,22 @@ for round in $(seq 1 "$repeat"); do
       run streamq xadd "concurrency=$c" "$n" "$bench" xadd --redis "$url" --count "$n" \
         --payload "$payload" --concurrency "$c"
     done
+    # End to end: 64 publishing coroutines, one consumer group, typed messages. Paced runs
+    # offer a fixed rate for ~4 s; the last one is unpaced (saturation).
+    for rate in 1000 10000 50000 0; do
+      if [ "$rate" -eq 0 ]; then n="$e2e_count" config="saturation"; else
+        n=$((rate * 4)) config="rate=$rate"; fi
+      run streamq e2e "$config" "$n" "$bench" e2e --redis "$url" --count "$n" \
+        --payload "$payload" --concurrency 64 --rate "$rate"
+    done
   fi
 done
 
 # The table: per configuration, medians over the rounds run on a quiet machine (noise <= 5%;
 # all rounds when none was quiet), the best round, and the ratios the targets are about.
-python3 - "$out" "$count" "$payload" "$repeat" "$(nproc)" "${#pin_client[@]}" <<'PY'
+python3 - "$out" "$count" "$payload" "$repeat" "$(nproc)" "${#pin_client[@]}" "$e2e_count" <<'PY'
 import json, statistics, sys
-path, count, payload, repeat, ncpu, pinned = sys.argv[1:7]
+path, count, payload, repeat, ncpu, pinned, e2e_count = sys.argv[1:8]
 rows = [json.loads(l) for l in open(path) if l.strip()]
 groups = {}
 for r in rows:
@@ -216,6 +230,7 @@ for (tool, kind, config), runs in groups.items():
                   "ops": median(used, "ops_per_sec"),
                   "best": max(r["ops_per_sec"] for r in runs),
                   "p50": median(used, "p50_us"), "p99": median(used, "p99_us"),
+                  "p999": median(used, "p999_us"), "pub": median(used, "publish_per_sec"),
                   "cpu": median(used, "client_cpu_us_per_op"),
                   "server": median(used, "server_cpu_us_per_op"),
                   "noise": median(used, "noise_pct"),
@@ -239,6 +254,8 @@ head = ("tool", "kind", "config", "ops/s", "best", "/sq@256", "p50 us", "p99 us"
 line = "%-15s %-4s %-17s %9s %9s %7s %7s %7s %7s %7s %6s %6s"
 print(line % head)
 for t in table:
+    if t["tool"] == "streamq" and t["kind"] == "e2e":
+        continue  # in the end-to-end table below
     ratio = fmt(t["ops"] / ref, "%.2f") if ref and t["kind"] == "xadd" else "-"
     print(line % (t["tool"], t["kind"], t["config"], fmt(t["ops"], "%.0f"), fmt(t["best"], "%.0f"),
                   ratio, fmt(t["p50"], "%.0f"), fmt(t["p99"], "%.0f"),
@@ -266,5 +283,30 @@ for field, name in (("ops", "medians"), ("best", "best rounds")):
     target("streamq@256 / hiredis window=256", sq, find("hiredis", "window=256", field), 1.0)
     target("streamq@1024 / streamq@256", find("streamq", "concurrency=1024", field), sq, 0.9,
            "throughput holds if")
+
+def e2e(tool, config, field="ops"):
+    return next((t[field] for t in table if t["tool"] == tool and t["kind"] == "e2e"
+                 and t["config"] == config), None)
+e2e_rows = [t for t in table if t["kind"] == "e2e"]
+if e2e_rows:
+    print("\nEnd to end (publish -> consumer group -> handler -> XACK), %s-byte payloads; streamq:"
+          " 64 publishing\ncoroutines, one consumer (256 handlers), saturation = %s messages"
+          % (payload, e2e_count))
+    line = "%-8s %-17s %9s %9s %9s %8s %8s %8s %7s %7s %6s %6s"
+    print(line % ("tool", "config", "acked/s", "best", "publ/s", "p50 us", "p99 us", "p999 us",
+                  "cli us", "srv us", "noise", "quiet"))
+    for t in e2e_rows:
+        print(line % (t["tool"], t["config"], fmt(t["ops"], "%.0f"), fmt(t["best"], "%.0f"),
+                      fmt(t["pub"], "%.0f"), fmt(t["p50"], "%.0f"), fmt(t["p99"], "%.0f"),
+                      fmt(t["p999"], "%.0f"), fmt(t["cpu"], "%.2f"), fmt(t["server"], "%.2f"),
+                      fmt(t["noise"], "%.0f%%"), t["rounds"]))
+    print("latency: publish call to handler start (streamq); the hiredis baseline reports none")
+    for field, name in (("ops", "medians"), ("best", "best rounds")):
+        target("streamq-e2e saturation / hiredis-e2e (%s)" % name,
+               e2e("streamq", "saturation", field), e2e("hiredis", "window=256", field), 1.0)
+    p99 = e2e("streamq", "rate=10000", "p99")
+    if isinstance(p99, (int, float)):
+        print("%-42s %5.0f  (target < 1000 us: %s)" % ("streamq-e2e p99 at 10k msg/s (us)", p99,
+              "meets" if p99 < 1000 else "MISSES"))
 PY
 exit "$failed"

@@ -1,0 +1,268 @@
+// Scenario `e2e`: typed messages through a consumer group, publisher and consumer in one
+// process on one io_context and one streamq::client (one pipelined connection).
+//
+// C publishing coroutines (--concurrency) share one streams::publisher and publish N
+// BenchEvent messages in total (--count) carrying P bytes (--payload), paced by --rate if
+// given. One consumer (group "bench", 256 handlers at once) runs a no-op handler that records
+// the publish-to-handler latency from the steady-clock send time embedded in each message.
+// The run ends when the consumer has acknowledged all N (stats().acked == N); a stall
+// watchdog ends it with a failure if nothing progresses for 10 s.
+//
+// ops_per_sec is acked messages per second over the whole run (first publish to the last
+// acknowledgement seen, polled every millisecond); publish_per_sec is N over first publish to
+// last publish confirmation. No warm-up: every message counts.
+#include "bench_runtime.hpp"
+#include "bench_scenarios.hpp"
+
+#include <streamq/streams/consumer.hpp>
+#include <streamq/streams/names.hpp>
+#include <streamq/streams/publisher.hpp>
+
+#include <bench_messages.pb.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <unistd.h>
+
+namespace streamq::bench {
+namespace {
+
+using namespace asio::experimental::awaitable_operators;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t consumer_concurrency = 256;
+constexpr auto stall_limit = std::chrono::seconds(10);
+
+std::int64_t steady_ns(bench_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+struct e2e_state {
+  explicit e2e_state(const options& o)
+      : opt(o),
+        topic("bench-e2e-" + std::to_string(::getpid())),
+        payload(o.payload, 'x'),
+        pace(o.rate) {}
+
+  const options& opt;
+  std::string topic;
+  std::string payload;
+  pacer pace;
+
+  std::uint64_t next_ticket = 0;
+  std::uint64_t published = 0;      // publish calls that returned an entry ID
+  std::uint64_t publish_errors = 0;
+  std::uint64_t handled = 0;        // handler runs
+  std::uint64_t progress = 0;       // published + handled (+ failures): the watchdog's input
+  std::string first_error;
+  bool stop = false;
+
+  latency_histogram latency;  // publish (send time in the message) -> handler start
+  bench_clock::time_point start{}, publish_end{}, end{};
+  double cpu_start = 0, cpu_end = 0;
+  streams::consumer_stats final_stats{};
+  std::optional<worker_group> workers;
+};
+
+void note_error(e2e_state& s, const std::string& what) {
+  ++s.publish_errors;
+  ++s.progress;
+  if (s.first_error.empty()) s.first_error = what;
+}
+
+asio::awaitable<void> publish_worker(e2e_state& s, streams::publisher& pub) {
+  bench::BenchEvent event;
+  event.set_body(s.payload);
+  asio::steady_timer pace_timer(co_await asio::this_coro::executor);
+  while (!s.stop && s.next_ticket < s.opt.count) {
+    const std::uint64_t ticket = s.next_ticket++;
+    if (s.pace.enabled()) {
+      const auto due = s.pace.due(ticket);
+      if (due > bench_clock::now()) {
+        pace_timer.expires_at(due);
+        co_await pace_timer.async_wait(use_tuple);
+      }
+    }
+    event.set_seq(ticket);
+    event.set_sent_at_ns(steady_ns(bench_clock::now()));
+    try {
+      co_await pub.publish(s.topic, event);
+      ++s.published;
+      ++s.progress;
+      s.publish_end = bench_clock::now();
+    } catch (const std::exception& e) {
+      note_error(s, std::string("publish: ") + e.what());
+    }
+  }
+}
+
+// Publishes everything and waits for every acknowledgement. Never throws (it runs inside
+// ||, where an exception would not stop the consumer): failures are returned as text.
+asio::awaitable<std::string> drive(e2e_state& s, streams::publisher& pub,
+                                   streams::consumer& cons, streamq::client& client) {
+  try {
+    // The consumer creates its group with MKSTREAM: once the stream exists, the group does,
+    // and publishing can start without the group's creation inside the measured window.
+    asio::steady_timer timer(client.get_executor());
+    {
+      resp::request exists;
+      exists.push("EXISTS", resp::key{streams::topic_keys(s.topic).stream()});
+      const auto until = bench_clock::now() + std::chrono::seconds(10);
+      while (true) {
+        resp::response<std::int64_t> reply;
+        auto [ec] = co_await client.async_exec(exists, reply, use_tuple);
+        if (!ec && reply.get<0>().has_value() && reply.get<0>().value() == 1) break;
+        if (bench_clock::now() > until) co_return "the consumer group was not created in 10 s";
+        timer.expires_after(std::chrono::milliseconds(5));
+        co_await timer.async_wait(use_tuple);
+      }
+    }
+
+    s.workers.emplace(client.get_executor());
+    s.start = bench_clock::now();
+    s.cpu_start = process_cpu_seconds();
+    s.pace.start(s.start);
+    for (std::size_t i = 0; i < s.opt.concurrency; ++i)
+      s.workers->spawn(publish_worker(s, pub));
+
+    // Poll the acknowledgements every millisecond; give up after stall_limit without progress.
+    // With --rate, allow for the gap between two tickets too.
+    const auto limit = stall_limit + std::chrono::duration_cast<bench_clock::duration>(
+                                         std::chrono::duration<double>(
+                                             s.opt.rate > 0 ? 2.0 / s.opt.rate : 0.0));
+    std::uint64_t last_progress = 0;
+    auto last_change = bench_clock::now();
+    while (true) {
+      const auto st = cons.stats();
+      const auto now = bench_clock::now();
+      if (st.acked >= s.opt.count) {
+        s.end = now;
+        s.cpu_end = process_cpu_seconds();
+        break;
+      }
+      if (s.publish_errors > 0 && s.workers->running() == 0 &&
+          st.acked + s.publish_errors >= s.opt.count) {
+        s.end = now;
+        s.cpu_end = process_cpu_seconds();
+        break;  // everything that was published is acked; the errors are reported
+      }
+      const std::uint64_t p = s.progress + st.acked + st.retried + st.dead_lettered;
+      if (p != last_progress) {
+        last_progress = p;
+        last_change = now;
+      } else if (now - last_change >= limit) {
+        s.stop = true;
+        co_return "no progress for " + std::to_string(stall_limit.count()) + " s (published " +
+                  std::to_string(s.published) + ", acked " + std::to_string(st.acked) + " of " +
+                  std::to_string(s.opt.count) + ")" +
+                  (s.first_error.empty() ? "" : "; first error: " + s.first_error);
+      }
+      timer.expires_after(std::chrono::milliseconds(1));
+      co_await timer.async_wait(use_tuple);
+    }
+    co_await s.workers->wait();
+    if (auto failure = s.workers->failure()) std::rethrow_exception(failure);
+    co_return "";
+  } catch (const std::exception& e) {
+    s.stop = true;
+    co_return std::string("e2e driver: ") + e.what();
+  }
+}
+
+asio::awaitable<void> e2e_body(e2e_state& s, streamq::client& client) {
+  resp::request del;
+  const streams::topic_keys keys(s.topic);
+  del.push("DEL", resp::key{keys.stream()});
+  co_await setup_exec(client, del, "DEL " + keys.stream());
+
+  streams::publisher pub(client);
+  streams::consumer cons(client, {.group = "bench", .concurrency = consumer_concurrency});
+  cons.subscribe<bench::BenchEvent>(
+      s.topic,
+      [&s](const bench::BenchEvent& e, streams::message_context&) -> asio::awaitable<void> {
+        const std::int64_t lat = steady_ns(bench_clock::now()) - e.sent_at_ns();
+        s.latency.record(static_cast<std::uint64_t>(lat > 0 ? lat : 0));
+        ++s.handled;
+        ++s.progress;
+        co_return;
+      });
+
+  std::string failure;
+  auto driven = [&]() -> asio::awaitable<void> {
+    failure = co_await drive(s, pub, cons, client);
+  };
+  co_await (cons.run() || driven());
+  s.final_stats = cons.stats();
+  if (s.workers) co_await s.workers->wait();  // publishers still waiting out a stall
+  if (!failure.empty()) throw std::runtime_error(failure);
+}
+
+}  // namespace
+
+int run_e2e(const options& given) {
+  options opt = given;
+  if (!opt.concurrency_given) opt.concurrency = 64;  // publishing coroutines
+  e2e_state s(opt);
+  const std::string failure =
+      run_with_client(opt.redis_url, [&s](streamq::client& c) { return e2e_body(s, c); });
+  if (!failure.empty()) {
+    std::fprintf(stderr, "streamq-bench e2e: %s\n", failure.c_str());
+    return 1;
+  }
+
+  const double elapsed = std::chrono::duration<double>(s.end - s.start).count();
+  const double publish_elapsed = std::chrono::duration<double>(s.publish_end - s.start).count();
+  const auto& st = s.final_stats;
+  const std::uint64_t errors = s.publish_errors + st.retried + st.dead_lettered;
+  const double acked = static_cast<double>(st.acked);
+  const auto us = [&](double q) { return s.latency.quantile_ns(q) / 1e3; };
+
+  json_line out;
+  out.text("scenario", "e2e")
+      .integer("concurrency", static_cast<std::int64_t>(opt.concurrency))
+      .integer("consumer_concurrency", static_cast<std::int64_t>(consumer_concurrency))
+      .integer("payload", static_cast<std::int64_t>(opt.payload))
+      .number("rate", opt.rate, opt.rate == std::floor(opt.rate) ? 0 : 3)
+      .integer("count", static_cast<std::int64_t>(opt.count))
+      .integer("published", static_cast<std::int64_t>(s.published))
+      .integer("acked", static_cast<std::int64_t>(st.acked))
+      .integer("handled", static_cast<std::int64_t>(s.handled))
+      .integer("errors", static_cast<std::int64_t>(errors))
+      .number("elapsed_s", elapsed, 6)
+      .number("ops_per_sec", elapsed > 0 ? acked / elapsed : 0.0, 0)
+      .number("publish_per_sec",
+              publish_elapsed > 0 ? static_cast<double>(s.published) / publish_elapsed : 0.0, 0)
+      .number("mean_us", s.latency.mean_ns() / 1e3)
+      .number("p50_us", us(0.50))
+      .number("p90_us", us(0.90))
+      .number("p99_us", us(0.99))
+      .number("p999_us", us(0.999))
+      .number("max_us", static_cast<double>(s.latency.max_ns()) / 1e3)
+      .number("client_cpu_us_per_op", acked > 0 ? (s.cpu_end - s.cpu_start) * 1e6 / acked : 0.0);
+  std::printf("%s\n", out.str().c_str());
+  std::fflush(stdout);
+
+  if (errors > 0 || st.acked != opt.count) {
+    std::fprintf(stderr,
+                 "streamq-bench e2e: %llu errors (publish %llu, retried %llu, dead-lettered "
+                 "%llu), %llu of %llu acked; first: %s\n",
+                 static_cast<unsigned long long>(errors),
+                 static_cast<unsigned long long>(s.publish_errors),
+                 static_cast<unsigned long long>(st.retried),
+                 static_cast<unsigned long long>(st.dead_lettered),
+                 static_cast<unsigned long long>(st.acked),
+                 static_cast<unsigned long long>(opt.count), s.first_error.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace streamq::bench
