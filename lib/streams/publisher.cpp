@@ -37,6 +37,15 @@ publisher_stats publisher::stats() const noexcept {
   return {published_.load(), failed_.load(), indeterminate_.load()};
 }
 
+std::shared_ptr<const topic_keys> publisher::keys_of(std::string_view topic) {
+  if (!is_valid_name(topic)) fail(errc::invalid_name, std::string(topic));
+  const std::lock_guard lock(keys_mutex_);
+  auto it = keys_.find(topic);
+  if (it == keys_.end())
+    it = keys_.emplace(std::string(topic), std::make_shared<const topic_keys>(topic)).first;
+  return it->second;
+}
+
 void publisher::prepare(v1::Envelope& envelope) {
   if (envelope.sequence() == 0) envelope.set_sequence(next_sequence_.fetch_add(1));
   if (auto ec = check_limits(envelope, config_.limits)) {
@@ -58,11 +67,10 @@ asio::awaitable<std::string> publisher::publish(std::string_view topic,
 
 asio::awaitable<std::string> publisher::publish_envelope(std::string_view topic,
                                                          v1::Envelope envelope) {
-  if (!is_valid_name(topic)) fail(errc::invalid_name, std::string(topic));
-  const topic_keys keys(topic);
+  const auto keys = keys_of(topic);
   prepare(envelope);
   resp::request req;
-  req.push("XADD", resp::key{keys.stream()}, "*", encode_entry(envelope));
+  req.push("XADD", resp::key{keys->stream()}, "*", encode_entry(envelope));
   resp::response<std::string> id;
   auto [ec] = co_await client_.async_exec(req, id, use_tuple);
   if (ec) {
@@ -80,14 +88,13 @@ asio::awaitable<std::string> publisher::publish_envelope(std::string_view topic,
 
 asio::awaitable<std::vector<std::string>> publisher::publish_batch(
     std::string_view topic, std::span<const v1::Envelope> envelopes) {
-  if (!is_valid_name(topic)) fail(errc::invalid_name, std::string(topic));
+  const auto keys = keys_of(topic);
   if (envelopes.empty()) co_return std::vector<std::string>{};
-  const topic_keys keys(topic);
   resp::request req;
   req.push("MULTI");
   for (v1::Envelope envelope : envelopes) {  // a copy: the sequence may be filled in
     prepare(envelope);
-    req.push("XADD", resp::key{keys.stream()}, "*", encode_entry(envelope));
+    req.push("XADD", resp::key{keys->stream()}, "*", encode_entry(envelope));
   }
   req.push("EXEC");
   resp::generic_response replies;

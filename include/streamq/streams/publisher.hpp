@@ -11,6 +11,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -68,6 +71,8 @@ class publisher {
 
  private:
   void prepare(v1::Envelope& envelope);
+  // The keys of `topic`, built once per topic (every publish needs the stream key).
+  std::shared_ptr<const topic_keys> keys_of(std::string_view topic);
 
   client& client_;
   publisher_config config_;
@@ -75,6 +80,8 @@ class publisher {
   std::atomic<std::uint64_t> published_{0};
   std::atomic<std::uint64_t> failed_{0};
   std::atomic<std::uint64_t> indeterminate_{0};
+  std::mutex keys_mutex_;  // publish() may be called from several threads
+  std::map<std::string, std::shared_ptr<const topic_keys>, std::less<>> keys_;
 };
 
 }  // namespace streamq::streams
