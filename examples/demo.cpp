@@ -1,9 +1,19 @@
-// The streamq demo: connects to Redis (STREAMQ_REDIS_URL, default redis://127.0.0.1:6379),
-// has many coroutines publish to one stream through one pipelined connection, reads the
-// entries back, and prints what happened.
+// The streamq demo: typed orders through a consumer group, end to end.
+//
+// Publishes a few thousand shop.Order messages (batched, one round trip per batch). A
+// consumer handles them with 32 handlers at a time. Some handlers fail once and are
+// retried with backoff. One order is rejected as invalid (a permanent error), and a Refund
+// published to the orders topic by mistake is poison: both land in the dead-letter stream.
+// Then "a fix is deployed", the rejected order is requeued from the dead-letter stream and
+// handled, and the stats are printed. Redis: STREAMQ_REDIS_URL, default
+// redis://127.0.0.1:6379.
 #include <streamq/client.hpp>
 #include <streamq/deadline.hpp>
+#include <streamq/streams/consumer.hpp>
+#include <streamq/streams/dead_letters.hpp>
+#include <streamq/streams/publisher.hpp>
 
+#include <shop.pb.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -17,68 +27,129 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <set>
 #include <string>
 
 namespace asio = boost::asio;
+namespace streams = streamq::streams;
 using namespace std::chrono_literals;
 using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
-constexpr int publishers = 64;
-constexpr int per_publisher = 500;
+constexpr int order_count = 3000;
+const std::string topic = "demo-orders";
 
-asio::awaitable<void> publish(streamq::client& client, const std::string& stream, int publisher,
-                              int& published) {
-  for (int i = 0; i < per_publisher; ++i) {
-    streamq::resp::request req;
-    req.push("XADD", streamq::resp::key{stream}, "*", "publisher", publisher, "seq", i);
-    streamq::resp::response<std::string> id;
-    co_await streamq::with_deadline(client.async_exec(req, id), 5s);
-    (void)id.get<0>().value();  // throws with the server's message on an error reply
-    ++published;
-  }
+asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, d);
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
+asio::awaitable<void> wait_until(const std::function<bool()>& done, const char* what) {
+  for (int i = 0; i < 3000 && !done(); ++i) co_await sleep_for(10ms);
+  if (!done()) throw std::runtime_error(std::string("demo timed out waiting for ") + what);
 }
 
 asio::awaitable<void> demo(streamq::client& client) {
-  const std::string stream = "streamq:{demo}:events";
-  streamq::resp::request reset;
-  reset.push("DEL", streamq::resp::key{stream});
+  streamq::resp::request reset;  // a clean slate for the demo topic
+  const streams::topic_keys keys(topic);
+  reset.push("DEL", streamq::resp::key{keys.stream()},
+             streamq::resp::key{keys.dead_letters("fulfilment")});
   streamq::resp::ignore_response ignored;
   co_await streamq::with_deadline(client.async_exec(reset, ignored), 5s);
 
-  const auto started = std::chrono::steady_clock::now();
-  int published = 0;
-  auto ex = co_await asio::this_coro::executor;
-  int running = publishers;
-  asio::steady_timer all_done(ex, asio::steady_timer::time_point::max());
+  streams::publisher publisher(client);
+  streams::consumer_config config;
+  config.group = "fulfilment";
+  config.concurrency = 32;
+  config.retry = {.max_attempts = 4, .base = 20ms, .cap = 500ms, .jitter = 0.5};
+  config.on_event = [](const streams::consumer_event& e) {
+    if (e.what == streams::consumer_event::kind::dead_lettered)
+      std::printf("  dead letter: %s\n", e.detail.c_str());
+  };
+  streams::consumer consumer(client, config);
+
+  bool strict_validation = true;  // "the bug": zero-amount orders are rejected
+  std::set<std::string> handled;
+  consumer.subscribe<shop::Order>(
+      topic, [&](const shop::Order& order, streams::message_context& ctx) -> asio::awaitable<void> {
+        if (order.amount_cents() == 0 && strict_validation)
+          throw boost::system::system_error(streams::errc::permanent_failure,
+                                            "order " + order.id() + " has no amount");
+        // every 50th order meets a flaky downstream on its first attempt
+        if (std::stoi(order.id().substr(6)) % 50 == 7 && ctx.attempt == 0)
+          throw std::runtime_error("payment service timed out");
+        handled.insert(order.id());
+        co_return;
+      });
+
+  auto scenario = [&]() -> asio::awaitable<void> {
+    const auto started = std::chrono::steady_clock::now();
+    std::vector<streamq::v1::Envelope> batch;
+    for (int i = 0; i < order_count; ++i) {
+      shop::Order order;
+      order.set_id("order-" + std::to_string(i));
+      order.set_amount_cents(i == 42 ? 0 : 100 + i);
+      order.set_customer("customer-" + std::to_string(i % 97));
+      batch.push_back(streams::make_envelope(order));
+      if (batch.size() == 500) {
+        co_await publisher.publish_batch(topic, batch);
+        batch.clear();
+      }
+    }
+    shop::Refund misrouted;  // a Refund on the orders topic: poison for an Order consumer
+    misrouted.set_order_id("order-1");
+    co_await publisher.publish(topic, misrouted);
+
+    co_await wait_until([&] { return handled.size() == order_count - 1; }, "the orders");
+    co_await wait_until([&] { return consumer.stats().dead_lettered == 2; }, "dead letters");
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::printf("handled %zu orders in %.2f s (%.0f/s), with retries and dead letters\n",
+                handled.size(), seconds, static_cast<double>(handled.size()) / seconds);
+
+    streams::dead_letters dead(client, topic, "fulfilment");
+    std::printf("dead-letter stream holds %zu entries:\n", co_await dead.count());
+    std::string rejected_id;
+    for (const auto& entry : co_await dead.list()) {
+      std::printf("  %s  %s  (%s, attempts %u)\n", entry.id.c_str(),
+                  entry.letter.envelope().type().c_str(), entry.letter.last_error().c_str(),
+                  entry.letter.attempts());
+      if (entry.letter.envelope().type() == "shop.Order") rejected_id = entry.id;
+    }
+    strict_validation = false;  // the fix is deployed: requeue what it rejected
+    co_await dead.requeue(rejected_id);
+    co_await wait_until([&] { return handled.count("order-42") == 1; }, "the requeued order");
+    std::printf("requeued %s: order-42 handled after the fix\n", rejected_id.c_str());
+    co_await wait_until([&] { return consumer.stats().acked == order_count; }, "the last ack");
+
+    const auto stats = consumer.stats();
+    const auto pub = publisher.stats();
+    std::printf(
+        "stats: published %llu, delivered %llu, acked %llu, retried %llu, dead-lettered %llu, "
+        "in flight %llu\n",
+        static_cast<unsigned long long>(pub.published),
+        static_cast<unsigned long long>(stats.delivered),
+        static_cast<unsigned long long>(stats.acked),
+        static_cast<unsigned long long>(stats.retried),
+        static_cast<unsigned long long>(stats.dead_lettered),
+        static_cast<unsigned long long>(stats.in_flight));
+    for (const auto& status : co_await consumer.inspect())
+      std::printf("topic %s: length %llu, pending %llu, lag %s\n", status.topic.c_str(),
+                  static_cast<unsigned long long>(status.length),
+                  static_cast<unsigned long long>(status.pending),
+                  status.lag ? std::to_string(*status.lag).c_str() : "unknown");
+  };
   std::exception_ptr failure;
-  for (int p = 0; p < publishers; ++p)
-    asio::co_spawn(ex, publish(client, stream, p, published), [&](std::exception_ptr e) {
-      if (e) failure = e;
-      if (--running == 0) all_done.cancel();
-    });
-  co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
+  auto guarded = [&]() -> asio::awaitable<void> {
+    try {
+      co_await scenario();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  };
+  co_await (consumer.run() || guarded());  // the consumer stops (gracefully) when it is done
   if (failure) std::rethrow_exception(failure);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-
-  streamq::resp::request check;
-  check.push("XLEN", streamq::resp::key{stream});
-  check.push("XRANGE", streamq::resp::key{stream}, "-", "+", "COUNT", 1);
-  streamq::resp::response<std::int64_t, streamq::resp::value> result;
-  co_await streamq::with_deadline(client.async_exec(check, result), 5s);
-
-  const auto stats = client.shared_connection().stats();
-  std::printf("streamq demo against %s\n", client.config().redacted_url().c_str());
-  std::printf("  %d coroutines published %d entries in %.3f s (%.0f/s)\n", publishers, published,
-              seconds, published / seconds);
-  std::printf("  stream length: %lld, first entry: %s\n",
-              static_cast<long long>(result.get<0>().value()),
-              streamq::resp::to_string(result.get<1>().value()).c_str());
-  std::printf("  %llu requests went out in %llu socket writes (pipelining)\n",
-              static_cast<unsigned long long>(stats.requests),
-              static_cast<unsigned long long>(stats.writes));
 }
 
 }  // namespace
@@ -88,6 +159,7 @@ int main() {
   try {
     asio::io_context io;
     streamq::client client(io.get_executor(), url ? url : "redis://127.0.0.1:6379");
+    std::printf("streamq demo against %s\n", client.config().redacted_url().c_str());
     std::exception_ptr failure;
     // The demo body reports failure by value: || only cancels the other side (the client's
     // owner loop) when one side completes without an exception.
