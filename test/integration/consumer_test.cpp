@@ -32,54 +32,21 @@ using streamq::streams::publisher;
 using streamq::test::Order;
 using streamq::test::redis_server;
 using streamq::test::sleep_for;
+using streamq::test::wait_until;
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-std::string topic_name() {
-  std::string name =
-      streamq::test::unique_key_prefix(doctest::getContextOptions()->currentTest->m_name);
-  for (char& c : name)
-    if (c == ':') c = '-';
-  return name.substr(0, 100);
-}
-
-// Runs `body` with a running client; exceptions from the body fail the test (never hang).
-void with_client(const redis_server& server,
-                 const std::function<asio::awaitable<void>(client&)>& body) {
-  streamq::test::run_coroutine(
-      [&]() -> asio::awaitable<void> {
-        client c(co_await asio::this_coro::executor, server.url());
-        std::exception_ptr failure;
-        auto guarded = [&]() -> asio::awaitable<void> {
-          try {
-            co_await body(c);
-          } catch (...) {
-            failure = std::current_exception();
-          }
-        };
-        co_await (c.async_run(use_tuple) || guarded());
-        if (failure) std::rethrow_exception(failure);
-      },
-      std::chrono::seconds(60));
-}
 
 // Runs `scenario` while `consumers` run; then stops them (graceful) and waits for them.
 // (Two consumers at most: GCC 12 cannot keep an initializer_list alive in a coroutine.)
 asio::awaitable<void> while_consuming(consumer& first, consumer* second,
                                       std::function<asio::awaitable<void>()> scenario) {
   std::exception_ptr failure;
-  auto guarded = [&]() -> asio::awaitable<void> {
-    try {
-      co_await scenario();
-    } catch (...) {
-      failure = std::current_exception();
-    }
-  };
   if (second == nullptr)
-    co_await (first.run() || guarded());
+    co_await (first.run() || streamq::test::capture_failure(scenario(), failure));
   else
-    co_await ((first.run() && second->run()) || guarded());
+    co_await ((first.run() && second->run()) ||
+              streamq::test::capture_failure(scenario(), failure));
   if (failure) std::rethrow_exception(failure);
 }
 
@@ -88,13 +55,6 @@ Order order(int i) {
   o.set_id("order-" + std::to_string(i));
   o.set_amount_cents(100 + i);
   return o;
-}
-
-asio::awaitable<void> wait_until(const std::function<bool()>& done,
-                                 std::chrono::milliseconds limit = 10s) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!done() && std::chrono::steady_clock::now() < until) co_await sleep_for(10ms);
-  REQUIRE(done());
 }
 
 asio::awaitable<std::vector<streamq::v1::DeadLetter>> dead_letters(client& c,
@@ -116,8 +76,8 @@ asio::awaitable<std::vector<streamq::v1::DeadLetter>> dead_letters(client& c,
 
 TEST_CASE("published orders are each handled once, with concurrency") {
   redis_server server;
-  const auto topic = topic_name();
-  with_client(server, [&](client& c) -> asio::awaitable<void> {
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     publisher pub(c);
     consumer cons(c, {.group = "billing", .concurrency = 8});
     std::map<std::string, int> handled;
@@ -146,8 +106,8 @@ TEST_CASE("published orders are each handled once, with concurrency") {
 
 TEST_CASE("several consumers in one group split the load without duplicates") {
   redis_server server;
-  const auto topic = topic_name();
-  with_client(server, [&](client& c) -> asio::awaitable<void> {
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     publisher pub(c);
     consumer a(c, {.group = "g", .name = "a"});
     consumer b(c, {.group = "g", .name = "b"});
@@ -181,8 +141,8 @@ TEST_CASE("several consumers in one group split the load without duplicates") {
 
 TEST_CASE("a failing handler is retried with backoff, then succeeds") {
   redis_server server;
-  const auto topic = topic_name();
-  with_client(server, [&](client& c) -> asio::awaitable<void> {
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     publisher pub(c);
     consumer_config config{.group = "g"};
     config.retry = {.max_attempts = 5, .base = 50ms, .cap = 1s, .jitter = 0};
@@ -210,8 +170,8 @@ TEST_CASE("a failing handler is retried with backoff, then succeeds") {
 
 TEST_CASE("permanent errors, poison payloads and exhausted retries go to the dead-letter stream") {
   redis_server server;
-  const auto topic = topic_name();
-  with_client(server, [&](client& c) -> asio::awaitable<void> {
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     publisher pub(c);
     consumer_config config{.group = "g"};
     config.retry = {.max_attempts = 3, .base = 10ms, .cap = 50ms, .jitter = 0};
@@ -267,9 +227,9 @@ TEST_CASE("permanent errors, poison payloads and exhausted retries go to the dea
 
 TEST_CASE("entries left pending by a dead consumer are recovered; a crash loop is dead-lettered") {
   redis_server server;
-  const auto topic = topic_name();
+  const auto topic = streamq::test::unique_topic();
   const auto stream = streamq::streams::topic_keys(topic).stream();
-  with_client(server, [&](client& c) -> asio::awaitable<void> {
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     publisher pub(c);
     consumer_config config{.group = "g", .name = "survivor"};
     config.claim_idle = 200ms;
@@ -312,8 +272,8 @@ TEST_CASE("entries left pending by a dead consumer are recovered; a crash loop i
 
 TEST_CASE("stopping lets in-flight handlers finish and acknowledges them") {
   redis_server server;
-  const auto topic = topic_name();
-  with_client(server, [&](client& c) -> asio::awaitable<void> {
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     publisher pub(c);
     consumer cons(c, {.group = "g", .concurrency = 4, .shutdown_grace = 5s});
     int finished = 0;
@@ -337,8 +297,8 @@ TEST_CASE("stopping lets in-flight handlers finish and acknowledges them") {
 
 TEST_CASE("publishing refuses oversized messages and bad topic names before writing") {
   redis_server server;
-  const auto topic = topic_name();
-  with_client(server, [&](client& c) -> asio::awaitable<void> {
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     streamq::streams::publisher_config config;
     config.limits.max_payload_bytes = 1024;
     publisher pub(c, config);
@@ -367,9 +327,9 @@ TEST_CASE("publishing refuses oversized messages and bad topic names before writ
 
 TEST_CASE("a consumer group that vanishes is recreated and the loss reported") {
   redis_server server;
-  const auto topic = topic_name();
+  const auto topic = streamq::test::unique_topic();
   const auto stream = streamq::streams::topic_keys(topic).stream();
-  with_client(server, [&](client& c) -> asio::awaitable<void> {
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     publisher pub(c);
     consumer cons(c, {.group = "g", .block = 100ms});
     int handled = 0;
@@ -394,8 +354,8 @@ TEST_CASE("a consumer group that vanishes is recreated and the loss reported") {
 
 TEST_CASE("a long-running handler keeps its claim; another consumer does not take it over") {
   redis_server server;
-  const auto topic = topic_name();
-  with_client(server, [&](client& c) -> asio::awaitable<void> {
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     publisher pub(c);
     consumer_config config{.group = "g", .name = "a"};
     config.claim_idle = 300ms;
@@ -423,9 +383,9 @@ TEST_CASE("a long-running handler keeps its claim; another consumer does not tak
 
 TEST_CASE("refreshing a claim never steals an entry taken over by someone else") {
   redis_server server;
-  const auto topic = topic_name();
+  const auto topic = streamq::test::unique_topic();
   const streamq::streams::topic_keys keys(topic);
-  with_client(server, [&](client& c) -> asio::awaitable<void> {
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     publisher pub(c);
     streamq::resp::ignore_response ignored;
     request setup;
@@ -458,8 +418,8 @@ TEST_CASE("refreshing a claim never steals an entry taken over by someone else")
 
 TEST_CASE("inspect reports pending, lag and length; health follows run()") {
   redis_server server;
-  const auto topic = topic_name();
-  with_client(server, [&](client& c) -> asio::awaitable<void> {
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     publisher pub(c);
     consumer cons(c, {.group = "g", .concurrency = 2});
     bool release = false;
@@ -492,12 +452,11 @@ TEST_CASE("an eviction policy that may drop queue keys is refused, or reported w
   redis_server::options opts;
   opts.extra_args = {"--maxmemory-policy", "allkeys-lru"};
   redis_server server(opts);
-  const auto topic = topic_name();
-  with_client(server, [&](client& c) -> asio::awaitable<void> {
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     consumer strict(c, {.group = "g"});
-    strict.subscribe<Order>(topic, [](const Order&, message_context&) -> asio::awaitable<void> {
-      co_return;
-    });
+    strict.subscribe<Order>(
+        topic, [](const Order&, message_context&) -> asio::awaitable<void> { co_return; });
     try {
       co_await strict.run();
       FAIL("run() accepted allkeys-lru");
@@ -510,9 +469,8 @@ TEST_CASE("an eviction policy that may drop queue keys is refused, or reported w
     lenient.refuse_unsafe_eviction_policy = false;
     lenient.on_event = [&](const streamq::streams::consumer_event& e) { events.push_back(e); };
     consumer relaxed(c, lenient);
-    relaxed.subscribe<Order>(topic, [](const Order&, message_context&) -> asio::awaitable<void> {
-      co_return;
-    });
+    relaxed.subscribe<Order>(
+        topic, [](const Order&, message_context&) -> asio::awaitable<void> { co_return; });
     co_await while_consuming(relaxed, nullptr, [&]() -> asio::awaitable<void> {
       co_await wait_until([&] { return !events.empty(); });
     });
@@ -524,7 +482,7 @@ TEST_CASE("the eviction policy check degrades to a report when CONFIG and INFO a
   redis_server::options opts;
   opts.acl_users = {"user app on >pw ~* +@all -config -info"};
   redis_server server(opts);
-  const auto topic = topic_name();
+  const auto topic = streamq::test::unique_topic();
   streamq::test::run_coroutine([&]() -> asio::awaitable<void> {
     client c(co_await asio::this_coro::executor,
              "redis://app:pw@127.0.0.1:" + std::to_string(server.port()));
@@ -532,9 +490,8 @@ TEST_CASE("the eviction policy check degrades to a report when CONFIG and INFO a
     consumer_config config{.group = "g"};
     config.on_event = [&](const streamq::streams::consumer_event& e) { events.push_back(e); };
     consumer cons(c, config);
-    cons.subscribe<Order>(topic, [](const Order&, message_context&) -> asio::awaitable<void> {
-      co_return;
-    });
+    cons.subscribe<Order>(
+        topic, [](const Order&, message_context&) -> asio::awaitable<void> { co_return; });
     auto body = [&]() -> asio::awaitable<void> {
       co_await while_consuming(cons, nullptr, [&]() -> asio::awaitable<void> {
         co_await wait_until([&] { return !events.empty(); });

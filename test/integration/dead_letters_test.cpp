@@ -42,33 +42,6 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::string_view group = "billing";
 
-std::string topic_name() {
-  std::string name =
-      streamq::test::unique_key_prefix(doctest::getContextOptions()->currentTest->m_name);
-  for (char& c : name)
-    if (c != '.' && c != '_' && c != '-' && !std::isalnum(static_cast<unsigned char>(c))) c = '-';
-  return name.substr(0, 100);
-}
-
-void with_client(const redis_server& server,
-                 const std::function<asio::awaitable<void>(client&)>& body) {
-  streamq::test::run_coroutine(
-      [&]() -> asio::awaitable<void> {
-        client c(co_await asio::this_coro::executor, server.url());
-        std::exception_ptr failure;
-        auto guarded = [&]() -> asio::awaitable<void> {
-          try {
-            co_await body(c);
-          } catch (...) {
-            failure = std::current_exception();
-          }
-        };
-        co_await (c.async_run(use_tuple) || guarded());
-        if (failure) std::rethrow_exception(failure);
-      },
-      std::chrono::seconds(60));
-}
-
 asio::awaitable<void> wait_until(const std::function<bool()>& done) {
   const auto until = std::chrono::steady_clock::now() + 10s;
   while (!done() && std::chrono::steady_clock::now() < until) co_await sleep_for(10ms);
@@ -162,8 +135,8 @@ bool is_not_found(const boost::system::system_error& e) {
 
 TEST_CASE("dead letters are listed, inspected, counted and purged") {
   redis_server server;
-  const auto topic = topic_name();
-  with_client(server, [&](client& c) -> asio::awaitable<void> {
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     co_await make_dead_letters(c, topic);
     dead_letters dl(c, topic, group);
     CHECK(dl.key() == "streamq:{" + topic + "}:dead:billing");
@@ -238,9 +211,9 @@ TEST_CASE("dead letters are listed, inspected, counted and purged") {
 
 TEST_CASE("requeued dead letters are handled again with attempt 0 and leave the dead letters") {
   redis_server server;
-  const auto topic = topic_name();
+  const auto topic = streamq::test::unique_topic();
   const auto stream = streamq::streams::topic_keys(topic).stream();
-  with_client(server, [&](client& c) -> asio::awaitable<void> {
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     co_await make_dead_letters(c, topic);
     dead_letters dl(c, topic, group);
     auto all = co_await dl.list();
@@ -314,8 +287,8 @@ TEST_CASE("requeued dead letters are handled again with attempt 0 and leave the 
 
 TEST_CASE("requeue_range moves large ranges in batches") {
   redis_server server;
-  const auto topic = topic_name();
-  with_client(server, [&](client& c) -> asio::awaitable<void> {
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     dead_letters dl(c, topic, group);
     constexpr int n = 250;  // more than two batches
     for (int i = 0; i < n; ++i) {
@@ -355,7 +328,7 @@ TEST_CASE("requeue_range moves large ranges in batches") {
 
 TEST_CASE("dead_letters refuses invalid names") {
   redis_server server;
-  with_client(server, [&](client& c) -> asio::awaitable<void> {
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     CHECK_THROWS_AS(dead_letters(c, "a b", "g"), std::invalid_argument);
     CHECK_THROWS_AS(dead_letters(c, "t", "g:x"), std::invalid_argument);
     co_return;

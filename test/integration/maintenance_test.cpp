@@ -25,24 +25,6 @@ using streamq::streams::topic_keys;
 using streamq::test::redis_server;
 
 namespace {
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-void with_client(const redis_server& server,
-                 const std::function<asio::awaitable<void>(client&)>& body) {
-  streamq::test::run_coroutine([&]() -> asio::awaitable<void> {
-    client c(co_await asio::this_coro::executor, server.url());
-    std::exception_ptr failure;
-    auto guarded = [&]() -> asio::awaitable<void> {
-      try {
-        co_await body(c);
-      } catch (...) {
-        failure = std::current_exception();
-      }
-    };
-    co_await (c.async_run(use_tuple) || guarded());
-    if (failure) std::rethrow_exception(failure);
-  });
-}
 
 asio::awaitable<std::vector<std::string>> run(client& c, const request& req) {
   response<streamq::resp::value> reply;
@@ -67,7 +49,7 @@ asio::awaitable<std::int64_t> length(client& c, const topic_keys& keys) {
 TEST_CASE("trimming stops at the oldest entry a group still needs, unless told otherwise") {
   redis_server server;
   const topic_keys keys("trim-test");
-  with_client(server, [&](client& c) -> asio::awaitable<void> {
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     request setup;
     setup.push("XGROUP", "CREATE", key{keys.stream()}, "g", "0", "MKSTREAM");
     for (int i = 0; i < 20; ++i) setup.push("XADD", key{keys.stream()}, "*", "n", i);
@@ -101,7 +83,7 @@ TEST_CASE("trimming stops at the oldest entry a group still needs, unless told o
 TEST_CASE("age-based retention respects unread entries too") {
   redis_server server;
   const topic_keys keys("age-test");
-  with_client(server, [&](client& c) -> asio::awaitable<void> {
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     request setup;
     setup.push("XGROUP", "CREATE", key{keys.stream()}, "g", "$", "MKSTREAM");
     for (int i = 0; i < 5; ++i) setup.push("XADD", key{keys.stream()}, "*", "n", i);
@@ -123,7 +105,7 @@ TEST_CASE("age-based retention respects unread entries too") {
 TEST_CASE("idle consumers are removed only when they own no pending entries") {
   redis_server server;
   const topic_keys keys("idle-test");
-  with_client(server, [&](client& c) -> asio::awaitable<void> {
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     request setup;
     setup.push("XGROUP", "CREATE", key{keys.stream()}, "g", "0", "MKSTREAM");
     setup.push("XADD", key{keys.stream()}, "*", "n", 1);

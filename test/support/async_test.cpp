@@ -1,12 +1,16 @@
 #include "async_test.hpp"
 
+#include "redis_server.hpp"
+
 #include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <cctype>
 #include <exception>
 #include <optional>
 
@@ -70,6 +74,47 @@ void run_coroutine(const std::function<asio::awaitable<void>()>& body, std::chro
   });
   drive(io, limit, [&] { return finished; });
   rethrow_failure(failure);
+}
+
+asio::awaitable<void> capture_failure(asio::awaitable<void> op, std::exception_ptr& failure) {
+  try {
+    co_await std::move(op);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+}
+
+void run_with_client(const std::string& url,
+                     const std::function<asio::awaitable<void>(client&)>& body,
+                     std::chrono::seconds limit) {
+  run_coroutine(
+      [&]() -> asio::awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        client c(co_await asio::this_coro::executor, url);
+        std::exception_ptr failure;
+        co_await (c.async_run(asio::as_tuple(asio::use_awaitable)) ||
+                  capture_failure(body(c), failure));
+        if (failure) std::rethrow_exception(failure);
+      },
+      limit);
+}
+
+asio::awaitable<void> wait_until(std::function<bool()> done, std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!done() && std::chrono::steady_clock::now() < until)
+    co_await sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(done());
+}
+
+asio::awaitable<void> wait_until(std::function<bool()> done) {
+  return wait_until(std::move(done), std::chrono::seconds(10));
+}
+
+std::string unique_topic() {
+  std::string name = unique_key_prefix(doctest::getContextOptions()->currentTest->m_name);
+  for (char& c : name)
+    if (c != '.' && c != '_' && c != '-' && !std::isalnum(static_cast<unsigned char>(c))) c = '-';
+  return name.substr(0, 100);
 }
 
 }  // namespace streamq::test
