@@ -134,6 +134,9 @@ asio::awaitable<void> demo(streamq::client& client) {
         static_cast<unsigned long long>(stats.retried),
         static_cast<unsigned long long>(stats.dead_lettered),
         static_cast<unsigned long long>(stats.in_flight));
+    std::printf("handler time: p50 < %llu us, p99 < %llu us\n",
+                static_cast<unsigned long long>(stats.handler_latency_quantile_us(0.5)),
+                static_cast<unsigned long long>(stats.handler_latency_quantile_us(0.99)));
     for (const auto& status : co_await consumer.inspect())
       std::printf("topic %s: length %llu, pending %llu, lag %s\n", status.topic.c_str(),
                   static_cast<unsigned long long>(status.length),

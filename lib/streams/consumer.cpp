@@ -13,6 +13,19 @@ namespace {
 }
 }  // namespace
 
+std::uint64_t consumer_stats::handler_latency_quantile_us(double q) const noexcept {
+  std::uint64_t total = 0;
+  for (auto n : handler_latency_log2_us) total += n;
+  if (total == 0) return 0;
+  const auto rank = static_cast<std::uint64_t>(q * static_cast<double>(total - 1)) + 1;
+  std::uint64_t seen = 0;
+  for (std::size_t b = 0; b < handler_latency_log2_us.size(); ++b) {
+    seen += handler_latency_log2_us[b];
+    if (seen >= rank) return std::uint64_t{2} << b;
+  }
+  return std::uint64_t{2} << (handler_latency_log2_us.size() - 1);
+}
+
 void consumer_config::validate() const {
   if (!is_valid_name(group)) invalid("group", "'" + group + "' is not a valid name");
   if (!is_valid_name(name)) invalid("name", "'" + name + "' is not a valid name");

@@ -38,6 +38,14 @@ std::chrono::milliseconds consumer_impl::backoff(std::uint32_t attempt) {
   return std::chrono::milliseconds(static_cast<long>(capped * spread(rng_)));
 }
 
+void consumer_impl::record_latency(std::chrono::steady_clock::duration took) noexcept {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
+  std::size_t bucket = 0;
+  for (auto v = static_cast<std::uint64_t>(us > 0 ? us : 1); v > 1; v >>= 1) ++bucket;
+  auto& buckets = stats_.handler_latency_log2_us;
+  ++buckets[std::min(bucket, buckets.size() - 1)];
+}
+
 asio::awaitable<void> consumer_impl::handle(std::size_t sub, std::string id, fields entry) {
   const subscription& s = subs_[sub];
   v1::Envelope envelope;
@@ -53,6 +61,7 @@ asio::awaitable<void> consumer_impl::handle(std::size_t sub, std::string id, fie
   message_context ctx{s.keys.topic(), id, envelope.attempt(), &envelope};
   error_code failure;
   std::string failure_text;
+  const auto started = std::chrono::steady_clock::now();
   try {
     co_await s.handler(envelope, ctx);
   } catch (const boost::system::system_error& e) {
@@ -65,6 +74,7 @@ asio::awaitable<void> consumer_impl::handle(std::size_t sub, std::string id, fie
     failure = errc::handler_failed;
     failure_text = "unknown exception";
   }
+  record_latency(std::chrono::steady_clock::now() - started);
   const auto cs = co_await asio::this_coro::cancellation_state;
   if (cs.cancelled() != asio::cancellation_type::none) co_return;  // shutdown: stays pending
   if (!failure) {

@@ -61,6 +61,7 @@ class consumer_impl {
                                        v1::Envelope envelope);
   void ack(std::size_t sub, std::string id);
   std::chrono::milliseconds backoff(std::uint32_t attempt);
+  void record_latency(std::chrono::steady_clock::duration took) noexcept;
   std::size_t credit() const noexcept;
   std::vector<resp::key> stream_keys() const;
   void handler_finished();

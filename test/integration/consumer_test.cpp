@@ -100,6 +100,13 @@ TEST_CASE("published orders are each handled once, with concurrency") {
     for (const auto& [id, count] : handled) CHECK_MESSAGE(count == 1, id);
     CHECK(peak <= 8);
     CHECK(peak > 1);
+    // every run is in the latency histogram; each slept >= 1 ms
+    const auto stats = cons.stats();
+    std::uint64_t runs = 0;
+    for (auto count : stats.handler_latency_log2_us) runs += count;
+    CHECK(runs == n);
+    CHECK(stats.handler_latency_quantile_us(0.5) >= 1000);
+    CHECK(stats.handler_latency_quantile_us(0.99) < 1'000'000);
     CHECK(pub.stats().published == n);
   });
 }

@@ -19,6 +19,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -115,6 +116,11 @@ struct consumer_stats {
   std::uint64_t in_flight = 0;         // handlers running now
   std::uint64_t claims_refreshed = 0;  // claim keep-alives of long-running handlers' entries
   std::uint64_t ownership_lost = 0;    // in-flight entries another consumer had taken over
+  // Handler run times: bucket b counts runs that took [2^b, 2^(b+1)) microseconds (bucket 0
+  // also takes runs under 1 µs; the last one everything longer), successful or not.
+  std::array<std::uint64_t, 32> handler_latency_log2_us{};
+  // The upper bound, in µs, of the bucket holding quantile q (0..1) of the runs; 0 if none.
+  [[nodiscard]] std::uint64_t handler_latency_quantile_us(double q) const noexcept;
 };
 
 // What the server says about one subscribed topic and this consumer's group.
