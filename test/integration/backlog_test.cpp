@@ -22,9 +22,13 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr int backlog = 100'000;  // sanitizers are ~10x slower; the bound is the same
+// Sanitizers are ~10x slower, and ASan keeps freed memory in a quarantine (256 MiB by
+// default), so resident memory says nothing about the consumer there: count only.
+constexpr int backlog = 100'000;
+constexpr bool check_memory = false;
 #else
 constexpr int backlog = 1'000'000;
+constexpr bool check_memory = true;
 #endif
 
 long resident_kib() {
@@ -84,7 +88,7 @@ TEST_CASE("a backlog of small messages is consumed with bounded memory") {
                           << " MiB before, peak " << peak / 1024 << " MiB while consuming");
           CHECK(handled == static_cast<std::uint64_t>(backlog));
           // the stream holds ~100 MB at a million entries; the consumer must hold a window of it
-          CHECK(peak - before < 64 * 1024);
+          if (check_memory) CHECK(peak - before < 64 * 1024);
         };
         auto guarded = [&]() -> asio::awaitable<void> {
           try {
