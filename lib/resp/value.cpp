@@ -66,7 +66,6 @@ void value_builder::reset() {
   root_.elements.clear();
   open_.clear();
   attributes_ = attribute_filter{};
-  started_ = false;
 }
 
 bool value_builder::on_node(const node& n) {

@@ -290,8 +290,6 @@ TEST_CASE("stopping lets in-flight handlers finish and acknowledges them") {
       co_await sleep_for(300ms);
       ++finished;
     });
-    const auto stop_requested = std::chrono::steady_clock::time_point{};
-    (void)stop_requested;
     co_await while_consuming(cons, nullptr, [&]() -> asio::awaitable<void> {
       for (int i = 0; i < 4; ++i) co_await pub.publish(topic, order(i));
       co_await wait_until([&] { return started == 4; });

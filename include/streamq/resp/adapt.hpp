@@ -67,6 +67,19 @@ inline std::string_view drop_plus(std::string_view s) noexcept {
   return s;
 }
 
+// std::from_chars over the whole of [first, end), mapped to adapt_errc; `out` is written
+// only on success.
+template <class T>
+std::error_code from_chars_checked(const char* first, const char* end, T& out) {
+  T parsed{};
+  auto [ptr, err] = std::from_chars(first, end, parsed);
+  if (ptr != end) return adapt_errc::invalid_number;
+  if (err == std::errc::result_out_of_range) return adapt_errc::out_of_range;
+  if (err != std::errc{}) return adapt_errc::invalid_number;
+  out = parsed;
+  return {};
+}
+
 template <class T>
 std::error_code parse_integer(std::string_view text, T& out) {
   text = drop_plus(text);
@@ -88,13 +101,7 @@ std::error_code parse_integer(std::string_view text, T& out) {
       return adapt_errc::out_of_range;
     }
   }
-  T parsed{};
-  auto [ptr, err] = std::from_chars(text.data(), end, parsed);
-  if (ptr != end) return adapt_errc::invalid_number;
-  if (err == std::errc::result_out_of_range) return adapt_errc::out_of_range;
-  if (err != std::errc{}) return adapt_errc::invalid_number;
-  out = parsed;
-  return {};
+  return from_chars_checked(text.data(), end, out);
 }
 
 template <class T>
@@ -102,13 +109,7 @@ std::error_code parse_floating(std::string_view text, T& out) {
   text = drop_plus(text);
   if (text.empty()) return adapt_errc::invalid_number;
   const char* end = text.data() + text.size();
-  T parsed{};
-  auto [ptr, err] = std::from_chars(text.data(), end, parsed);
-  if (ptr != end) return adapt_errc::invalid_number;
-  if (err == std::errc::result_out_of_range) return adapt_errc::out_of_range;
-  if (err != std::errc{}) return adapt_errc::invalid_number;
-  out = parsed;
-  return {};
+  return from_chars_checked(text.data(), end, out);
 }
 
 // The first error reply in a tree (depth-first), for diagnostics of nested errors such as

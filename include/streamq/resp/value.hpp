@@ -50,7 +50,6 @@ class value_builder {
   value root_;
   std::vector<open_aggregate> open_;
   attribute_filter attributes_;
-  bool started_ = false;
 };
 
 }  // namespace streamq::resp
