@@ -41,6 +41,7 @@ void consumer_config::validate() const {
   if (max_deliveries == 0) invalid("max_deliveries", "must be positive");
   if (remove_idle_consumers_after.count() < 0)
     invalid("remove_idle_consumers_after", "must be >= 0");
+  if (handler_timeout.count() < 0) invalid("handler_timeout", "must be >= 0 (0: no limit)");
   if (shutdown_grace.count() < 0) invalid("shutdown_grace", "must be >= 0");
 }
 

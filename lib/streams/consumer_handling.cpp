@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <optional>
 
 namespace streamq::streams::detail {
 namespace asio = boost::asio;
@@ -46,7 +48,47 @@ void consumer_impl::record_latency(std::chrono::steady_clock::duration took) noe
   ++buckets[std::min(bucket, buckets.size() - 1)];
 }
 
-asio::awaitable<void> consumer_impl::handle(std::size_t sub, std::string id, fields entry) {
+asio::awaitable<std::pair<error_code, std::string>> consumer_impl::run_handler(
+    in_flight_entry& flight, const v1::Envelope& envelope, message_context& ctx) {
+  // The timeout cancels the handler through the same signal as shutdown, flagged so that
+  // handle() can tell the two apart. The flag lives in the in-flight record, which outlives
+  // this coroutine, and the timer callback only runs while the timer does: it is cancelled
+  // (and its callback discarded by the flag check) before this returns.
+  std::optional<asio::steady_timer> timeout;
+  auto armed = std::make_shared<bool>(true);
+  if (config_.handler_timeout.count() > 0) {
+    timeout.emplace(client_.get_executor(), ctx.deadline);
+    timeout->async_wait([armed, &flight](const boost::system::error_code& ec) {
+      if (ec || !*armed) return;
+      flight.timed_out = true;
+      flight.signal.emit(asio::cancellation_type::terminal);
+    });
+  }
+  std::pair<error_code, std::string> failure;
+  try {
+    co_await subs_[flight.sub].handler(envelope, ctx);
+  } catch (const boost::system::system_error& e) {
+    failure = {e.code(), e.what()};
+  } catch (const std::exception& e) {
+    failure = {errc::handler_failed, e.what()};
+  } catch (...) {
+    failure = {errc::handler_failed, "unknown exception"};
+  }
+  *armed = false;
+  if (timeout) timeout->cancel();
+  if (flight.timed_out && !stopping_) {
+    failure = {errc::handler_timeout, "handler did not finish within handler_timeout (" +
+                                          std::to_string(config_.handler_timeout.count()) +
+                                          " ms)"};
+    // The cancellation was ours, not a shutdown: the retry path must be able to wait.
+    co_await asio::this_coro::reset_cancellation_state();
+  }
+  co_return failure;
+}
+
+asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, fields entry) {
+  const std::size_t sub = flight.sub;
+  const std::string& id = flight.id;
   const subscription& s = subs_[sub];
   v1::Envelope envelope;
   if (auto ec = decode_entry(entry, envelope, config_.limits)) {
@@ -59,26 +101,14 @@ asio::awaitable<void> consumer_impl::handle(std::size_t sub, std::string id, fie
     co_return;
   }
   message_context ctx{s.keys.topic(), id, envelope.attempt(), &envelope};
-  error_code failure;
-  std::string failure_text;
   const auto started = std::chrono::steady_clock::now();
-  try {
-    co_await s.handler(envelope, ctx);
-  } catch (const boost::system::system_error& e) {
-    failure = e.code();
-    failure_text = e.what();
-  } catch (const std::exception& e) {
-    failure = errc::handler_failed;
-    failure_text = e.what();
-  } catch (...) {
-    failure = errc::handler_failed;
-    failure_text = "unknown exception";
-  }
+  if (config_.handler_timeout.count() > 0) ctx.deadline = started + config_.handler_timeout;
+  auto [failure, failure_text] = co_await run_handler(flight, envelope, ctx);
   record_latency(std::chrono::steady_clock::now() - started);
   const auto cs = co_await asio::this_coro::cancellation_state;
   if (cs.cancelled() != asio::cancellation_type::none) co_return;  // shutdown: stays pending
   if (!failure) {
-    ack(sub, std::move(id));
+    ack(sub, id);
     co_return;
   }
   if (is_permanent(failure)) {
@@ -159,8 +189,11 @@ asio::awaitable<void> consumer_impl::keepalive_loop() {
     co_await timer.async_wait(use_tuple);
     if (cs.cancelled() != asio::cancellation_type::none) co_return;
     for (std::size_t sub = 0; sub < subs_.size(); ++sub) {
-      if (in_flight_ids_[sub].empty()) continue;
-      std::vector<std::string> ids(in_flight_ids_[sub].begin(), in_flight_ids_[sub].end());
+      std::vector<std::string> ids;
+      for (const auto& flight : in_flight_)
+        if (flight.sub == sub) ids.push_back(flight.id);
+      if (ids.empty()) continue;
+      std::sort(ids.begin(), ids.end());
       ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
       try {
         const auto kept =

@@ -61,7 +61,6 @@ void consumer_impl::subscribe(std::string_view topic, std::string type_name,
                                   "' is already subscribed");
   subs_.push_back({std::move(keys), std::move(type_name), std::move(handler)});
   pending_acks_.emplace_back();
-  in_flight_ids_.emplace_back();
 }
 
 std::size_t consumer_impl::credit() const noexcept {
@@ -134,18 +133,18 @@ asio::awaitable<void> consumer_impl::run() {
 
 // ---- reading --------------------------------------------------------------------------
 
-std::size_t consumer_impl::take_entries(const resp::value& reply,
+std::size_t consumer_impl::take_entries(resp::value& reply,
                                         std::vector<std::string>* last_ids) {
   if (reply.is_null()) return 0;  // BLOCK timed out
   std::size_t seen = 0;
   // RESP3: a map stream -> entries; RESP2: an array of [stream, entries].
-  auto each_stream = [&](const resp::value& name, const resp::value& entries) {
+  auto each_stream = [&](const resp::value& name, resp::value& entries) {
     std::size_t sub = 0;
     while (sub < subs_.size() && subs_[sub].keys.stream() != name.text) ++sub;
     if (sub == subs_.size()) return;
-    for (const auto& entry : entries.elements) {
+    for (auto& entry : entries.elements) {
       if (entry.elements.size() != 2) continue;
-      std::string id = entry.elements[0].text;
+      std::string id = std::move(entry.elements[0].text);
       if (last_ids) (*last_ids)[sub] = id;
       ++seen;
       if (entry.elements[1].is_null()) {  // in our PEL, but its data was trimmed away
@@ -157,7 +156,7 @@ std::size_t consumer_impl::take_entries(const resp::value& reply,
       }
       fields entry_fields;
       entry_fields.reserve(entry.elements[1].elements.size());
-      for (const auto& f : entry.elements[1].elements) entry_fields.push_back(f.text);
+      for (auto& f : entry.elements[1].elements) entry_fields.push_back(std::move(f.text));
       dispatch(sub, std::move(id), std::move(entry_fields));
     }
   };
@@ -165,7 +164,7 @@ std::size_t consumer_impl::take_entries(const resp::value& reply,
     for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2)
       each_stream(reply.elements[i], reply.elements[i + 1]);
   } else {
-    for (const auto& pair : reply.elements)
+    for (auto& pair : reply.elements)
       if (pair.elements.size() == 2) each_stream(pair.elements[0], pair.elements[1]);
   }
   return seen;
@@ -245,13 +244,13 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
 void consumer_impl::dispatch(std::size_t sub, std::string id, fields entry) {
   ++stats_.in_flight;
   ++stats_.delivered;
-  auto tracked = in_flight_ids_[sub].insert(id);
-  auto signal = handler_signals_.emplace(handler_signals_.end());
-  asio::co_spawn(client_.get_executor(), handle(sub, std::move(id), std::move(entry)),
-                 asio::bind_cancellation_slot(signal->slot(),
-                                              [this, signal, sub, tracked](std::exception_ptr) {
-                                                in_flight_ids_[sub].erase(tracked);
-                                                handler_signals_.erase(signal);
+  auto flight = in_flight_.emplace(in_flight_.end());
+  flight->sub = sub;
+  flight->id = std::move(id);
+  asio::co_spawn(client_.get_executor(), handle(*flight, std::move(entry)),
+                 asio::bind_cancellation_slot(flight->signal.slot(),
+                                              [this, flight](std::exception_ptr) {
+                                                in_flight_.erase(flight);
                                                 handler_finished();
                                               }));
 }
@@ -348,12 +347,13 @@ asio::awaitable<void> consumer_impl::ack_loop() {
 asio::awaitable<void> consumer_impl::drain() {
   // Stop: in-flight handlers get the grace period, then are cancelled; their entries stay
   // pending for recovery. Nothing started here outlives run().
+  stopping_ = true;
   asio::steady_timer grace(client_.get_executor(), config_.shutdown_grace);
   bool grace_over = false;
   auto watch = [&]() -> asio::awaitable<void> {
     co_await grace.async_wait(use_tuple);
     grace_over = true;
-    for (auto& signal : handler_signals_) signal.emit(asio::cancellation_type::terminal);
+    for (auto& flight : in_flight_) flight.signal.emit(asio::cancellation_type::terminal);
     drain_wake_.cancel();
   };
   auto wait_idle = [&]() -> asio::awaitable<void> {
@@ -363,7 +363,7 @@ asio::awaitable<void> consumer_impl::drain() {
   // cancelled handlers finish promptly; wait for every one before touching shared state
   while (stats_.in_flight > 0) {
     if (!grace_over)
-      for (auto& signal : handler_signals_) signal.emit(asio::cancellation_type::terminal);
+      for (auto& flight : in_flight_) flight.signal.emit(asio::cancellation_type::terminal);
     co_await wait(drain_wake_);
   }
   co_await flush_acks();

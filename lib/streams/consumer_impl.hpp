@@ -11,11 +11,19 @@
 #include <exception>
 #include <list>
 #include <random>
-#include <set>
+#include <utility>
 #include <string>
 #include <vector>
 
 namespace streamq::streams::detail {
+
+// A message whose handler is running; lives until its handler coroutine has completed.
+struct in_flight_entry {
+  boost::asio::cancellation_signal signal;  // stops the handler (shutdown, timeout)
+  std::size_t sub = 0;
+  std::string id;
+  bool timed_out = false;  // the signal was emitted because handler_timeout passed
+};
 
 struct subscription {
   topic_keys keys;
@@ -51,9 +59,12 @@ class consumer_impl {
 
   // Reads an XREADGROUP reply; dispatches (or, for deleted entries, acknowledges) each entry.
   // Returns how many entries it saw per subscription index order, and the last IDs.
-  std::size_t take_entries(const resp::value& reply, std::vector<std::string>* last_ids);
+  std::size_t take_entries(resp::value& reply, std::vector<std::string>* last_ids);
   void dispatch(std::size_t sub, std::string id, fields entry);
-  boost::asio::awaitable<void> handle(std::size_t sub, std::string id, fields entry);
+  boost::asio::awaitable<void> handle(in_flight_entry& flight, fields entry);
+  // Runs the handler within handler_timeout; returns the failure, if any, and its text.
+  boost::asio::awaitable<std::pair<error_code, std::string>> run_handler(
+      in_flight_entry& flight, const v1::Envelope& envelope, message_context& ctx);
   boost::asio::awaitable<void> dead_letter(std::size_t sub, const std::string& id,
                                            const v1::Envelope* envelope, const fields& entry,
                                            error_code why, const std::string& text);
@@ -70,12 +81,12 @@ class consumer_impl {
   client& client_;
   std::vector<subscription> subs_;
   std::vector<std::vector<std::string>> pending_acks_;     // per subscription
-  std::vector<std::multiset<std::string>> in_flight_ids_;  // per subscription
   // One waiter each; cancelled to wake it (re-armed by the waiter itself).
   boost::asio::steady_timer credit_wake_;  // read loop: a handler slot freed
   boost::asio::steady_timer ack_wake_;     // ack loop: acknowledgements queued
   boost::asio::steady_timer drain_wake_;   // shutdown: a handler finished
-  std::list<boost::asio::cancellation_signal> handler_signals_;
+  std::list<in_flight_entry> in_flight_;
+  bool stopping_ = false;  // drain() has begun: cancellations now mean shutdown
   std::minstd_rand rng_;
   bool running_ = false;
   std::exception_ptr fatal_;  // why run() must end, found by one of its loops

@@ -35,6 +35,8 @@ class streams_category_impl final : public boost::system::error_category {
         return "message handler failed permanently";
       case errc::unsafe_eviction_policy:
         return "Redis maxmemory-policy may evict queue keys (not noeviction)";
+      case errc::handler_timeout:
+        return "message handler did not finish within its timeout";
     }
     return "unknown streamq streams error";
   }

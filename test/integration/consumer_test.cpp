@@ -175,6 +175,67 @@ TEST_CASE("a failing handler is retried with backoff, then succeeds") {
   });
 }
 
+TEST_CASE("a handler past its timeout is cancelled and retried; the context carries the deadline") {
+  redis_server server;
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    consumer_config config{.group = "g"};
+    config.handler_timeout = 200ms;
+    config.retry = {.max_attempts = 3, .base = 10ms, .cap = 10ms, .jitter = 0};
+    consumer cons(c, config);
+    std::vector<std::chrono::steady_clock::duration> budgets;
+    bool first_run_cancelled = false;
+    cons.subscribe<Order>(topic, [&](const Order&, message_context& ctx) -> asio::awaitable<void> {
+      budgets.push_back(ctx.deadline - std::chrono::steady_clock::now());
+      if (ctx.attempt == 0) {
+        try {
+          co_await sleep_for(10s);  // hangs: the timeout must cut it short
+        } catch (const boost::system::system_error&) {
+          first_run_cancelled = true;
+          throw;
+        }
+      }
+    });
+    const auto started = std::chrono::steady_clock::now();
+    co_await while_consuming(cons, nullptr, [&]() -> asio::awaitable<void> {
+      co_await pub.publish(topic, order(1));
+      co_await wait_until([&] { return cons.stats().acked == 1; });
+    });
+    CHECK(std::chrono::steady_clock::now() - started < 5s);
+    CHECK(first_run_cancelled);
+    REQUIRE(budgets.size() == 2);
+    CHECK(budgets[0] > 0ms);
+    CHECK(budgets[0] <= 200ms);
+    CHECK(cons.stats().retried == 1);
+    CHECK(cons.stats().dead_lettered == 0);
+  });
+}
+
+TEST_CASE("a handler that keeps timing out is dead-lettered as handler_timeout") {
+  redis_server server;
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    consumer_config config{.group = "g"};
+    config.handler_timeout = 50ms;
+    config.retry = {.max_attempts = 2, .base = 10ms, .cap = 10ms, .jitter = 0};
+    consumer cons(c, config);
+    cons.subscribe<Order>(topic, [&](const Order&, message_context&) -> asio::awaitable<void> {
+      co_await sleep_for(10s);
+    });
+    co_await while_consuming(cons, nullptr, [&]() -> asio::awaitable<void> {
+      co_await pub.publish(topic, order(1));
+      co_await wait_until([&] { return cons.stats().dead_lettered == 1; });
+    });
+    const auto letters = co_await dead_letters(c, topic, "g");
+    REQUIRE(letters.size() == 1);
+    CHECK(letters[0].attempts() == 2);
+    CHECK(letters[0].error_code() == "streamq.streams:12");
+    CHECK(cons.stats().acked == 0);
+  });
+}
+
 TEST_CASE("permanent errors, poison payloads and exhausted retries go to the dead-letter stream") {
   redis_server server;
   const auto topic = streamq::test::unique_topic();

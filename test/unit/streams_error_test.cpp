@@ -20,7 +20,8 @@ constexpr errc all[] = {errc::invalid_name,    errc::message_too_large,
                         errc::decode_failed,   errc::unknown_envelope_version,
                         errc::malformed_entry, errc::publish_indeterminate,
                         errc::dead_lettered,   errc::data_loss_detected,
-                        errc::handler_failed,  errc::permanent_failure};
+                        errc::handler_failed,  errc::permanent_failure,
+                        errc::unsafe_eviction_policy, errc::handler_timeout};
 }
 
 TEST_CASE("streams errors have their own category, a message each and fixed values") {
@@ -43,6 +44,8 @@ TEST_CASE("streams errors have their own category, a message each and fixed valu
   CHECK(static_cast<int>(errc::malformed_entry) == 5);
   CHECK(static_cast<int>(errc::publish_indeterminate) == 6);
   CHECK(static_cast<int>(errc::permanent_failure) == 10);
+  CHECK(static_cast<int>(errc::handler_timeout) == 12);
+  CHECK_FALSE(is_permanent(errc::handler_timeout));  // a slow run may succeed next time
   // not equal to codes of other categories with the same value
   CHECK(error_code(errc::invalid_name) != error_code(streamq::redis::client_errc::outcome_unknown));
 }

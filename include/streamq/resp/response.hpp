@@ -14,6 +14,7 @@
 #include <string>
 #include <system_error>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -72,6 +73,19 @@ class result {
     else
       diagnostic_.clear();
   }
+  // As above; a value target takes the tree over instead of copying it (a large XREADGROUP
+  // reply is thousands of nodes).
+  void assign(resp::value&& v) {
+    if constexpr (std::is_same_v<T, resp::value>) {
+      if (!v.is_error()) {
+        value_ = std::move(v);
+        error_.clear();
+        diagnostic_.clear();
+        return;
+      }
+    }
+    assign(static_cast<const resp::value&>(v));
+  }
   // Back to an empty value (no stale data from an earlier reply).
   void reset() {
     value_ = T{};
@@ -101,7 +115,7 @@ class response final : public response_adapter {
   void on_node(std::size_t reply, const node& n) override {
     if (!builder_.on_node(n)) return;
     static constexpr auto assign_table = make_table(std::index_sequence_for<Ts...>{});
-    if (reply < sizeof...(Ts)) assign_table[reply](results_, builder_.result());
+    if (reply < sizeof...(Ts)) assign_table[reply](results_, std::move(builder_.result()));
   }
 
   template <std::size_t I>
@@ -116,10 +130,10 @@ class response final : public response_adapter {
 
  private:
   using tuple_type = std::tuple<result<Ts>...>;
-  using assign_fn = void (*)(tuple_type&, const value&);
+  using assign_fn = void (*)(tuple_type&, value&&);
   template <std::size_t... I>
   static constexpr std::array<assign_fn, sizeof...(Ts)> make_table(std::index_sequence<I...>) {
-    return {[](tuple_type& t, const value& v) { std::get<I>(t).assign(v); }...};
+    return {[](tuple_type& t, value&& v) { std::get<I>(t).assign(std::move(v)); }...};
   }
 
   tuple_type results_;

@@ -76,6 +76,10 @@ struct consumer_config {
   // Consumers of the group idle this long that own no pending entries are removed (by the
   // claim loop, atomically: never one that still owns entries). Zero disables.
   std::chrono::milliseconds remove_idle_consumers_after{std::chrono::hours(1)};
+  // A handler still running after this long is cancelled (through its cancellation slot: every
+  // co_await in it throws operation_aborted) and counts as a failure (errc::handler_timeout),
+  // retried per `retry`. message_context::deadline tells the handler when. Zero: no limit.
+  std::chrono::milliseconds handler_timeout{std::chrono::minutes(30)};
   // On stop, in-flight handlers get this long to finish; unfinished ones stay pending and
   // are recovered by another consumer (or this one on restart).
   std::chrono::milliseconds shutdown_grace{10'000};
@@ -100,6 +104,9 @@ struct message_context {
   std::string_view entry_id;               // the stream entry ID
   std::uint32_t attempt = 0;               // 0 on the first run, +1 per retry
   const v1::Envelope* envelope = nullptr;  // headers, message_id, created_at, ...
+  // When the handler will be cancelled (consumer_config::handler_timeout); time_point::max()
+  // without a timeout. Pass it on to calls with their own deadlines.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   [[nodiscard]] const google::protobuf::Map<std::string, std::string>& headers() const {
     return envelope->headers();
   }

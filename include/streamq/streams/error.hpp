@@ -50,6 +50,9 @@ enum class errc {
   // Redis may evict keys under memory pressure (maxmemory-policy is not noeviction): a whole
   // queue could vanish. Set noeviction, or configure the consumer to warn only.
   unsafe_eviction_policy = 11,
+  // A handler ran longer than consumer_config::handler_timeout and was cancelled. Retried
+  // like handler_failed; raise the timeout if the work is legitimately slow.
+  handler_timeout = 12,
 };
 
 [[nodiscard]] const boost::system::error_category& streams_category() noexcept;
