@@ -12,7 +12,8 @@ class StreamqConan(ConanFile):
     # No license field yet: the project has not chosen one.
     settings = "os", "compiler", "build_type", "arch"
     options = {"fPIC": [True, False]}
-    default_options = {"fPIC": True}
+    # date reads the system's tzdb, as Debian's build does, rather than downloading one.
+    default_options = {"fPIC": True, "date/*:use_system_tz_db": True}
     exports_sources = "CMakeLists.txt", "cmake/*", "include/*", "lib/*", "proto/*"
 
     def config_options(self):
@@ -27,6 +28,7 @@ class StreamqConan(ConanFile):
         self.requires("openssl/[>=3.0 <4]")
         self.requires("protobuf/3.21.12")
         self.requires("fmt/9.1.0")
+        self.requires("date/3.0.1")  # time zones for schedules
 
     def build_requirements(self):
         self.tool_requires("protobuf/3.21.12")  # protoc, run at build time

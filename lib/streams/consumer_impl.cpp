@@ -116,6 +116,9 @@ asio::awaitable<void> consumer_impl::run() {
   // A loop that fails records why and returns: with Asio's ||, only a branch that completes
   // without an exception cancels the others.
   auto guarded = [this](asio::awaitable<void> loop) -> asio::awaitable<void> {
+    // Each || branch is a coroutine of its own, which by default throws at its next co_await
+    // once cancelled; the loops check for cancellation themselves and must end normally.
+    co_await asio::this_coro::throw_if_cancelled(false);
     try {
       co_await std::move(loop);
     } catch (...) {

@@ -1,6 +1,8 @@
 #include <streamq/streams/envelope.hpp>
 #include <streamq/streams/message_id.hpp>
 
+#include "script.hpp"
+
 #include <climits>
 #include <stdexcept>
 
@@ -106,6 +108,14 @@ error_code decode_dead_letter(std::span<const std::string_view> fields, v1::Dead
   return decode_body(fields, dead_letter_field, std::size_t{INT_MAX}, out);
 }
 
+std::string content_idempotency_key(std::string_view type, std::string_view payload) {
+  std::string data;
+  data.reserve(type.size() + 1 + payload.size());
+  data.append(type).push_back('\0');
+  data.append(payload);
+  return "sha256:" + detail::sha256_hex(data);
+}
+
 v1::Envelope make_envelope(const google::protobuf::Message& message,
                            const envelope_options& options) {
   const std::string& type = message.GetDescriptor()->full_name();
@@ -125,7 +135,10 @@ v1::Envelope make_envelope(const google::protobuf::Message& message,
   auto& headers = *envelope.mutable_headers();
   for (const auto& [name, value] : options.headers) headers[name] = value;
   envelope.set_schema_version(options.schema_version);
-  envelope.set_idempotency_key(options.idempotency_key);
+  if (!options.idempotency_key.empty())
+    envelope.set_idempotency_key(options.idempotency_key);
+  else if (options.dedup_by_content)
+    envelope.set_idempotency_key(content_idempotency_key(type, envelope.payload()));
   envelope.set_partition_key(options.partition_key);
   return envelope;
 }

@@ -2,6 +2,8 @@
 #include <streamq/streams/error.hpp>
 #include <streamq/streams/publisher.hpp>
 
+#include "scheduler_scripts.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
@@ -31,10 +33,12 @@ publisher::publisher(client& c, publisher_config config) : client_(c), config_(c
   if (config_.limits.max_payload_bytes == 0)
     throw std::invalid_argument(
         "streamq publisher_config.limits.max_payload_bytes: must be positive");
+  if (config_.dedup_window.count() <= 0)
+    throw std::invalid_argument("streamq publisher_config.dedup_window: must be positive");
 }
 
 publisher_stats publisher::stats() const noexcept {
-  return {published_.load(), failed_.load(), indeterminate_.load()};
+  return {published_.load(), failed_.load(), indeterminate_.load(), duplicates_.load()};
 }
 
 std::shared_ptr<const topic_keys> publisher::keys_of(std::string_view topic) {
@@ -67,23 +71,52 @@ asio::awaitable<std::string> publisher::publish(std::string_view topic,
 
 asio::awaitable<std::string> publisher::publish_envelope(std::string_view topic,
                                                          v1::Envelope envelope) {
+  auto receipt = co_await publish_envelope_checked(topic, std::move(envelope));
+  co_return std::move(receipt.id);
+}
+
+asio::awaitable<publish_receipt> publisher::publish_envelope_checked(std::string_view topic,
+                                                                     v1::Envelope envelope) {
   const auto keys = keys_of(topic);
   prepare(envelope);
-  resp::request req;
-  req.push("XADD", resp::key{keys->stream()}, "*", encode_entry(envelope));
-  resp::response<std::string> id;
-  auto [ec] = co_await client_.async_exec(req, id, use_tuple);
-  if (ec) {
-    ec = publish_error(ec);
-    ++(ec == errc::publish_indeterminate ? indeterminate_ : failed_);
-    fail(ec);
+  const bool keyed = !envelope.idempotency_key().empty();
+  // NOSCRIPT (a server that does not know the script yet) means nothing ran: the second pass
+  // sends the source instead of the hash.
+  for (int pass = 0; pass < 2; ++pass) {
+    resp::request req;
+    if (keyed)
+      detail::dedup_publish_script().push(req, pass == 1, 3, resp::key{keys->stream()},
+                                          resp::key{keys->dedup(envelope.idempotency_key())},
+                                          resp::key{keys->meta()}, config_.dedup_window.count(),
+                                          encode_entry(envelope));
+    else
+      req.push("XADD", resp::key{keys->stream()}, "*", encode_entry(envelope));
+    resp::response<resp::value> reply;
+    auto [ec] = co_await client_.async_exec(req, reply, use_tuple);
+    if (ec) {
+      ec = publish_error(ec);
+      ++(ec == errc::publish_indeterminate ? indeterminate_ : failed_);
+      fail(ec);
+    }
+    auto& result = reply.get<0>();
+    if (!result.has_value()) {
+      if (result.error() == resp::server_errc::noscript && pass == 0) continue;
+      ++failed_;
+      fail(result.error(), result.diagnostic());
+    }
+    publish_receipt receipt;
+    if (!keyed) {
+      receipt.id = std::move(result.value().text);
+    } else {
+      auto& parts = result.value().elements;
+      if (parts.size() != 2) fail(resp::adapt_errc::size_mismatch, "dedup publish reply");
+      receipt.duplicate = parts[0].text == "0";
+      receipt.id = std::move(parts[1].text);
+    }
+    ++(receipt.duplicate ? duplicates_ : published_);
+    co_return receipt;
   }
-  if (!id.get<0>().has_value()) {
-    ++failed_;
-    fail(id.get<0>().error(), id.get<0>().diagnostic());
-  }
-  ++published_;
-  co_return std::move(id.get<0>()).value();
+  fail(resp::server_errc::noscript, "script not accepted");
 }
 
 asio::awaitable<std::vector<std::string>> publisher::publish_batch(
@@ -94,7 +127,15 @@ asio::awaitable<std::vector<std::string>> publisher::publish_batch(
   req.push("MULTI");
   for (v1::Envelope envelope : envelopes) {  // a copy: the sequence may be filled in
     prepare(envelope);
-    req.push("XADD", resp::key{keys->stream()}, "*", encode_entry(envelope));
+    if (envelope.idempotency_key().empty()) {
+      req.push("XADD", resp::key{keys->stream()}, "*", encode_entry(envelope));
+    } else {
+      // EVAL, not EVALSHA: a NOSCRIPT inside EXEC could not be retried on its own.
+      detail::dedup_publish_script().push(req, true, 3, resp::key{keys->stream()},
+                                          resp::key{keys->dedup(envelope.idempotency_key())},
+                                          resp::key{keys->meta()}, config_.dedup_window.count(),
+                                          encode_entry(envelope));
+    }
   }
   req.push("EXEC");
   resp::generic_response replies;
@@ -117,14 +158,21 @@ asio::awaitable<std::vector<std::string>> publisher::publish_batch(
   }
   std::vector<std::string> ids;
   ids.reserve(envelopes.size());
+  std::size_t duplicates = 0;
   for (const auto& element : exec.elements) {
-    if (element.is_error()) {  // cannot happen for XADD '*', but never hide one
+    if (element.is_error()) {  // e.g. OOM inside the transaction; never hide one
       failed_ += envelopes.size();
       fail(resp::classify_server_error(element.text), element.text);
     }
-    ids.push_back(element.text);
+    if (element.elements.size() == 2) {  // a deduplicated publish: {added, id}
+      duplicates += element.elements[0].text == "0" ? 1 : 0;
+      ids.push_back(element.elements[1].text);
+    } else {
+      ids.push_back(element.text);
+    }
   }
-  published_ += envelopes.size();
+  duplicates_ += duplicates;
+  published_ += envelopes.size() - duplicates;
   co_return ids;
 }
 

@@ -89,9 +89,20 @@ struct envelope_options {
   std::optional<std::chrono::system_clock::time_point> created_at;
   std::map<std::string, std::string> headers;
   std::uint32_t schema_version = 0;
+  // Publishing with a key (publisher, scheduler) is deduplicated: within the publisher's
+  // dedup_window a second message with the same key is not added; the first one's ID is
+  // returned instead.
   std::string idempotency_key;
+  // Derive the idempotency key from the content: content_idempotency_key(type, payload).
+  // Identical messages of one type are then published once per window. Ignored when
+  // idempotency_key is set.
+  bool dedup_by_content = false;
   std::string partition_key;
 };
+
+// "sha256:" and the hex SHA-256 of the type name, a NUL byte and the payload: equal for
+// byte-identical messages of one type, different otherwise.
+[[nodiscard]] std::string content_idempotency_key(std::string_view type, std::string_view payload);
 
 // An Envelope holding `message`: type = its full protobuf name, payload = its serialization,
 // message_id and created_at as `options` say (attempt 0, no sequence: publishers fill those).

@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -26,12 +27,22 @@ struct publisher_config {
   // message can never break the shared pipeline (Redis closes connections that send a bulk
   // over proto-max-bulk-len). Consumers must use the same limits.
   entry_limits limits;
+  // How long an idempotency key (envelope_options) suppresses another publish with the same
+  // key on the same topic. Covers producer retries after errc::publish_indeterminate.
+  std::chrono::milliseconds dedup_window{std::chrono::hours(24)};
 };
 
 struct publisher_stats {
   std::uint64_t published = 0;      // entries confirmed by Redis
   std::uint64_t failed = 0;         // refused before writing, or refused by Redis
   std::uint64_t indeterminate = 0;  // written, reply lost (publish_indeterminate)
+  std::uint64_t duplicates = 0;     // suppressed: the idempotency key was already published
+};
+
+// What an idempotent publish did.
+struct publish_receipt {
+  std::string id;          // the entry ID (the first one's, for a duplicate)
+  bool duplicate = false;  // nothing was added: the key was published before
 };
 
 class publisher {
@@ -58,8 +69,13 @@ class publisher {
                                               const google::protobuf::Message& message);
 
   // Publishes an envelope as it is (attempt, headers, IDs kept; a zero sequence is filled).
+  // With an idempotency key, the duplicate check and the XADD are one Lua script: any number
+  // of concurrent publishers of one key add exactly one entry, and all get its ID.
   boost::asio::awaitable<std::string> publish_envelope(std::string_view topic,
                                                        v1::Envelope envelope);
+  // As publish_envelope, also telling whether the entry was a suppressed duplicate.
+  boost::asio::awaitable<publish_receipt> publish_envelope_checked(std::string_view topic,
+                                                                   v1::Envelope envelope);
 
   // Publishes all envelopes in one round trip, atomically (MULTI/EXEC): either every entry
   // is added, in order, or none (the errors of publish, for the first failure).
@@ -80,6 +96,7 @@ class publisher {
   std::atomic<std::uint64_t> published_{0};
   std::atomic<std::uint64_t> failed_{0};
   std::atomic<std::uint64_t> indeterminate_{0};
+  std::atomic<std::uint64_t> duplicates_{0};
   std::mutex keys_mutex_;  // publish() may be called from several threads
   std::map<std::string, std::shared_ptr<const topic_keys>, std::less<>> keys_;
 };

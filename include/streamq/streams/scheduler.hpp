@@ -1,0 +1,189 @@
+#pragma once
+// Delayed and recurring tasks, moved into topics atomically inside Redis.
+//
+//   scheduler s(client, {.topics = {"emails"}});
+//   auto id = co_await s.publish_in("emails", reminder, std::chrono::minutes(5));
+//   co_await s.upsert_recurring("emails", "nightly-report", schedule::parse("cron:0 2 * * *"),
+//                               report_request, missed_policy::skip);
+//   co_await s.run();  // until cancelled: moves due tasks, fires recurring ones
+//
+// Delayed tasks wait in a sorted set under the topic's hash tag (docs/wire-format.md). run()
+// moves due tasks into the topic stream with one Lua script per poll (due range, XADD,
+// removal), so any number of schedulers in any number of processes never lose a task and never
+// deliver one twice, even if a scheduler dies between calls or a call is retried. Tasks due
+// at the same millisecond are delivered in the order they were scheduled. The poller sleeps
+// until the earliest due task (at most max_sleep) and wakes at once when this object
+// schedules a sooner one.
+//
+// Recurring tasks (cron or interval schedules) are stored per topic and name. Every
+// scheduler computes the same occurrences, and each occurrence is claimed in one Lua script
+// that records it as fired and adds the message: exactly one process wins, with no leader
+// election.
+
+#include <streamq/client.hpp>
+#include <streamq/streams/envelope.hpp>
+#include <streamq/streams/names.hpp>
+#include <streamq/streams/schedule.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace streamq::streams {
+
+// What to do with occurrences of a recurring task that passed while no scheduler ran (or that
+// are found later than scheduler_config::misfire_grace).
+enum class missed_policy : std::uint8_t {
+  skip,      // drop them; the next occurrence fires as usual
+  run_once,  // fire once for the latest missed occurrence, however many were missed
+};
+
+struct scheduler_config {
+  // The topics whose delayed and recurring tasks run() moves. publish_in/publish_at and the
+  // recurring-task calls work on any topic; only run() needs this list.
+  std::vector<std::string> topics{};
+  // Longest sleep between polls. Tasks scheduled by other processes sooner than the earliest
+  // task this poller knew of are moved at most this late.
+  std::chrono::milliseconds max_sleep{500};
+  // Most tasks one poll moves per topic (one script call); a full batch polls again at once.
+  std::size_t batch = 512;
+  // A recurring occurrence found later than this after its time counts as missed
+  // (missed_policy decides); earlier ones fire normally.
+  std::chrono::milliseconds misfire_grace{std::chrono::seconds(60)};
+  // How long an idempotency key of a scheduled task suppresses another task with that key.
+  std::chrono::milliseconds dedup_window{std::chrono::hours(24)};
+  // Wait after a failed poll (connection trouble) before the next one.
+  std::chrono::milliseconds retry_delay{200};
+  entry_limits limits{};
+
+  // Throws std::invalid_argument naming the first invalid field.
+  void validate() const;
+};
+
+struct scheduled_task {
+  std::string id;                               // the task ID (for cancel_scheduled)
+  std::chrono::system_clock::time_point due{};  // when it is moved into the topic
+  v1::Envelope envelope;                        // the message, as it will be published
+};
+
+struct recurring_task {
+  std::string name;
+  std::string spec;  // schedule::spec(): parse it with schedule::parse
+  missed_policy on_missed = missed_policy::skip;
+  bool paused = false;
+  // The latest occurrence claimed (fired or skipped); nullopt before the first.
+  std::optional<std::chrono::system_clock::time_point> last_occurrence;
+  v1::Envelope envelope;  // what each occurrence publishes (a fresh message_id each time)
+};
+
+struct scheduler_stats {
+  std::uint64_t scheduled = 0;          // delayed tasks scheduled through this object
+  std::uint64_t duplicates = 0;         // scheduling suppressed by an idempotency key
+  std::uint64_t cancelled = 0;          // cancel_scheduled() calls that removed a task
+  std::uint64_t moved = 0;              // due tasks this poller moved into their topics
+  std::uint64_t polls = 0;              // poll round trips
+  std::uint64_t poll_errors = 0;        // failed polls (retried after retry_delay)
+  std::uint64_t recurring_fired = 0;    // occurrences this process claimed and published
+  std::uint64_t recurring_skipped = 0;  // missed occurrences this process claimed and dropped
+};
+
+class scheduler {
+ public:
+  // Throws std::invalid_argument for an invalid configuration (naming the field).
+  scheduler(client& c, scheduler_config config);
+  ~scheduler();
+  scheduler(const scheduler&) = delete;
+  scheduler& operator=(const scheduler&) = delete;
+
+  // Schedules `message` for `topic` at `due` (or after `delay`) and returns the task ID.
+  // With options.idempotency_key (or dedup_by_content), a second task with the same key
+  // within dedup_window is not added: the first task's ID is returned. A due time in the
+  // past is due at once. Throws boost::system::system_error: errc::invalid_name,
+  // errc::message_too_large (nothing written), errc::publish_indeterminate (written, reply
+  // lost: a retry with an idempotency key is safe), resp::server_errc (e.g. oom),
+  // redis::client_errc. Two overloads each: see publisher::publish.
+  boost::asio::awaitable<std::string> publish_at(std::string_view topic,
+                                                 const google::protobuf::Message& message,
+                                                 std::chrono::system_clock::time_point due,
+                                                 const envelope_options& options);
+  boost::asio::awaitable<std::string> publish_at(std::string_view topic,
+                                                 const google::protobuf::Message& message,
+                                                 std::chrono::system_clock::time_point due);
+  boost::asio::awaitable<std::string> publish_in(std::string_view topic,
+                                                 const google::protobuf::Message& message,
+                                                 std::chrono::milliseconds delay,
+                                                 const envelope_options& options);
+  boost::asio::awaitable<std::string> publish_in(std::string_view topic,
+                                                 const google::protobuf::Message& message,
+                                                 std::chrono::milliseconds delay);
+  // Schedules an envelope as it is (its idempotency_key, if any, deduplicates).
+  boost::asio::awaitable<std::string> schedule_envelope(std::string_view topic,
+                                                        v1::Envelope envelope,
+                                                        std::chrono::system_clock::time_point due);
+
+  // Removes a task that is not yet due. True if it was removed; false if it was unknown or
+  // already moved into the topic (atomic with the poller: never both).
+  boost::asio::awaitable<bool> cancel_scheduled(std::string_view topic, std::string_view id);
+  // The first `limit` tasks not yet due, earliest first.
+  boost::asio::awaitable<std::vector<scheduled_task>> list_scheduled(std::string_view topic,
+                                                                     std::size_t limit);
+  // How many tasks of `topic` are waiting.
+  boost::asio::awaitable<std::uint64_t> scheduled_count(std::string_view topic);
+
+  // Registers or updates the recurring task `name` of `topic`. Registering the same schedule
+  // again (e.g. from every process at start-up) keeps its firing history; a changed schedule
+  // starts afresh from now. The message is published with a fresh message_id each time.
+  boost::asio::awaitable<void> upsert_recurring(std::string_view topic, std::string_view name,
+                                                const schedule& when,
+                                                const google::protobuf::Message& message,
+                                                missed_policy on_missed);
+  boost::asio::awaitable<std::vector<recurring_task>> list_recurring(std::string_view topic);
+  // Each returns false if there is no such task.
+  boost::asio::awaitable<bool> pause_recurring(std::string_view topic, std::string_view name);
+  boost::asio::awaitable<bool> resume_recurring(std::string_view topic, std::string_view name);
+  boost::asio::awaitable<bool> remove_recurring(std::string_view topic, std::string_view name);
+
+  // The owner operation: polls the configured topics, moving due tasks and firing recurring
+  // ones, until cancelled (then returns normally). Connection trouble is counted and waited
+  // out. Throws std::logic_error when called twice at once.
+  boost::asio::awaitable<void> run();
+
+  [[nodiscard]] scheduler_stats stats() const noexcept;
+  [[nodiscard]] const scheduler_config& config() const noexcept { return config_; }
+
+ private:
+  struct topic_state;
+  struct counters {
+    std::atomic<std::uint64_t> scheduled{0}, duplicates{0}, cancelled{0}, moved{0}, polls{0},
+        poll_errors{0}, recurring_fired{0}, recurring_skipped{0};
+  };
+
+  std::shared_ptr<const topic_keys> keys_of(std::string_view topic);
+  // Wakes run() when a task due before its planned wake-up was scheduled by this object.
+  void wake_for(std::chrono::system_clock::time_point due);
+  boost::asio::awaitable<std::chrono::milliseconds> poll_once(bool& by_source);
+  boost::asio::awaitable<std::chrono::milliseconds> fire_recurring(std::size_t topic_index,
+                                                                   std::int64_t server_now_ms);
+  boost::asio::awaitable<bool> set_recurring_flag(std::string_view topic, std::string_view name,
+                                                  std::string_view op);
+
+  client& client_;
+  scheduler_config config_;
+  counters counters_;
+  std::mutex keys_mutex_;
+  std::map<std::string, std::shared_ptr<const topic_keys>, std::less<>> keys_;
+  std::vector<std::unique_ptr<topic_state>> topics_;
+  boost::asio::steady_timer sleep_;  // run()'s wait between polls; cancelled to wake it
+  std::chrono::steady_clock::time_point planned_wake_{};
+  std::atomic<bool> running_{false};
+};
+
+}  // namespace streamq::streams

@@ -1,0 +1,196 @@
+// streams::scheduler: recurring tasks. Every scheduler process computes the same
+// occurrences from the stored spec; fire_recurring_script claims each one atomically, so it is
+// published exactly once however many processes run.
+#include <streamq/streams/message_id.hpp>
+#include <streamq/streams/scheduler.hpp>
+
+#include "scheduler_internal.hpp"
+#include "scheduler_scripts.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace streamq::streams {
+namespace asio = boost::asio;
+using detail::fail;
+using detail::use_tuple;
+
+namespace {
+
+std::string_view policy_name(missed_policy p) {
+  return p == missed_policy::run_once ? "run_once" : "skip";
+}
+
+std::chrono::system_clock::time_point from_ms(std::int64_t ms) {
+  return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
+}
+
+}  // namespace
+
+namespace detail {
+
+std::vector<recurring_task> parse_recurring(const resp::value& hash) {
+  // Fields are "<name>|spec", "<name>|env", "<name>|policy", "<name>|last", "<name>|paused";
+  // names cannot contain '|' (names.hpp).
+  std::map<std::string, std::map<std::string, const std::string*>, std::less<>> by_name;
+  for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2) {
+    const std::string& field = hash.elements[i].text;
+    const auto bar = field.rfind('|');
+    if (bar == std::string::npos) continue;
+    by_name[field.substr(0, bar)][field.substr(bar + 1)] = &hash.elements[i + 1].text;
+  }
+  std::vector<recurring_task> tasks;
+  for (const auto& [name, fields] : by_name) {
+    const auto spec = fields.find("spec");
+    const auto env = fields.find("env");
+    if (spec == fields.end() || env == fields.end()) continue;
+    recurring_task task;
+    task.name = name;
+    task.spec = *spec->second;
+    if (!task.envelope.ParseFromString(*env->second)) continue;
+    if (const auto p = fields.find("policy"); p != fields.end() && *p->second == "run_once")
+      task.on_missed = missed_policy::run_once;
+    if (const auto p = fields.find("paused"); p != fields.end()) task.paused = *p->second == "1";
+    if (const auto l = fields.find("last"); l != fields.end())
+      task.last_occurrence = from_ms(std::strtoll(l->second->c_str(), nullptr, 10));
+    tasks.push_back(std::move(task));
+  }
+  return tasks;
+}
+
+}  // namespace detail
+
+asio::awaitable<void> scheduler::upsert_recurring(std::string_view topic, std::string_view name,
+                                                  const schedule& when,
+                                                  const google::protobuf::Message& message,
+                                                  missed_policy on_missed) {
+  const auto keys = keys_of(topic);
+  validate_name(name_kind::topic, name);  // the same rules as topic names
+  const v1::Envelope envelope = make_envelope(message, envelope_options{});
+  if (auto ec = check_limits(envelope, config_.limits)) fail(ec, "recurring task message");
+  const std::string spec = when.spec();
+  const std::string bytes = envelope.SerializeAsString();
+  const auto now_ms = detail::unix_ms(std::chrono::system_clock::now());
+  for (int pass = 0; pass < 2; ++pass) {
+    resp::request req;
+    detail::upsert_recurring_script().push(req, pass == 1, 1, resp::key{keys->cron()}, name, spec,
+                                           bytes, policy_name(on_missed), now_ms);
+    resp::response<std::int64_t> reply;
+    auto [ec] = co_await client_.async_exec(req, reply, use_tuple);
+    if (ec) fail(ec, "registering a recurring task");
+    auto& result = reply.get<0>();
+    if (!result.has_value()) {
+      if (result.error() == resp::server_errc::noscript && pass == 0) continue;
+      fail(result.error(), result.diagnostic());
+    }
+    if (running_) wake_for(std::chrono::system_clock::now());  // recompute the next wake-up
+    co_return;
+  }
+  fail(resp::server_errc::noscript, "script not accepted");
+}
+
+asio::awaitable<std::vector<recurring_task>> scheduler::list_recurring(std::string_view topic) {
+  const auto keys = keys_of(topic);
+  resp::request req;
+  req.push("HGETALL", resp::key{keys->cron()});
+  resp::response<resp::value> reply;
+  auto [ec] = co_await client_.async_exec(req, reply, use_tuple);
+  if (ec) fail(ec, "listing recurring tasks");
+  if (!reply.get<0>().has_value()) fail(reply.get<0>().error(), reply.get<0>().diagnostic());
+  co_return detail::parse_recurring(reply.get<0>().value());
+}
+
+asio::awaitable<bool> scheduler::set_recurring_flag(std::string_view topic, std::string_view name,
+                                                    std::string_view op) {
+  const auto keys = keys_of(topic);
+  for (int pass = 0; pass < 2; ++pass) {
+    resp::request req;
+    detail::recurring_flag_script().push(req, pass == 1, 1, resp::key{keys->cron()}, name, op);
+    resp::response<std::int64_t> reply;
+    auto [ec] = co_await client_.async_exec(req, reply, use_tuple);
+    if (ec) fail(ec, "changing a recurring task");
+    auto& result = reply.get<0>();
+    if (!result.has_value()) {
+      if (result.error() == resp::server_errc::noscript && pass == 0) continue;
+      fail(result.error(), result.diagnostic());
+    }
+    co_return result.value() == 1;
+  }
+  fail(resp::server_errc::noscript, "script not accepted");
+}
+
+asio::awaitable<bool> scheduler::pause_recurring(std::string_view topic, std::string_view name) {
+  return set_recurring_flag(topic, name, "pause");
+}
+
+asio::awaitable<bool> scheduler::resume_recurring(std::string_view topic, std::string_view name) {
+  return set_recurring_flag(topic, name, "resume");
+}
+
+asio::awaitable<bool> scheduler::remove_recurring(std::string_view topic, std::string_view name) {
+  return set_recurring_flag(topic, name, "remove");
+}
+
+asio::awaitable<std::chrono::milliseconds> scheduler::fire_recurring(std::size_t topic_index,
+                                                                     std::int64_t server_now_ms) {
+  topic_state& t = *topics_[topic_index];
+  const auto now = from_ms(server_now_ms);
+  auto sleep = config_.max_sleep;
+  for (const auto& task : t.recurring) {
+    if (task.paused) continue;
+    auto parsed = t.parsed.find(task.spec);
+    if (parsed == t.parsed.end()) {
+      try {
+        parsed = t.parsed.emplace(task.spec, schedule::parse(task.spec)).first;
+      } catch (const std::invalid_argument&) {
+        continue;  // written by a newer streamq, or by hand: not ours to fire
+      }
+    }
+    const schedule& when = parsed->second;
+    const auto last = task.last_occurrence.value_or(now);
+    // The first occurrence not yet claimed. On time (within misfire_grace) it fires; later it
+    // was missed, and the policy decides about the latest missed one (the ones between are
+    // dropped with it: run_once fires once however many were missed).
+    const auto first = when.next_after(last);
+    if (first && *first <= now) {
+      auto occurrence = *first;
+      bool fire = true;
+      if (now - *first > config_.misfire_grace) {
+        occurrence = when.last_at_or_before(now).value_or(*first);
+        fire = task.on_missed == missed_policy::run_once;
+      }
+      v1::Envelope suffix;  // merged over the stored template (see the script)
+      suffix.set_message_id(new_message_id());
+      suffix.set_created_at_unix_ms(detail::unix_ms(occurrence));
+      (*suffix.mutable_headers())["streamq-occurrence"] =
+          std::to_string(detail::unix_ms(occurrence));
+      for (int pass = 0; pass < 2; ++pass) {
+        resp::request req;
+        detail::fire_recurring_script().push(
+            req, pass == 1, 2, resp::key{t.keys->cron()}, resp::key{t.keys->stream()}, task.name,
+            task.spec, detail::unix_ms(occurrence), fire ? "fire" : "skip",
+            suffix.SerializeAsString(), version_field, envelope_version, envelope_field);
+        resp::response<std::int64_t> reply;
+        auto [ec] = co_await client_.async_exec(req, reply, use_tuple);
+        if (ec) fail(ec, "firing a recurring task");
+        auto& result = reply.get<0>();
+        if (!result.has_value()) {
+          if (result.error() == resp::server_errc::noscript && pass == 0) continue;
+          fail(result.error(), result.diagnostic());
+        }
+        if (result.value() == 1) ++counters_.recurring_fired;
+        if (result.value() == 2) ++counters_.recurring_skipped;
+        break;
+      }
+      sleep = std::chrono::milliseconds(0);  // look again at once: another may be due
+      continue;
+    }
+    if (first) {
+      const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(*first - now);
+      sleep = std::min(sleep, std::max(until, std::chrono::milliseconds(0)));
+    }
+  }
+  co_return sleep;
+}
+
+}  // namespace streamq::streams

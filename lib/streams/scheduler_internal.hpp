@@ -1,0 +1,50 @@
+#pragma once
+// What scheduler.cpp and recurring.cpp share.
+
+#include <streamq/redis/error.hpp>
+#include <streamq/resp/value.hpp>
+#include <streamq/streams/scheduler.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace streamq::streams {
+
+struct scheduler::topic_state {
+  std::shared_ptr<const topic_keys> keys;
+  std::vector<recurring_task> recurring;                // as read by the latest poll
+  std::map<std::string, schedule, std::less<>> parsed;  // spec -> schedule, parsed once
+};
+
+namespace detail {
+
+inline constexpr auto use_tuple = boost::asio::as_tuple(boost::asio::use_awaitable);
+
+[[noreturn]] inline void fail(error_code ec, const std::string& what = {}) {
+  throw boost::system::system_error(ec, what);
+}
+
+// A lost reply after writing means "maybe done", which the caller must know.
+inline error_code publish_error(error_code ec) {
+  if (ec == redis::client_errc::outcome_unknown) return errc::publish_indeterminate;
+  return ec;
+}
+
+inline std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// The recurring tasks of a topic from HGETALL of its recurring hash. Tasks whose fields are
+// incomplete (being removed) or whose template is not an envelope are left out.
+std::vector<recurring_task> parse_recurring(const resp::value& hash);
+
+}  // namespace detail
+}  // namespace streamq::streams
