@@ -51,7 +51,14 @@ consumer::consumer(client& c, consumer_config config)
 consumer::~consumer() = default;
 
 void consumer::subscribe_raw(std::string_view topic, std::string type_name, raw_handler handler) {
-  impl_->subscribe(topic, std::move(type_name), std::move(handler));
+  impl_->subscribe(topic, std::move(type_name), subscription_options{}, std::move(handler));
+}
+
+void consumer::subscribe_raw(std::string_view topic, std::string type_name,
+                             const subscription_options& options, raw_handler handler) {
+  if (options.once && options.remember_for.count() <= 0)
+    throw std::invalid_argument("streamq subscription_options.remember_for: must be positive");
+  impl_->subscribe(topic, std::move(type_name), options, std::move(handler));
 }
 
 boost::asio::awaitable<void> consumer::run() {

@@ -1,6 +1,7 @@
 // consumer_impl: running a handler and what happens after it fails (retry with backoff or
 // dead letter), and recovery of entries left pending by dead consumers (XAUTOCLAIM).
 #include "consumer_impl.hpp"
+#include "scheduler_scripts.hpp"
 
 #include <streamq/streams/claims.hpp>
 #include <streamq/streams/maintenance.hpp>
@@ -78,8 +79,7 @@ asio::awaitable<std::pair<error_code, std::string>> consumer_impl::run_handler(
   if (timeout) timeout->cancel();
   if (flight.timed_out && !stopping_) {
     failure = {errc::handler_timeout, "handler did not finish within handler_timeout (" +
-                                          std::to_string(config_.handler_timeout.count()) +
-                                          " ms)"};
+                                          std::to_string(config_.handler_timeout.count()) + " ms)"};
     // The cancellation was ours, not a shutdown: the retry path must be able to wait.
     co_await asio::this_coro::reset_cancellation_state();
   }
@@ -100,6 +100,16 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, fields entr
                          "envelope type '" + envelope.type() + "' is not '" + s.type_name + "'");
     co_return;
   }
+  std::string message_key;
+  if (s.options.once) {
+    message_key =
+        envelope.idempotency_key().empty() ? envelope.message_id() : envelope.idempotency_key();
+    if (co_await already_processed(sub, message_key)) {
+      ++stats_.skipped_processed;
+      ack(sub, id);
+      co_return;
+    }
+  }
   message_context ctx{s.keys.topic(), id, envelope.attempt(), &envelope};
   const auto started = std::chrono::steady_clock::now();
   if (config_.handler_timeout.count() > 0) ctx.deadline = started + config_.handler_timeout;
@@ -108,7 +118,10 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, fields entr
   const auto cs = co_await asio::this_coro::cancellation_state;
   if (cs.cancelled() != asio::cancellation_type::none) co_return;  // shutdown: stays pending
   if (!failure) {
-    ack(sub, id);
+    if (s.options.once)
+      co_await ack_processed(sub, id, message_key);  // on failure: pending, comes back
+    else
+      ack(sub, id);
     co_return;
   }
   if (is_permanent(failure)) {
@@ -123,6 +136,38 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, fields entr
     if (cs.cancelled() != asio::cancellation_type::none) co_return;
     co_await requeue(sub, id, std::move(envelope));
   }
+}
+
+asio::awaitable<bool> consumer_impl::already_processed(std::size_t sub,
+                                                       const std::string& message_key) {
+  resp::request req;
+  req.push("ZSCORE", resp::key{subs_[sub].processed_key}, message_key);
+  resp::response<std::optional<double>> score;  // RESP3 sends scores as doubles
+  // Unknown (connection trouble): run the handler; at-least-once still holds.
+  if (!co_await exec_shared(req, score) || !score.get<0>().has_value()) co_return false;
+  const auto& handled_at = score.get<0>().value();
+  co_return handled_at.has_value() &&
+      *handled_at >= static_cast<double>(now_unix_ms() - subs_[sub].options.remember_for.count());
+}
+
+asio::awaitable<bool> consumer_impl::ack_processed(std::size_t sub, const std::string& id,
+                                                   const std::string& message_key) {
+  const auto& s = subs_[sub];
+  for (int pass = 0; pass < 2; ++pass) {
+    resp::request req;
+    detail::ack_processed_script().push(req, pass == 1, 2, resp::key{s.processed_key},
+                                        resp::key{s.keys.stream()}, config_.group, id, message_key,
+                                        s.options.remember_for.count());
+    resp::response<std::int64_t> acked;
+    if (!co_await exec_shared(req, acked)) co_return false;
+    if (!acked.get<0>().has_value()) {
+      if (acked.get<0>().error() == resp::server_errc::noscript && pass == 0) continue;
+      co_return false;
+    }
+    ++stats_.acked;
+    co_return true;
+  }
+  co_return false;
 }
 
 asio::awaitable<void> consumer_impl::requeue(std::size_t sub, const std::string& id,

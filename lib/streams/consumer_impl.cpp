@@ -52,14 +52,16 @@ consumer_impl::consumer_impl(client& c, consumer_config config)
 }
 
 void consumer_impl::subscribe(std::string_view topic, std::string type_name,
-                              consumer::raw_handler handler) {
+                              const subscription_options& options, consumer::raw_handler handler) {
   if (running_) throw std::logic_error("streamq consumer: subscribe() after run()");
   topic_keys keys(topic);  // validates the name
   for (const auto& s : subs_)
     if (s.keys.topic() == keys.topic())
       throw std::invalid_argument("streamq consumer: topic '" + keys.topic() +
                                   "' is already subscribed");
-  subs_.push_back({std::move(keys), std::move(type_name), std::move(handler)});
+  std::string processed_key = options.once ? keys.processed(config_.group) : std::string();
+  subs_.push_back({std::move(keys), std::move(type_name), std::move(handler), options,
+                   std::move(processed_key)});
   pending_acks_.emplace_back();
 }
 
@@ -136,8 +138,7 @@ asio::awaitable<void> consumer_impl::run() {
 
 // ---- reading --------------------------------------------------------------------------
 
-std::size_t consumer_impl::take_entries(resp::value& reply,
-                                        std::vector<std::string>* last_ids) {
+std::size_t consumer_impl::take_entries(resp::value& reply, std::vector<std::string>* last_ids) {
   if (reply.is_null()) return 0;  // BLOCK timed out
   std::size_t seen = 0;
   // RESP3: a map stream -> entries; RESP2: an array of [stream, entries].
@@ -250,12 +251,12 @@ void consumer_impl::dispatch(std::size_t sub, std::string id, fields entry) {
   auto flight = in_flight_.emplace(in_flight_.end());
   flight->sub = sub;
   flight->id = std::move(id);
-  asio::co_spawn(client_.get_executor(), handle(*flight, std::move(entry)),
-                 asio::bind_cancellation_slot(flight->signal.slot(),
-                                              [this, flight](std::exception_ptr) {
-                                                in_flight_.erase(flight);
-                                                handler_finished();
-                                              }));
+  asio::co_spawn(
+      client_.get_executor(), handle(*flight, std::move(entry)),
+      asio::bind_cancellation_slot(flight->signal.slot(), [this, flight](std::exception_ptr) {
+        in_flight_.erase(flight);
+        handler_finished();
+      }));
 }
 
 void consumer_impl::handler_finished() {

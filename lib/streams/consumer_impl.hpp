@@ -11,8 +11,8 @@
 #include <exception>
 #include <list>
 #include <random>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace streamq::streams::detail {
@@ -29,13 +29,16 @@ struct subscription {
   topic_keys keys;
   std::string type_name;
   consumer::raw_handler handler;
+  subscription_options options;
+  std::string processed_key;  // keys.processed(group), with options.once
 };
 
 class consumer_impl {
  public:
   consumer_impl(client& c, consumer_config config);
 
-  void subscribe(std::string_view topic, std::string type_name, consumer::raw_handler handler);
+  void subscribe(std::string_view topic, std::string type_name, const subscription_options& options,
+                 consumer::raw_handler handler);
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<std::vector<topic_status>> inspect();
   consumer_health health() const noexcept;
@@ -71,6 +74,12 @@ class consumer_impl {
   boost::asio::awaitable<void> requeue(std::size_t sub, const std::string& id,
                                        v1::Envelope envelope);
   void ack(std::size_t sub, std::string id);
+  // subscription_options::once: whether `message_key` was handled already, and recording it
+  // together with the acknowledgement. False when the record could not be written (the
+  // entry stays pending and comes back).
+  boost::asio::awaitable<bool> already_processed(std::size_t sub, const std::string& message_key);
+  boost::asio::awaitable<bool> ack_processed(std::size_t sub, const std::string& id,
+                                             const std::string& message_key);
   std::chrono::milliseconds backoff(std::uint32_t attempt);
   void record_latency(std::chrono::steady_clock::duration took) noexcept;
   std::size_t credit() const noexcept;
@@ -80,7 +89,7 @@ class consumer_impl {
 
   client& client_;
   std::vector<subscription> subs_;
-  std::vector<std::vector<std::string>> pending_acks_;     // per subscription
+  std::vector<std::vector<std::string>> pending_acks_;  // per subscription
   // One waiter each; cancelled to wake it (re-armed by the waiter itself).
   boost::asio::steady_timer credit_wake_;  // read loop: a handler slot freed
   boost::asio::steady_timer ack_wake_;     // ack loop: acknowledgements queued

@@ -82,6 +82,14 @@ topic_keys::topic_keys(std::string_view topic) : topic_(topic) {
   cron_ = base + "cron";
   meta_ = base + "meta";
   dead_prefix_ = base + "dead:";
+  done_prefix_ = base + "done:";
+}
+
+std::string topic_keys::processed(std::string_view group) const {
+  validate_name(name_kind::group, group);
+  std::string key = done_prefix_;
+  key += group;
+  return key;
 }
 
 std::string topic_keys::dead_letters(std::string_view group) const {
@@ -99,7 +107,10 @@ std::string topic_keys::dedup(std::string_view idempotency_key) const {
 
 std::vector<std::string> topic_keys::all_keys(std::span<const std::string> groups) const {
   std::vector<std::string> keys{stream_, delayed_, delayed_data_, cron_, meta_};
-  for (const auto& group : groups) keys.push_back(dead_letters(group));
+  for (const auto& group : groups) {
+    keys.push_back(dead_letters(group));
+    keys.push_back(processed(group));
+  }
   return keys;
 }
 

@@ -130,4 +130,16 @@ return 1
   return script;
 }
 
+const lua_script& ack_processed_script() {
+  static const lua_script script(R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+local acked = redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[4]))
+return acked
+)lua");
+  return script;
+}
+
 }  // namespace streamq::streams::detail

@@ -1,6 +1,6 @@
 #pragma once
-// The Lua scripts behind streams::scheduler (delayed and recurring tasks) and idempotent
-// publishing. Each touches keys of one topic only (one hash tag: Redis Cluster safe) and
+// The Lua scripts behind streams::scheduler (delayed and recurring tasks), idempotent
+// publishing and once-only handling. Each touches keys of one topic only (one hash tag: Redis Cluster safe) and
 // validates before its first write, so under maxmemory it is refused whole or runs whole.
 
 #include "script.hpp"
@@ -39,5 +39,10 @@ const lua_script& recurring_flag_script();
 // version field, version and envelope field. Returns 1 fired, 2 skipped, 0 already claimed,
 // -1 paused, -2 the spec changed (or the task was removed).
 const lua_script& fire_recurring_script();
+
+// KEYS[1] processed set of a group, KEYS[2] stream; ARGV[1] group, ARGV[2] entry ID, ARGV[3]
+// message key, ARGV[4] remember_for ms. Records the message as handled (server time) and
+// acknowledges the entry together; forgets records older than remember_for.
+const lua_script& ack_processed_script();
 
 }  // namespace streamq::streams::detail

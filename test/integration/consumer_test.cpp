@@ -236,6 +236,60 @@ TEST_CASE("a handler that keeps timing out is dead-lettered as handler_timeout")
   });
 }
 
+TEST_CASE("with `once`, a message that arrives twice runs its handler once") {
+  redis_server server;
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    consumer cons(c, consumer_config{.group = "g"});
+    std::map<std::string, int> runs;
+    streamq::streams::subscription_options once;
+    once.once = true;
+    once.remember_for = 1s;
+    cons.subscribe<Order>(
+        topic,
+        [&](const Order& o, message_context&) -> asio::awaitable<void> {
+          ++runs[o.id()];
+          co_return;
+        },
+        once);
+    // The same message twice (a producer retrying after an indeterminate publish), and two
+    // messages sharing an idempotency key, added by a writer that does not deduplicate (a
+    // publisher would suppress the second).
+    const auto first = streamq::streams::make_envelope(order(1));
+    streamq::streams::envelope_options keyed;
+    keyed.idempotency_key = "charge-2";
+    auto add_keyed = [&]() -> asio::awaitable<void> {
+      request xadd;
+      xadd.push("XADD", key{streamq::streams::topic_keys(topic).stream()}, "*",
+                streamq::streams::encode_entry(streamq::streams::make_envelope(order(2), keyed)));
+      streamq::resp::ignore_response ignored;
+      co_await c.async_exec(xadd, ignored);
+    };
+    co_await while_consuming(cons, nullptr, [&]() -> asio::awaitable<void> {
+      co_await pub.publish_envelope(topic, first);
+      co_await add_keyed();
+      co_await wait_until([&] { return cons.stats().acked == 2; });
+      co_await pub.publish_envelope(topic, first);
+      co_await add_keyed();
+      co_await wait_until([&] { return cons.stats().skipped_processed == 2; });
+      co_await sleep_for(1200ms);  // remember_for has passed: a copy now runs again
+      co_await pub.publish_envelope(topic, first);
+      co_await wait_until([&] { return cons.stats().acked == 5; });  // skipped ones are acked
+    });
+    CHECK(runs["order-1"] == 2);
+    CHECK(runs["order-2"] == 1);
+    request pending;
+    pending.push("XPENDING", key{streamq::streams::topic_keys(topic).stream()}, "g");
+    pending.push("ZSCORE", key{streamq::streams::topic_keys(topic).processed("g")},
+                 first.message_id());
+    response<streamq::resp::value, std::optional<std::string>> replies;
+    co_await c.async_exec(pending, replies);
+    CHECK(replies.get<0>().value().elements.at(0).text == "0");  // everything acknowledged
+    CHECK(replies.get<1>().value().has_value());                 // and recorded with it
+  });
+}
+
 TEST_CASE("permanent errors, poison payloads and exhausted retries go to the dead-letter stream") {
   redis_server server;
   const auto topic = streamq::test::unique_topic();

@@ -1,7 +1,8 @@
-// streamq-test-scheduler URL TOPIC [NAME SPEC POLICY]: a scheduler process for the scheduler
-// tests. Moves TOPIC's delayed tasks into its stream until SIGTERM or SIGINT (a graceful
+// streamq-test-scheduler URL TOPIC [NAME SPEC POLICY [GRACE_MS]]: a scheduler process for the
+// scheduler tests. Moves TOPIC's delayed tasks into its stream until SIGTERM or SIGINT (a graceful
 // stop) or SIGKILL. With NAME SPEC POLICY ("skip" or "run_once") it first registers a
-// recurring task publishing Order{id = NAME}, the way every process of a service would.
+// recurring task publishing Order{id = NAME}, the way every process of a service would;
+// GRACE_MS sets scheduler_config::misfire_grace.
 #include <streamq/client.hpp>
 #include <streamq/streams/scheduler.hpp>
 
@@ -16,6 +17,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 
@@ -24,8 +26,8 @@ using namespace asio::experimental::awaitable_operators;
 namespace streams = streamq::streams;
 
 int main(int argc, char** argv) {
-  if (argc != 3 && argc != 6) {
-    std::fprintf(stderr, "usage: %s URL TOPIC [NAME SPEC POLICY]\n", argv[0]);
+  if (argc != 3 && argc != 6 && argc != 7) {
+    std::fprintf(stderr, "usage: %s URL TOPIC [NAME SPEC POLICY [GRACE_MS]]\n", argv[0]);
     return 2;
   }
   const std::string topic = argv[2];
@@ -33,11 +35,12 @@ int main(int argc, char** argv) {
   streamq::client client(io.get_executor(), argv[1]);
   streams::scheduler_config config;
   config.topics.push_back(topic);
+  if (argc == 7) config.misfire_grace = std::chrono::milliseconds(std::atoi(argv[6]));
   streams::scheduler scheduler(client, config);
   asio::signal_set stop(io, SIGTERM, SIGINT);
   int status = 0;
   auto work = [&]() -> asio::awaitable<void> {
-    if (argc == 6) {
+    if (argc >= 6) {
       streamq::test::Order order;
       order.set_id(argv[3]);
       const auto policy = std::string(argv[5]) == "run_once" ? streams::missed_policy::run_once

@@ -113,16 +113,17 @@ struct message_context {
 };
 
 struct consumer_stats {
-  std::uint64_t delivered = 0;         // entries handed to handlers (incl. retries, recoveries)
-  std::uint64_t acked = 0;             // handled successfully and acknowledged
-  std::uint64_t retried = 0;           // failures re-queued for another attempt
-  std::uint64_t dead_lettered = 0;     // moved to the dead-letter stream
-  std::uint64_t claimed = 0;           // taken over from idle consumers
-  std::uint64_t lost = 0;              // pending entries whose data was gone (trimmed/deleted)
-  std::uint64_t data_loss_events = 0;  // group vanished (e.g. Redis restarted empty)
-  std::uint64_t in_flight = 0;         // handlers running now
-  std::uint64_t claims_refreshed = 0;  // claim keep-alives of long-running handlers' entries
-  std::uint64_t ownership_lost = 0;    // in-flight entries another consumer had taken over
+  std::uint64_t delivered = 0;          // entries handed to handlers (incl. retries, recoveries)
+  std::uint64_t acked = 0;              // handled successfully and acknowledged
+  std::uint64_t retried = 0;            // failures re-queued for another attempt
+  std::uint64_t dead_lettered = 0;      // moved to the dead-letter stream
+  std::uint64_t claimed = 0;            // taken over from idle consumers
+  std::uint64_t lost = 0;               // pending entries whose data was gone (trimmed/deleted)
+  std::uint64_t data_loss_events = 0;   // group vanished (e.g. Redis restarted empty)
+  std::uint64_t in_flight = 0;          // handlers running now
+  std::uint64_t claims_refreshed = 0;   // claim keep-alives of long-running handlers' entries
+  std::uint64_t ownership_lost = 0;     // in-flight entries another consumer had taken over
+  std::uint64_t skipped_processed = 0;  // `once` messages already handled: acked, not re-run
   // Handler run times: bucket b counts runs that took [2^b, 2^(b+1)) microseconds (bucket 0
   // also takes runs under 1 µs; the last one everything longer), successful or not.
   std::array<std::uint64_t, 32> handler_latency_log2_us{};
@@ -151,6 +152,20 @@ struct consumer_health {
   }
 };
 
+// How one subscription handles its messages.
+struct subscription_options {
+  // Handle each message once per consumer group, even when it arrives again. A success is
+  // recorded (under the envelope's idempotency key, else its message ID) in the same Lua
+  // script as its acknowledgement, and a message already recorded is acknowledged without
+  // running the handler. That covers duplicates of one message: a producer's retried
+  // publish, a dead letter requeued although it had succeeded, an entry finished by a
+  // consumer that was presumed dead. A crash after the handler but before the record still
+  // runs it again (at-least-once). Costs one extra round trip per message.
+  bool once = false;
+  // How long a record is kept: duplicates arriving later run the handler again.
+  std::chrono::milliseconds remember_for{std::chrono::hours(24)};
+};
+
 class consumer {
  public:
   using raw_handler =
@@ -166,7 +181,11 @@ class consumer {
   // parse as T, or whose envelope names another type, are dead-lettered as decode_failed.
   template <class T, class Handler>
   void subscribe(std::string_view topic, Handler handler) {
-    subscribe_raw(topic, T::descriptor()->full_name(),
+    subscribe<T>(topic, std::move(handler), subscription_options{});
+  }
+  template <class T, class Handler>
+  void subscribe(std::string_view topic, Handler handler, const subscription_options& options) {
+    subscribe_raw(topic, T::descriptor()->full_name(), options,
                   [h = std::move(handler)](const v1::Envelope& envelope,
                                            message_context& ctx) -> boost::asio::awaitable<void> {
                     T message;
@@ -180,6 +199,8 @@ class consumer {
 
   // The type-erased form: `type_name` is the full protobuf name the envelope must carry.
   void subscribe_raw(std::string_view topic, std::string type_name, raw_handler handler);
+  void subscribe_raw(std::string_view topic, std::string type_name,
+                     const subscription_options& options, raw_handler handler);
 
   // The owner operation. Creates the groups (MKSTREAM), re-reads this consumer's own
   // pending entries, then reads, dispatches, acknowledges, retries and recovers until it is

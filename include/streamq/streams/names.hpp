@@ -51,11 +51,15 @@ class topic_keys {
   // Dead letters of one consumer group: "streamq:{T}:dead:<group>". Throws
   // std::invalid_argument for an invalid group name.
   [[nodiscard]] std::string dead_letters(std::string_view group) const;
+  // Messages a consumer group handled with subscription_options::once (sorted set of message
+  // keys by handling time): "streamq:{T}:done:<group>". Throws like dead_letters().
+  [[nodiscard]] std::string processed(std::string_view group) const;
   // Deduplication key of one idempotency key: dedup_prefix() + key. Any bytes may follow the
   // prefix; the hash tag stays {T}.
   [[nodiscard]] std::string dedup(std::string_view idempotency_key) const;
 
-  // Every key above except dedup keys, with dead_letters() for each of `groups`.
+  // Every key above except dedup keys, with dead_letters() and processed() for each of
+  // `groups`.
   [[nodiscard]] std::vector<std::string> all_keys(std::span<const std::string> groups = {}) const;
 
   // The Redis Cluster slot of every key of this topic.
@@ -70,6 +74,7 @@ class topic_keys {
   std::string cron_;
   std::string meta_;
   std::string dead_prefix_;
+  std::string done_prefix_;
 };
 
 }  // namespace streamq::streams
