@@ -5,8 +5,11 @@
 // retried with backoff. One order is rejected as invalid (a permanent error), and a Refund
 // published to the orders topic by mistake is poison: both land in the dead-letter stream.
 // Then "a fix is deployed", the rejected order is requeued from the dead-letter stream and
-// handled, and the stats are printed. Redis: STREAMQ_REDIS_URL, default
+// handled, and the stats are printed. Then demo_scheduling.cpp shows a delayed task, a
+// recurring task and a suppressed duplicate. Redis: STREAMQ_REDIS_URL, default
 // redis://127.0.0.1:6379.
+#include "demo_scheduling.hpp"
+
 #include <streamq/client.hpp>
 #include <streamq/deadline.hpp>
 #include <streamq/streams/consumer.hpp>
@@ -153,6 +156,7 @@ asio::awaitable<void> demo(streamq::client& client) {
   };
   co_await (consumer.run() || guarded());  // the consumer stops (gracefully) when it is done
   if (failure) std::rethrow_exception(failure);
+  co_await scheduling_demo(client);
 }
 
 }  // namespace
