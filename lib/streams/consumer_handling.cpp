@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
 #include <optional>
 
 namespace streamq::streams::detail {
@@ -51,20 +50,8 @@ void consumer_impl::record_latency(std::chrono::steady_clock::duration took) noe
 
 asio::awaitable<std::pair<error_code, std::string>> consumer_impl::run_handler(
     in_flight_entry& flight, const v1::Envelope& envelope, message_context& ctx) {
-  // The timeout cancels the handler through the same signal as shutdown, flagged so that
-  // handle() can tell the two apart. The flag lives in the in-flight record, which outlives
-  // this coroutine, and the timer callback only runs while the timer does: it is cancelled
-  // (and its callback discarded by the flag check) before this returns.
-  std::optional<asio::steady_timer> timeout;
-  auto armed = std::make_shared<bool>(true);
-  if (config_.handler_timeout.count() > 0) {
-    timeout.emplace(client_.get_executor(), ctx.deadline);
-    timeout->async_wait([armed, &flight](const boost::system::error_code& ec) {
-      if (ec || !*armed) return;
-      flight.timed_out = true;
-      flight.signal.emit(asio::cancellation_type::terminal);
-    });
-  }
+  // timeout_loop() cancels a handler past its deadline through the same signal as shutdown,
+  // flagging it so that the two can be told apart here.
   std::pair<error_code, std::string> failure;
   try {
     co_await subs_[flight.sub].handler(envelope, ctx);
@@ -75,8 +62,6 @@ asio::awaitable<std::pair<error_code, std::string>> consumer_impl::run_handler(
   } catch (...) {
     failure = {errc::handler_failed, "unknown exception"};
   }
-  *armed = false;
-  if (timeout) timeout->cancel();
   if (flight.timed_out && !stopping_) {
     failure = {errc::handler_timeout, "handler did not finish within handler_timeout (" +
                                           std::to_string(config_.handler_timeout.count()) + " ms)"};
@@ -112,7 +97,10 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, fields entr
   }
   message_context ctx{s.keys.topic(), id, envelope.attempt(), &envelope};
   const auto started = std::chrono::steady_clock::now();
-  if (config_.handler_timeout.count() > 0) ctx.deadline = started + config_.handler_timeout;
+  if (config_.handler_timeout.count() > 0) {
+    ctx.deadline = started + config_.handler_timeout;
+    flight.deadline = ctx.deadline;
+  }
   auto [failure, failure_text] = co_await run_handler(flight, envelope, ctx);
   record_latency(std::chrono::steady_clock::now() - started);
   const auto cs = co_await asio::this_coro::cancellation_state;
@@ -256,6 +244,33 @@ asio::awaitable<void> consumer_impl::keepalive_loop() {
       }
       if (cs.cancelled() != asio::cancellation_type::none) co_return;
     }
+  }
+}
+
+asio::awaitable<void> consumer_impl::timeout_loop() {
+  // One sweep over the in-flight handlers per tick instead of a timer per message: the
+  // timeout is enforced within a tick (a tenth of it, 10 ms to 1 s).
+  if (config_.handler_timeout.count() <= 0) {
+    // Nothing to enforce; still end only with run(): a branch of its || that ends stops it.
+    asio::steady_timer forever(co_await asio::this_coro::executor,
+                               asio::steady_timer::time_point::max());
+    co_await forever.async_wait(use_tuple);
+    co_return;
+  }
+  const auto tick = std::clamp<std::chrono::milliseconds>(
+      config_.handler_timeout / 10, std::chrono::milliseconds(10), std::chrono::seconds(1));
+  const auto cs = co_await asio::this_coro::cancellation_state;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (true) {
+    timer.expires_after(tick);
+    co_await timer.async_wait(use_tuple);
+    if (cs.cancelled() != asio::cancellation_type::none) co_return;
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& flight : in_flight_)
+      if (!flight.timed_out && flight.deadline <= now) {
+        flight.timed_out = true;
+        flight.signal.emit(asio::cancellation_type::terminal);
+      }
   }
 }
 

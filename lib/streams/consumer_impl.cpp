@@ -129,7 +129,7 @@ asio::awaitable<void> consumer_impl::run() {
   };
   // Ends when run() is cancelled or a loop fails; every branch returns normally then.
   co_await (conn->async_run(use_tuple) || guarded(reading()) || guarded(claim_loop()) ||
-            guarded(ack_loop()) || guarded(keepalive_loop()));
+            guarded(ack_loop()) || guarded(keepalive_loop()) || guarded(timeout_loop()));
   co_await asio::this_coro::reset_cancellation_state();
   co_await drain();
   running_ = false;

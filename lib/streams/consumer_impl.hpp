@@ -22,7 +22,9 @@ struct in_flight_entry {
   boost::asio::cancellation_signal signal;  // stops the handler (shutdown, timeout)
   std::size_t sub = 0;
   std::string id;
-  bool timed_out = false;  // the signal was emitted because handler_timeout passed
+  // When handler_timeout cancels the handler (max: never), and whether it did.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  bool timed_out = false;
 };
 
 struct subscription {
@@ -57,6 +59,7 @@ class consumer_impl {
   boost::asio::awaitable<void> claim_topic(std::size_t sub);
   boost::asio::awaitable<void> ack_loop();
   boost::asio::awaitable<void> keepalive_loop();
+  boost::asio::awaitable<void> timeout_loop();
   boost::asio::awaitable<void> flush_acks();
   boost::asio::awaitable<void> drain();
 

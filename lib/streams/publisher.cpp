@@ -71,8 +71,28 @@ asio::awaitable<std::string> publisher::publish(std::string_view topic,
 
 asio::awaitable<std::string> publisher::publish_envelope(std::string_view topic,
                                                          v1::Envelope envelope) {
-  auto receipt = co_await publish_envelope_checked(topic, std::move(envelope));
-  co_return std::move(receipt.id);
+  if (!envelope.idempotency_key().empty()) {
+    auto receipt = co_await publish_envelope_checked(topic, std::move(envelope));
+    co_return std::move(receipt.id);
+  }
+  // The common case without a key, kept free of the script machinery: one XADD.
+  const auto keys = keys_of(topic);
+  prepare(envelope);
+  resp::request req;
+  req.push("XADD", resp::key{keys->stream()}, "*", encode_entry(envelope));
+  resp::response<std::string> id;
+  auto [ec] = co_await client_.async_exec(req, id, use_tuple);
+  if (ec) {
+    ec = publish_error(ec);
+    ++(ec == errc::publish_indeterminate ? indeterminate_ : failed_);
+    fail(ec);
+  }
+  if (!id.get<0>().has_value()) {
+    ++failed_;
+    fail(id.get<0>().error(), id.get<0>().diagnostic());
+  }
+  ++published_;
+  co_return std::move(id.get<0>()).value();
 }
 
 asio::awaitable<publish_receipt> publisher::publish_envelope_checked(std::string_view topic,

@@ -78,7 +78,8 @@ struct consumer_config {
   std::chrono::milliseconds remove_idle_consumers_after{std::chrono::hours(1)};
   // A handler still running after this long is cancelled (through its cancellation slot: every
   // co_await in it throws operation_aborted) and counts as a failure (errc::handler_timeout),
-  // retried per `retry`. message_context::deadline tells the handler when. Zero: no limit.
+  // retried per `retry`. message_context::deadline tells the handler when; the cut comes
+  // within a tenth of the timeout (10 ms to 1 s) after it. Zero: no limit.
   std::chrono::milliseconds handler_timeout{std::chrono::minutes(30)};
   // On stop, in-flight handlers get this long to finish; unfinished ones stay pending and
   // are recovered by another consumer (or this one on restart).
