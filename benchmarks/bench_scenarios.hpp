@@ -20,12 +20,15 @@ struct scenario {
 
 int run_xadd(const options& opt);
 int run_e2e(const options& opt);
+int run_delayed(const options& opt);
 
 inline std::span<const scenario> registry() {
   static constexpr scenario all[] = {
       {"xadd", "C coroutines XADD to one stream over one pipelined client", run_xadd},
       {"e2e", "C coroutines publish typed messages that one consumer group handles and acks",
        run_e2e},
+      {"delayed", "C coroutines schedule tasks due over --window-ms that one scheduler moves",
+       run_delayed},
   };
   return all;
 }

@@ -19,11 +19,14 @@ std::string usage_text(
   std::string s = "usage: ";
   s += program;
   s += " SCENARIO --redis URL [--count N] [--payload BYTES] [--concurrency C] [--rate R]\n"
+       "       [--window-ms W]\n"
        "  --redis URL        redis://[user[:password]@]host[:port][/db] (rediss://, unix:// too)\n"
-       "  --count N          measured operations, > 0 (default 1000000); ~1% more warm up first\n"
+       "  --count N          measured operations, > 0 (default 1000000; delayed: 100000);\n"
+       "                     ~1% more warm up first\n"
        "  --payload BYTES    bytes in each field value (default 100)\n"
        "  --concurrency C    coroutines with an operation in flight, > 0 (default 256; e2e: 64)\n"
        "  --rate R           operations per second over all coroutines (default 0: unpaced)\n"
+       "  --window-ms W      delayed: the tasks fall due uniformly over W ms, > 0 (default 2000)\n"
        "prints one JSON object per line on stdout (scenario, count, ops_per_sec, p50_us, p99_us,\n"
        "p999_us, client_cpu_us_per_op, concurrency, payload, errors, ...); exit status 0 on\n"
        "success, 1 when the run failed or saw errors, 2 on a usage error\n"
@@ -82,6 +85,7 @@ std::optional<options> parse_options(int argc, char** argv, std::string& error) 
       ok = !value.empty();
       have_url = true;
     } else if (flag == "--count") {
+      opt.count_given = true;
       ok = parse_integer(value, opt.count) && opt.count > 0;
     } else if (flag == "--payload") {
       // Redis refuses bulk strings over proto-max-bulk-len (512 MB by default) by closing the
@@ -93,6 +97,10 @@ std::optional<options> parse_options(int argc, char** argv, std::string& error) 
            opt.concurrency <= 1'000'000;
     } else if (flag == "--rate") {
       ok = parse_double(value, opt.rate) && opt.rate >= 0;
+    } else if (flag == "--window-ms") {
+      // Up to a day: due times are computed in integer milliseconds as i * W / N.
+      ok = parse_integer(value, opt.window_ms) && opt.window_ms > 0 &&
+           opt.window_ms <= 24ull * 3600 * 1000;
     } else {
       error = "unknown flag " + std::string(flag);
       return std::nullopt;

@@ -20,10 +20,12 @@ struct options {
   std::string scenario;
   std::string redis_url;
   std::uint64_t count = 1'000'000;  // measured operations (warm-up comes on top)
+  bool count_given = false;         // --count was on the command line (delayed defaults to 100k)
   std::size_t payload = 100;        // bytes in the field value
   std::size_t concurrency = 256;    // coroutines with an operation in flight
   bool concurrency_given = false;   // --concurrency was on the command line (e2e defaults to 64)
   double rate = 0;                  // operations per second over all coroutines; 0: unpaced
+  std::uint64_t window_ms = 2000;   // delayed: tasks fall due uniformly over this many ms
 };
 
 // The usage message, listing `scenarios` (name and one-line summary each).

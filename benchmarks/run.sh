@@ -2,13 +2,16 @@
 # XADD throughput of streamq next to redis-benchmark and plain hiredis, and end-to-end
 # (publish -> consumer group -> ack) throughput and latency of streamq next to a raw hiredis
 # producer/consumer, measured in one run against one server, so the ratios hold on whatever
-# machine runs it. The server (no persistence) is pinned to CPU 0 and every client to CPU 1,
-# as on the 2-core CI machines.
+# machine runs it; then the lateness of delayed tasks moved by streams::scheduler. The server
+# (no persistence) is pinned to CPU 0 and every client to CPU 1, as on the 2-core CI machines.
 #
 # usage: benchmarks/run.sh [--count N] [--payload BYTES] [--out FILE] [--repeat K] [--e2e-count N]
+#                          [--delayed-count N]
 #   --count    operations per run (default 1000000, env STREAMQ_BENCH_COUNT)
 #   --e2e-count  messages of the streamq e2e run at saturation (default 300000, env
 #              STREAMQ_BENCH_E2E_COUNT); the paced e2e runs last ~4 s each at 1k, 10k, 50k msg/s
+#   --delayed-count  delayed tasks due over a 5 s window, moved by one scheduler (default
+#              100000, env STREAMQ_BENCH_DELAYED_COUNT); the run takes ~10 s
 #   --payload  bytes in the field value (default 100, env STREAMQ_BENCH_PAYLOAD)
 #   --out      raw results, one JSON line per run (default BUILD_DIR/bench-DATE.jsonl)
 #   --repeat   rounds of every configuration, interleaved; the table shows medians
@@ -25,6 +28,7 @@ payload="${STREAMQ_BENCH_PAYLOAD:-100}"
 build_dir="${STREAMQ_BUILD_DIR:-build/release}"
 repeat="${STREAMQ_BENCH_REPEAT:-1}"
 e2e_count="${STREAMQ_BENCH_E2E_COUNT:-300000}"
+delayed_count="${STREAMQ_BENCH_DELAYED_COUNT:-100000}"
 out=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -33,15 +37,19 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --repeat) repeat="$2"; shift 2 ;;
     --e2e-count) e2e_count="$2"; shift 2 ;;
-    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+    --delayed-count) delayed_count="$2"; shift 2 ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-case "$count$payload$repeat$e2e_count" in
-  *[!0-9]*) echo "run.sh: --count, --payload, --repeat and --e2e-count take numbers" >&2; exit 2 ;;
+case "$count$payload$repeat$e2e_count$delayed_count" in
+  *[!0-9]*)
+    echo "run.sh: --count, --payload, --repeat, --e2e-count and --delayed-count take numbers" >&2
+    exit 2 ;;
 esac
-if [ "$count" -le 0 ] || [ "$repeat" -le 0 ] || [ "$e2e_count" -le 0 ]; then
-  echo "run.sh: --count, --repeat and --e2e-count must be > 0" >&2
+if [ "$count" -le 0 ] || [ "$repeat" -le 0 ] || [ "$e2e_count" -le 0 ] ||
+  [ "$delayed_count" -le 0 ]; then
+  echo "run.sh: --count, --repeat, --e2e-count and --delayed-count must be > 0" >&2
   exit 2
 fi
 out="${out:-$build_dir/bench-$(date +%Y%m%d-%H%M%S).jsonl}"
@@ -204,14 +212,19 @@ for round in $(seq 1 "$repeat"); do
       run streamq e2e "$config" "$n" "$bench" e2e --redis "$url" --count "$n" \
         --payload "$payload" --concurrency 64 --rate "$rate"
     done
+    # Delayed tasks: 64 coroutines schedule N typed messages due uniformly over 5 s; one
+    # scheduler in the same process moves them into the topic; lateness from the entry IDs.
+    run streamq delayed "window=5000ms" "$delayed_count" "$bench" delayed --redis "$url" \
+      --count "$delayed_count" --payload "$payload" --concurrency 64 --window-ms 5000
   fi
 done
 
 # The table: per configuration, medians over the rounds run on a quiet machine (noise <= 5%;
 # all rounds when none was quiet), the best round, and the ratios the targets are about.
-python3 - "$out" "$count" "$payload" "$repeat" "$(nproc)" "${#pin_client[@]}" "$e2e_count" <<'PY'
+python3 - "$out" "$count" "$payload" "$repeat" "$(nproc)" "${#pin_client[@]}" "$e2e_count" \
+  "$delayed_count" <<'PY'
 import json, statistics, sys
-path, count, payload, repeat, ncpu, pinned, e2e_count = sys.argv[1:8]
+path, count, payload, repeat, ncpu, pinned, e2e_count, delayed_count = sys.argv[1:9]
 rows = [json.loads(l) for l in open(path) if l.strip()]
 groups = {}
 for r in rows:
@@ -231,6 +244,10 @@ for (tool, kind, config), runs in groups.items():
                   "best": max(r["ops_per_sec"] for r in runs),
                   "p50": median(used, "p50_us"), "p99": median(used, "p99_us"),
                   "p999": median(used, "p999_us"), "pub": median(used, "publish_per_sec"),
+                  "sched": median(used, "schedule_per_sec"),
+                  "late50": median(used, "lateness_p50_ms"),
+                  "late99": median(used, "lateness_p99_ms"),
+                  "latemax": median(used, "lateness_max_ms"),
                   "cpu": median(used, "client_cpu_us_per_op"),
                   "server": median(used, "server_cpu_us_per_op"),
                   "noise": median(used, "noise_pct"),
@@ -254,8 +271,8 @@ head = ("tool", "kind", "config", "ops/s", "best", "/sq@256", "p50 us", "p99 us"
 line = "%-15s %-4s %-17s %9s %9s %7s %7s %7s %7s %7s %6s %6s"
 print(line % head)
 for t in table:
-    if t["tool"] == "streamq" and t["kind"] == "e2e":
-        continue  # in the end-to-end table below
+    if t["tool"] == "streamq" and t["kind"] in ("e2e", "delayed"):
+        continue  # in the end-to-end and delayed-task tables below
     ratio = fmt(t["ops"] / ref, "%.2f") if ref and t["kind"] == "xadd" else "-"
     print(line % (t["tool"], t["kind"], t["config"], fmt(t["ops"], "%.0f"), fmt(t["best"], "%.0f"),
                   ratio, fmt(t["p50"], "%.0f"), fmt(t["p99"], "%.0f"),
@@ -308,5 +325,21 @@ if e2e_rows:
     if isinstance(p99, (int, float)):
         print("%-42s %5.0f  (target < 1000 us: %s)" % ("streamq-e2e p99 at 10k msg/s (us)", p99,
               "meets" if p99 < 1000 else "MISSES"))
+
+delayed_rows = [t for t in table if t["kind"] == "delayed"]
+if delayed_rows:
+    print("\nDelayed tasks: %s tasks of %s-byte payloads scheduled by 64 coroutines, due uniformly"
+          " over 5 s,\nmoved by one scheduler in the same process" % (delayed_count, payload))
+    line = "%-8s %-15s %9s %9s %9s %8s %8s %8s %7s %7s %6s %6s"
+    print(line % ("tool", "config", "moved/s", "best", "sched/s", "p50 ms", "p99 ms", "max ms",
+                  "cli us", "srv us", "noise", "quiet"))
+    for t in delayed_rows:
+        print(line % (t["tool"], t["config"], fmt(t["ops"], "%.0f"), fmt(t["best"], "%.0f"),
+                      fmt(t["sched"], "%.0f"), fmt(t["late50"], "%.0f"),
+                      fmt(t["late99"], "%.0f"), fmt(t["latemax"], "%.0f"), fmt(t["cpu"], "%.2f"),
+                      fmt(t["server"], "%.2f"), fmt(t["noise"], "%.0f%%"), t["rounds"]))
+    print("lateness: stream entry ID time - due time (1 ms resolution); sched/s: publish_at calls\n"
+          "per second; cli us: client CPU per task while moving; srv us: server CPU per task,\n"
+          "scheduling and moving")
 PY
 exit "$failed"

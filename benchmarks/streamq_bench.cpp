@@ -1,6 +1,7 @@
 // streamq-bench: client-side throughput, latency and CPU of streamq against a live Redis.
 //
 //   streamq-bench SCENARIO --redis URL [--count N] [--payload BYTES] [--concurrency C] [--rate R]
+//                 [--window-ms W]
 //
 // Prints one JSON object per line on stdout; benchmarks/run.sh and other scripts parse it.
 // The scenarios live in bench_*.cpp and are listed in bench_scenarios.hpp.

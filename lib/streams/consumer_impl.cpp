@@ -95,6 +95,8 @@ asio::awaitable<void> consumer_impl::run() {
   if (subs_.empty()) throw std::logic_error("streamq consumer: run() without subscriptions");
   if (running_) throw std::logic_error("streamq consumer: run() twice");
   running_ = true;
+  stream_names_.clear();
+  for (const auto& sub : subs_) stream_names_.push_back(sub.keys.stream());
   co_await asio::this_coro::throw_if_cancelled(false);
   const auto eviction = co_await check_eviction_policy(client_);
   if (!eviction.policy) {
@@ -138,40 +140,21 @@ asio::awaitable<void> consumer_impl::run() {
 
 // ---- reading --------------------------------------------------------------------------
 
-std::size_t consumer_impl::take_entries(resp::value& reply, std::vector<std::string>* last_ids) {
-  if (reply.is_null()) return 0;  // BLOCK timed out
-  std::size_t seen = 0;
-  // RESP3: a map stream -> entries; RESP2: an array of [stream, entries].
-  auto each_stream = [&](const resp::value& name, resp::value& entries) {
-    std::size_t sub = 0;
-    while (sub < subs_.size() && subs_[sub].keys.stream() != name.text) ++sub;
-    if (sub == subs_.size()) return;
-    for (auto& entry : entries.elements) {
-      if (entry.elements.size() != 2) continue;
-      std::string id = std::move(entry.elements[0].text);
-      if (last_ids) (*last_ids)[sub] = id;
-      ++seen;
-      if (entry.elements[1].is_null()) {  // in our PEL, but its data was trimmed away
-        ++stats_.lost;
-        report(consumer_event::kind::entries_lost, subs_[sub].keys.topic(),
-               "pending entry " + id + " was trimmed or deleted before it was handled");
-        ack(sub, std::move(id));
-        continue;
-      }
-      fields entry_fields;
-      entry_fields.reserve(entry.elements[1].elements.size());
-      for (auto& f : entry.elements[1].elements) entry_fields.push_back(std::move(f.text));
-      dispatch(sub, std::move(id), std::move(entry_fields));
+std::size_t consumer_impl::take_entries(std::vector<read_entry>& entries,
+                                        std::vector<std::string>* last_ids) {
+  for (auto& entry : entries) {
+    const std::size_t sub = entry.stream;
+    if (last_ids) (*last_ids)[sub] = entry.id;
+    if (entry.deleted) {  // in our PEL, but its data was trimmed away
+      ++stats_.lost;
+      report(consumer_event::kind::entries_lost, subs_[sub].keys.topic(),
+             "pending entry " + entry.id + " was trimmed or deleted before it was handled");
+      ack(sub, std::move(entry.id));
+      continue;
     }
-  };
-  if (reply.data_type == resp::type::map) {
-    for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2)
-      each_stream(reply.elements[i], reply.elements[i + 1]);
-  } else {
-    for (auto& pair : reply.elements)
-      if (pair.elements.size() == 2) each_stream(pair.elements[0], pair.elements[1]);
+    dispatch(sub, std::move(entry.id), std::move(entry.fields));
   }
-  return seen;
+  return entries.size();
 }
 
 asio::awaitable<void> consumer_impl::recover_own_pending(redis::connection& conn) {
@@ -186,11 +169,11 @@ asio::awaitable<void> consumer_impl::recover_own_pending(redis::connection& conn
     resp::request req;
     req.push("XREADGROUP", "GROUP", config_.group, config_.name, "COUNT",
              std::min(credit(), config_.max_batch), "STREAMS", stream_keys(), last_ids);
-    resp::response<resp::value> reply;
+    stream_read_reply reply(stream_names_);
     auto [ec] = co_await conn.async_exec(req, reply, use_tuple);
     if (ec) co_return;  // the read loop and the claim loop take over from here
-    if (!reply.get<0>().has_value()) co_return;
-    if (take_entries(reply.get<0>().value(), &last_ids) == 0) co_return;
+    if (reply.error()) co_return;
+    if (take_entries(reply.entries(), &last_ids) == 0) co_return;
   }
 }
 
@@ -202,6 +185,7 @@ std::vector<resp::key> consumer_impl::stream_keys() const {
 
 asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
   const std::vector<std::string> new_entries(subs_.size(), ">");
+  stream_read_reply reply(stream_names_);  // reused: its entry vector keeps its capacity
   const auto cs = co_await asio::this_coro::cancellation_state;
   auto stopped = [&] { return cs.cancelled() != asio::cancellation_type::none; };
   while (!stopped()) {
@@ -213,7 +197,6 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
     req.push("XREADGROUP", "GROUP", config_.group, config_.name, "COUNT",
              std::min(credit(), config_.max_batch), "BLOCK", config_.block.count(), "STREAMS",
              stream_keys(), new_entries);
-    resp::response<resp::value> reply;
     auto [ec] = co_await conn.async_exec(req, reply, use_tuple);
     if (stopped()) break;
     if (ec) {  // connection trouble: the dedicated connection reconnects by itself
@@ -221,27 +204,24 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
       co_await pause.async_wait(use_tuple);
       continue;
     }
-    auto& result = reply.get<0>();
-    if (!result.has_value()) {
-      if (result.error() == resp::server_errc::nogroup ||
-          result.error() == resp::server_errc::unblocked) {
+    if (const auto& error = reply.error()) {
+      if (error == resp::server_errc::nogroup || error == resp::server_errc::unblocked) {
         // The group or the whole stream vanished (Redis restarted empty, or someone deleted
         // it; a blocked read is released with UNBLOCKED then). Recreate it and carry on,
         // reporting the loss once per occurrence.
         ++stats_.data_loss_events;
         report(consumer_event::kind::data_loss_detected, "",
-               "consumer group '" + config_.group + "' vanished (" + result.diagnostic() +
+               "consumer group '" + config_.group + "' vanished (" + reply.diagnostic() +
                    "); recreated");
         co_await ensure_groups();
         continue;
       }
       // Anything else (NOPERM, WRONGTYPE...) will not heal: end run() with it. Returning,
       // not throwing, lets the other loops be cancelled.
-      fatal_ =
-          std::make_exception_ptr(boost::system::system_error(result.error(), result.diagnostic()));
+      fatal_ = std::make_exception_ptr(boost::system::system_error(error, reply.diagnostic()));
       co_return;
     }
-    take_entries(result.value(), nullptr);
+    take_entries(reply.entries(), nullptr);
   }
 }
 

@@ -5,6 +5,8 @@
 
 #include <streamq/streams/consumer.hpp>
 
+#include "stream_reply.hpp"
+
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -65,7 +67,7 @@ class consumer_impl {
 
   // Reads an XREADGROUP reply; dispatches (or, for deleted entries, acknowledges) each entry.
   // Returns how many entries it saw per subscription index order, and the last IDs.
-  std::size_t take_entries(resp::value& reply, std::vector<std::string>* last_ids);
+  std::size_t take_entries(std::vector<read_entry>& entries, std::vector<std::string>* last_ids);
   void dispatch(std::size_t sub, std::string id, fields entry);
   boost::asio::awaitable<void> handle(in_flight_entry& flight, fields entry);
   // Runs the handler within handler_timeout; returns the failure, if any, and its text.
@@ -92,6 +94,7 @@ class consumer_impl {
 
   client& client_;
   std::vector<subscription> subs_;
+  std::vector<std::string> stream_names_;  // subs_[i].keys.stream(), for stream_read_reply
   std::vector<std::vector<std::string>> pending_acks_;  // per subscription
   // One waiter each; cancelled to wake it (re-armed by the waiter itself).
   boost::asio::steady_timer credit_wake_;  // read loop: a handler slot freed
