@@ -9,7 +9,8 @@
 // where t0 is when scheduling starts and lead is long enough for the scheduling to end before
 // the first task is due: a calibration round first schedules min(N, max(2000, 8 C)) tasks an
 // hour ahead (then deletes them), and lead = 1.5 x the time N tasks take at that rate + 250 ms
-// (at least 500 ms). The same scheduler's run() polls throughout, as a real deployment's would.
+// (at least 500 ms). The scheduler's run() polls from the start of scheduling on, as a
+// deployed one would.
 // Once scheduling has ended, a reader on a dedicated connection follows the topic stream with
 // XREAD BLOCK and, for every entry, decodes the task number and takes
 //
@@ -21,18 +22,20 @@
 // Its resolution is 1 ms: lateness 0 means moved within the millisecond it fell due.
 //
 // The run ends when every task has been seen once; then the reader waits for two more polls
-// and reads whatever else reached the stream (duplicates). It gives up 10 s after the last due
-// time once nothing has arrived for 10 s (tasks still missing are reported as such).
+// and reads whatever else reached the stream (duplicates). It gives up once 10 s have passed
+// since the last due time and since the last entry arrived; the tasks not seen by then are
+// reported as missing.
 //
 // The topic is bench-delayed-<pid>; its keys are deleted before and after the run.
 //
-// Reported (one JSON line): ops_per_sec = distinct tasks seen / (first due time -> the last
-// entry's ID time); p50_us/p99_us/p999_us/max_us = lateness in microseconds, which is the
-// millisecond figure x 1000 (no finer resolution exists); client_cpu_us_per_op = process CPU
-// from the end of scheduling to the last task seen (scheduler polls, the reader's XREAD and
-// decoding) / tasks seen; schedule_per_sec = N / (first publish_at -> last reply). moved,
-// early, duplicated, missing, lateness_*_ms are counts and whole milliseconds. The exit status
-// is 1 if any task is missing, duplicated or early, or anything failed. --rate is ignored.
+// Reported (one JSON line, also when tasks are missing): ops_per_sec = distinct tasks seen /
+// (first due time -> the last entry's ID time), so at most the offered N / W;
+// p50_us/p99_us/p999_us/max_us = lateness in microseconds, which is the millisecond figure x 1000
+// (no finer resolution exists); client_cpu_us_per_op = process CPU from the end of scheduling to
+// the last task seen (scheduler polls, the reader's XREAD and decoding) / tasks seen;
+// schedule_per_sec = N / (first publish_at -> last reply). moved, early, duplicated, missing,
+// lateness_*_ms are counts and whole milliseconds. The exit status is 1 if any task is missing,
+// duplicated or early, or anything failed. --rate is ignored.
 #include "bench_runtime.hpp"
 #include "bench_scenarios.hpp"
 

@@ -69,10 +69,27 @@ asio::awaitable<std::string> publisher::publish(std::string_view topic,
   return publish_envelope(topic, make_envelope(message, envelope_options{}));
 }
 
+// The public calls are plain functions that copy the topic name into the coroutine they
+// return: awaitables start lazily, and a co_spawn'ed publish may start after the caller's
+// string is gone.
 asio::awaitable<std::string> publisher::publish_envelope(std::string_view topic,
                                                          v1::Envelope envelope) {
+  return send(std::string(topic), std::move(envelope));
+}
+
+asio::awaitable<publish_receipt> publisher::publish_envelope_checked(std::string_view topic,
+                                                                     v1::Envelope envelope) {
+  return send_checked(std::string(topic), std::move(envelope));
+}
+
+asio::awaitable<std::vector<std::string>> publisher::publish_batch(
+    std::string_view topic, std::span<const v1::Envelope> envelopes) {
+  return send_batch(std::string(topic), envelopes);
+}
+
+asio::awaitable<std::string> publisher::send(std::string topic, v1::Envelope envelope) {
   if (!envelope.idempotency_key().empty()) {
-    auto receipt = co_await publish_envelope_checked(topic, std::move(envelope));
+    auto receipt = co_await send_checked(std::move(topic), std::move(envelope));
     co_return std::move(receipt.id);
   }
   // The common case without a key, kept free of the script machinery: one XADD.
@@ -95,8 +112,7 @@ asio::awaitable<std::string> publisher::publish_envelope(std::string_view topic,
   co_return std::move(id.get<0>()).value();
 }
 
-asio::awaitable<publish_receipt> publisher::publish_envelope_checked(std::string_view topic,
-                                                                     v1::Envelope envelope) {
+asio::awaitable<publish_receipt> publisher::send_checked(std::string topic, v1::Envelope envelope) {
   const auto keys = keys_of(topic);
   prepare(envelope);
   const bool keyed = !envelope.idempotency_key().empty();
@@ -139,8 +155,8 @@ asio::awaitable<publish_receipt> publisher::publish_envelope_checked(std::string
   fail(resp::server_errc::noscript, "script not accepted");
 }
 
-asio::awaitable<std::vector<std::string>> publisher::publish_batch(
-    std::string_view topic, std::span<const v1::Envelope> envelopes) {
+asio::awaitable<std::vector<std::string>> publisher::send_batch(
+    std::string topic, std::span<const v1::Envelope> envelopes) {
   const auto keys = keys_of(topic);
   if (envelopes.empty()) co_return std::vector<std::string>{};
   resp::request req;

@@ -94,6 +94,12 @@ asio::awaitable<std::string> scheduler::publish_in(std::string_view topic,
 
 asio::awaitable<std::string> scheduler::schedule_envelope(
     std::string_view topic, v1::Envelope envelope, std::chrono::system_clock::time_point due) {
+  // Copied into the coroutine: it may start after the caller's string is gone.
+  return schedule_copy(std::string(topic), std::move(envelope), due);
+}
+
+asio::awaitable<std::string> scheduler::schedule_copy(std::string topic, v1::Envelope envelope,
+                                                      std::chrono::system_clock::time_point due) {
   const auto keys = keys_of(topic);
   if (auto ec = check_limits(envelope, config_.limits))
     fail(ec, "message of " + std::to_string(envelope.payload().size()) + " payload bytes");

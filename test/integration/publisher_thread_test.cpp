@@ -294,3 +294,22 @@ TEST_CASE("threads await publish() on their own io_contexts") {
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("a publish awaited after its topic string and message are gone still publishes") {
+  redis_server server;
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    // Awaitables start lazily: the temporaries below die before the publish runs.
+    auto publish_later = pub.publish(std::string(topic) + "", Order());
+    auto envelope_later =
+        pub.publish_envelope(std::string(topic), streamq::streams::make_envelope(Order()));
+    co_await std::move(publish_later);
+    co_await std::move(envelope_later);
+    request req;
+    req.push("XLEN", key{topic_keys(topic).stream()});
+    response<std::size_t> len;
+    co_await c.async_exec(req, len);
+    CHECK(len.get<0>().value() == 2);
+  });
+}

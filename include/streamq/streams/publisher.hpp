@@ -59,9 +59,9 @@ class publisher {
   //  - a resp::server_errc when Redis refused it (e.g. oom under maxmemory);
   //  - a redis::client_errc for other transport failures (nothing was written).
   // Safe from any coroutine; the calls pipeline on the client's shared connection.
-  // `message` and `options` are read before this returns, so temporaries are fine. (Two
-  // overloads instead of a defaulted argument: GCC 12 breaks class-type default arguments
-  // of calls inside co_await expressions.)
+  // `topic`, `message` and `options` are read (copied) before this returns, so temporaries
+  // are fine, also for an awaitable co_spawned later. (Two overloads instead of a defaulted
+  // argument: GCC 12 breaks class-type default arguments of calls inside co_await.)
   boost::asio::awaitable<std::string> publish(std::string_view topic,
                                               const google::protobuf::Message& message,
                                               const envelope_options& options);
@@ -78,7 +78,8 @@ class publisher {
                                                                    v1::Envelope envelope);
 
   // Publishes all envelopes in one round trip, atomically (MULTI/EXEC): either every entry
-  // is added, in order, or none (the errors of publish, for the first failure).
+  // is added, in order, or none (the errors of publish, for the first failure). The
+  // envelopes are read when the awaitable runs: they must outlive it (the topic is copied).
   boost::asio::awaitable<std::vector<std::string>> publish_batch(
       std::string_view topic, std::span<const v1::Envelope> envelopes);
 
@@ -86,6 +87,10 @@ class publisher {
   [[nodiscard]] const publisher_config& config() const noexcept { return config_; }
 
  private:
+  boost::asio::awaitable<std::string> send(std::string topic, v1::Envelope envelope);
+  boost::asio::awaitable<publish_receipt> send_checked(std::string topic, v1::Envelope envelope);
+  boost::asio::awaitable<std::vector<std::string>> send_batch(
+      std::string topic, std::span<const v1::Envelope> envelopes);
   void prepare(v1::Envelope& envelope);
   // The keys of `topic`, built once per topic (every publish needs the stream key).
   std::shared_ptr<const topic_keys> keys_of(std::string_view topic);

@@ -109,7 +109,9 @@ class scheduler {
   // past is due at once. Throws boost::system::system_error: errc::invalid_name,
   // errc::message_too_large (nothing written), errc::publish_indeterminate (written, reply
   // lost: a retry with an idempotency key is safe), resp::server_errc (e.g. oom),
-  // redis::client_errc. Two overloads each: see publisher::publish.
+  // redis::client_errc. Two overloads each: see publisher::publish. The arguments are
+  // copied before these return. The other calls below read their string_views when the
+  // awaitable runs: keep those strings alive until it completes.
   boost::asio::awaitable<std::string> publish_at(std::string_view topic,
                                                  const google::protobuf::Message& message,
                                                  std::chrono::system_clock::time_point due,
@@ -166,6 +168,8 @@ class scheduler {
         poll_errors{0}, recurring_fired{0}, recurring_skipped{0};
   };
 
+  boost::asio::awaitable<std::string> schedule_copy(std::string topic, v1::Envelope envelope,
+                                                    std::chrono::system_clock::time_point due);
   std::shared_ptr<const topic_keys> keys_of(std::string_view topic);
   // Wakes run() when a task due before its planned wake-up was scheduled by this object.
   void wake_for(std::chrono::system_clock::time_point due);
