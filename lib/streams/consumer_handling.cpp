@@ -223,8 +223,10 @@ asio::awaitable<void> consumer_impl::keepalive_loop() {
     if (cs.cancelled() != asio::cancellation_type::none) co_return;
     for (std::size_t sub = 0; sub < subs_.size(); ++sub) {
       std::vector<std::string> ids;
-      for (const auto& flight : in_flight_)
-        if (flight.sub == sub) ids.push_back(flight.id);
+      for (const auto& w : workers_)
+        if (w.busy && w.sub == sub) ids.push_back(w.id);
+      for (const auto& q : queue_)  // delivered, pending, waiting for a worker
+        if (q.sub == sub) ids.push_back(q.id);
       if (ids.empty()) continue;
       std::sort(ids.begin(), ids.end());
       ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
@@ -266,8 +268,8 @@ asio::awaitable<void> consumer_impl::timeout_loop() {
     co_await timer.async_wait(use_tuple);
     if (cs.cancelled() != asio::cancellation_type::none) co_return;
     const auto now = std::chrono::steady_clock::now();
-    for (auto& flight : in_flight_)
-      if (!flight.timed_out && flight.deadline <= now) {
+    for (auto& flight : workers_)
+      if (flight.busy && !flight.timed_out && flight.deadline <= now) {
         flight.timed_out = true;
         flight.signal.emit(asio::cancellation_type::terminal);
       }

@@ -46,6 +46,7 @@ consumer_impl::consumer_impl(client& c, consumer_config config)
       credit_wake_(c.get_executor()),
       ack_wake_(c.get_executor()),
       drain_wake_(c.get_executor()),
+      work_wake_(c.get_executor(), asio::steady_timer::time_point::max()),
       rng_(std::random_device{}()) {
   if (config_.name.empty()) config_.name = default_consumer_name();
   config_.validate();
@@ -113,6 +114,7 @@ asio::awaitable<void> consumer_impl::run() {
   }
   co_await ensure_groups();
   auto conn = client_.make_dedicated_connection("consumer");
+  start_workers();
   auto reading = [&]() -> asio::awaitable<void> {
     co_await recover_own_pending(*conn);
     co_await read_loop(*conn);
@@ -226,23 +228,58 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
 }
 
 void consumer_impl::dispatch(std::size_t sub, std::string id, fields entry) {
-  ++stats_.in_flight;
+  ++stats_.in_flight;  // queued or running: credit() counts both
   ++stats_.delivered;
-  auto flight = in_flight_.emplace(in_flight_.end());
-  flight->sub = sub;
-  flight->id = std::move(id);
-  asio::co_spawn(
-      client_.get_executor(), handle(*flight, std::move(entry)),
-      asio::bind_cancellation_slot(flight->signal.slot(), [this, flight](std::exception_ptr) {
-        in_flight_.erase(flight);
-        handler_finished();
-      }));
+  queue_.push_back(queued_entry{sub, std::move(id), std::move(entry)});
+  work_wake_.cancel_one();
 }
 
 void consumer_impl::handler_finished() {
   --stats_.in_flight;
   credit_wake_.cancel();
   drain_wake_.cancel();
+}
+
+void consumer_impl::start_workers() {
+  // A fixed set of long-lived workers instead of a coroutine spawned per message: spawning
+  // was the largest cost of a message's trip through the consumer.
+  for (std::size_t i = 0; i < config_.concurrency; ++i) {
+    auto& self = workers_.emplace_back();
+    ++workers_running_;
+    asio::co_spawn(client_.get_executor(), worker(self),
+                   asio::bind_cancellation_slot(self.signal.slot(), [this](std::exception_ptr) {
+                     --workers_running_;
+                     drain_wake_.cancel();
+                   }));
+  }
+}
+
+asio::awaitable<void> consumer_impl::worker(in_flight_entry& self) {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  // The cancellation state is fetched afresh each time: resetting it replaces it.
+  while (true) {
+    if (queue_.empty()) {
+      if (stopping_) co_return;
+      co_await work_wake_.async_wait(use_tuple);  // woken by dispatch() or drain()
+      co_await asio::this_coro::reset_cancellation_state();
+      continue;
+    }
+    queued_entry next = std::move(queue_.front());
+    queue_.pop_front();
+    self.busy = true;
+    self.sub = next.sub;
+    self.id = std::move(next.id);
+    self.deadline = std::chrono::steady_clock::time_point::max();
+    self.timed_out = false;
+    co_await handle(self, std::move(next.fields));
+    self.busy = false;
+    handler_finished();
+    const auto cs = co_await asio::this_coro::cancellation_state;
+    if (cs.cancelled() != asio::cancellation_type::none) {
+      if (stopping_) co_return;  // cancelled by drain(): the grace period is over
+      co_await asio::this_coro::reset_cancellation_state();
+    }
+  }
 }
 
 void consumer_impl::report(consumer_event::kind what, const std::string& topic,
@@ -329,27 +366,35 @@ asio::awaitable<void> consumer_impl::ack_loop() {
 }
 
 asio::awaitable<void> consumer_impl::drain() {
-  // Stop: in-flight handlers get the grace period, then are cancelled; their entries stay
-  // pending for recovery. Nothing started here outlives run().
+  // Stop: running handlers get the grace period, then are cancelled; their entries (and any
+  // still queued) stay pending for recovery. Nothing started here outlives run().
   stopping_ = true;
+  work_wake_.cancel();  // idle workers end; busy ones end when the queue is empty
   asio::steady_timer grace(client_.get_executor(), config_.shutdown_grace);
   bool grace_over = false;
+  auto give_up = [&] {
+    for (auto& w : workers_)
+      if (w.busy) w.signal.emit(asio::cancellation_type::terminal);
+    stats_.in_flight -= queue_.size();  // never started: left pending
+    queue_.clear();
+    work_wake_.cancel();
+  };
   auto watch = [&]() -> asio::awaitable<void> {
     co_await grace.async_wait(use_tuple);
     grace_over = true;
-    for (auto& flight : in_flight_) flight.signal.emit(asio::cancellation_type::terminal);
+    give_up();
     drain_wake_.cancel();
   };
   auto wait_idle = [&]() -> asio::awaitable<void> {
-    while (stats_.in_flight > 0) co_await wait(drain_wake_);
+    while (workers_running_ > 0) co_await wait(drain_wake_);
   };
-  if (stats_.in_flight > 0) co_await (wait_idle() || watch());
-  // cancelled handlers finish promptly; wait for every one before touching shared state
-  while (stats_.in_flight > 0) {
-    if (!grace_over)
-      for (auto& flight : in_flight_) flight.signal.emit(asio::cancellation_type::terminal);
+  if (workers_running_ > 0) co_await (wait_idle() || watch());
+  // cancelled handlers finish promptly; wait for every worker before touching shared state
+  while (workers_running_ > 0) {
+    if (!grace_over) give_up();
     co_await wait(drain_wake_);
   }
+  workers_.clear();
   co_await flush_acks();
 }
 

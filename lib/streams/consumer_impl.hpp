@@ -10,6 +10,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <deque>
 #include <exception>
 #include <list>
 #include <random>
@@ -19,14 +20,22 @@
 
 namespace streamq::streams::detail {
 
-// A message whose handler is running; lives until its handler coroutine has completed.
+// One of the `concurrency` handler workers, and the message it is handling (when busy).
 struct in_flight_entry {
   boost::asio::cancellation_signal signal;  // stops the handler (shutdown, timeout)
+  bool busy = false;
   std::size_t sub = 0;
   std::string id;
   // When handler_timeout cancels the handler (max: never), and whether it did.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   bool timed_out = false;
+};
+
+// A delivered message waiting for a free worker.
+struct queued_entry {
+  std::size_t sub = 0;
+  std::string id;
+  std::vector<std::string> fields;
 };
 
 struct subscription {
@@ -90,6 +99,9 @@ class consumer_impl {
   std::size_t credit() const noexcept;
   std::vector<resp::key> stream_keys() const;
   void handler_finished();
+  // Runs handlers one after another, taking messages from queue_, until drain() ends it.
+  boost::asio::awaitable<void> worker(in_flight_entry& self);
+  void start_workers();
   boost::asio::awaitable<bool> exec_shared(const resp::request& req, resp::response_adapter& resp);
 
   client& client_;
@@ -100,7 +112,10 @@ class consumer_impl {
   boost::asio::steady_timer credit_wake_;  // read loop: a handler slot freed
   boost::asio::steady_timer ack_wake_;     // ack loop: acknowledgements queued
   boost::asio::steady_timer drain_wake_;   // shutdown: a handler finished
-  std::list<in_flight_entry> in_flight_;
+  boost::asio::steady_timer work_wake_;    // idle workers: a message was queued (cancel_one)
+  std::list<in_flight_entry> workers_;     // a list: workers hold references to their entry
+  std::deque<queued_entry> queue_;
+  std::size_t workers_running_ = 0;
   bool stopping_ = false;  // drain() has begun: cancellations now mean shutdown
   std::minstd_rand rng_;
   bool running_ = false;
