@@ -309,7 +309,8 @@ def e2e(tool, config, field="ops"):
 e2e_rows = [t for t in table if t["kind"] == "e2e"]
 if e2e_rows:
     print("\nEnd to end (publish -> consumer group -> handler -> XACK), %s-byte payloads; streamq:"
-          " 64 publishing\ncoroutines, one consumer (256 handlers), saturation = %s messages"
+          " 64 publishing\ncoroutines (128 at saturation), one consumer (256 handlers),"
+          " saturation = %s messages"
           % (payload, e2e_count))
     line = "%-8s %-17s %9s %9s %9s %8s %8s %8s %7s %7s %6s %6s"
     print(line % ("tool", "config", "acked/s", "best", "publ/s", "p50 us", "p99 us", "p999 us",
