@@ -84,12 +84,29 @@ asio::awaitable<void> consumer_impl::ensure_groups() {
   resp::generic_response replies;
   auto [ec] = co_await client_.async_exec(req, replies, use_tuple);
   if (ec) throw boost::system::system_error(ec, "creating consumer groups");
-  for (const auto& reply : replies.values()) {
+  for (std::size_t i = 0; i < replies.values().size(); ++i) {
+    const auto& reply = replies.values()[i];
     if (!reply.is_error()) continue;
     const auto code = resp::classify_server_error(reply.text);
     if (code == resp::server_errc::busygroup) continue;  // exists: fine
+    // Out of memory, XGROUP CREATE is refused even for a group that exists. Consuming is
+    // what frees memory, so a consumer must be able to start then: check that it exists.
+    if (code == resp::server_errc::oom && co_await group_exists(subs_.at(i).keys.stream()))
+      continue;
     throw boost::system::system_error(code, reply.text);
   }
+}
+
+asio::awaitable<bool> consumer_impl::group_exists(const std::string& stream) {
+  resp::request req;
+  req.push("XINFO", "GROUPS", resp::key{stream});
+  resp::response<resp::value> groups;
+  auto [ec] = co_await client_.async_exec(req, groups, use_tuple);
+  if (ec || !groups.get<0>().has_value()) co_return false;
+  for (const auto& group : groups.get<0>().value().elements)
+    if (const auto* name = group.find("name"); name != nullptr && name->text == config_.group)
+      co_return true;
+  co_return false;
 }
 
 asio::awaitable<void> consumer_impl::run() {

@@ -64,6 +64,7 @@ class consumer_impl {
   using fields = std::vector<std::string>;
 
   boost::asio::awaitable<void> ensure_groups();
+  boost::asio::awaitable<bool> group_exists(const std::string& stream);
   boost::asio::awaitable<void> recover_own_pending(redis::connection& conn);
   boost::asio::awaitable<void> read_loop(redis::connection& conn);
   boost::asio::awaitable<void> claim_loop();
