@@ -218,6 +218,8 @@ asio::awaitable<void> consumer_impl::keepalive_loop() {
   const auto cs = co_await asio::this_coro::cancellation_state;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (true) {
+    // A cancellation recorded while this loop was busy does not cancel the next wait.
+    if (cs.cancelled() != asio::cancellation_type::none) co_return;
     timer.expires_after(config_.claim_idle / 3);
     co_await timer.async_wait(use_tuple);
     if (cs.cancelled() != asio::cancellation_type::none) co_return;
@@ -264,6 +266,8 @@ asio::awaitable<void> consumer_impl::timeout_loop() {
   const auto cs = co_await asio::this_coro::cancellation_state;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (true) {
+    // A cancellation recorded while this loop was busy does not cancel the next wait.
+    if (cs.cancelled() != asio::cancellation_type::none) co_return;
     timer.expires_after(tick);
     co_await timer.async_wait(use_tuple);
     if (cs.cancelled() != asio::cancellation_type::none) co_return;
@@ -280,6 +284,8 @@ asio::awaitable<void> consumer_impl::claim_loop() {
   const auto cs = co_await asio::this_coro::cancellation_state;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (true) {
+    // A cancellation recorded while this loop was busy does not cancel the next wait.
+    if (cs.cancelled() != asio::cancellation_type::none) co_return;
     timer.expires_after(config_.claim_interval);
     co_await timer.async_wait(use_tuple);
     if (cs.cancelled() != asio::cancellation_type::none) co_return;

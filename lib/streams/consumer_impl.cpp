@@ -378,7 +378,9 @@ asio::awaitable<void> consumer_impl::ack_loop() {
     co_await flush_acks();  // everything queued while the last XACK was in flight goes now
     bool queued = false;
     for (const auto& p : pending_acks_) queued = queued || !p.empty();
-    if (!queued) co_await wait(ack_wake_);
+    // Checked again before waiting: a cancellation recorded during flush_acks() does not
+    // cancel the next wait, which nothing else would end.
+    if (!queued && cs.cancelled() == asio::cancellation_type::none) co_await wait(ack_wake_);
   }
 }
 

@@ -37,6 +37,8 @@ class streams_category_impl final : public boost::system::error_category {
         return "Redis maxmemory-policy may evict queue keys (not noeviction)";
       case errc::handler_timeout:
         return "message handler did not finish within its timeout";
+      case errc::replication_timeout:
+        return "published on the master, but not confirmed by enough replicas in time";
     }
     return "unknown streamq streams error";
   }

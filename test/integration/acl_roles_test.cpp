@@ -104,7 +104,8 @@ void run_with_clients(const std::vector<std::string>& urls,
         std::exception_ptr failure;
         co_await streamq::test::capture_failure(body(cs), failure);
         for (auto& c : cs) c->cancel();
-        co_await wait_until([running] { return *running == 0; });
+        // A raw pointer: GCC 12 may destroy a lambda temporary in a co_await twice.
+        co_await wait_until([r = running.get()] { return *r == 0; });
         if (failure) std::rethrow_exception(failure);
       },
       std::chrono::seconds(60));

@@ -114,7 +114,8 @@ void with_client(const streamq::redis::connection_config& config,
     std::exception_ptr failure;
     co_await streamq::test::capture_failure(body(c), failure);
     c.cancel();
-    co_await streamq::test::wait_until([running] { return !*running; });
+    // A raw pointer: GCC 12 may destroy a lambda temporary in a co_await twice.
+    co_await streamq::test::wait_until([r = running.get()] { return !*r; });
     if (failure) std::rethrow_exception(failure);
   });
 }

@@ -21,7 +21,8 @@ constexpr errc all[] = {errc::invalid_name,    errc::message_too_large,
                         errc::malformed_entry, errc::publish_indeterminate,
                         errc::dead_lettered,   errc::data_loss_detected,
                         errc::handler_failed,  errc::permanent_failure,
-                        errc::unsafe_eviction_policy, errc::handler_timeout};
+                        errc::unsafe_eviction_policy, errc::handler_timeout,
+                        errc::replication_timeout};
 }
 
 TEST_CASE("streams errors have their own category, a message each and fixed values") {

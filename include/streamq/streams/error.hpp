@@ -53,6 +53,10 @@ enum class errc {
   // A handler ran longer than consumer_config::handler_timeout and was cancelled. Retried
   // like handler_failed; raise the timeout if the work is legitimately slow.
   handler_timeout = 12,
+  // A durable publish was added on the master but fewer replicas than required confirmed it
+  // within the timeout (WAIT). It is in the stream for now, but a failover may lose it;
+  // retry with an idempotency key, or alert.
+  replication_timeout = 13,
 };
 
 [[nodiscard]] const boost::system::error_category& streams_category() noexcept;
