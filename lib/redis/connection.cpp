@@ -35,6 +35,10 @@ void connection::cancel() {
   asio::dispatch(impl_->executor(), [impl = impl_.get()] { impl->cancel(); });
 }
 
+void connection::drop_session() {
+  asio::dispatch(impl_->executor(), [impl = impl_.get()] { impl->drop_session(); });
+}
+
 void connection::set_push_handler(std::function<void(const resp::value&)> handler) {
   impl_->set_push_handler(std::move(handler));
 }

@@ -64,6 +64,7 @@ class connection_impl {
     return io_executor_ != nullptr && io_executor_->running_in_this_thread();
   }
   void cancel();
+  void drop_session();
   void set_push_handler(std::function<void(const resp::value&)> handler) {
     push_handler_ = std::move(handler);
   }
@@ -79,6 +80,7 @@ class connection_impl {
   boost::asio::awaitable<error_code> health_checker();
   boost::asio::awaitable<void> wait_for_stop();
   void end_session(error_code ec);
+  void reset_read_state();
   std::chrono::milliseconds next_backoff();
 
   // reply processing

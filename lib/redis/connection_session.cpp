@@ -55,6 +55,8 @@ asio::awaitable<error_code> connection_impl::run() {
       break;
     }
     state_ = connection_state::connecting;
+    // Whatever a failed handshake left in the read buffer belongs to the old socket.
+    reset_read_state();
     error_code ec = co_await connect_and_handshake();
     if (ec) last_error_ = ec;
     if (stopping_ || cancelled(cs)) {
@@ -120,13 +122,23 @@ std::chrono::milliseconds connection_impl::next_backoff() {
 void connection_impl::end_session(error_code written_error) {
   transport_.close();
   state_ = connection_state::connecting;
+  reset_read_state();
+  fail_written(written_error);
+}
+
+void connection_impl::reset_read_state() {
   parser_.reset();
   attributes_ = {};
   push_builder_.reset();
   at_message_start_ = true;
   in_push_ = false;
   read_begin_ = read_end_ = 0;
-  fail_written(written_error);
+}
+
+void connection_impl::drop_session() {
+  // Closing the socket ends the reader and the writer with an error: the session ends and
+  // run() reconnects as after any connection loss.
+  if (state_ == connection_state::connected) transport_.close();
 }
 
 // ---- connecting --------------------------------------------------------------------------

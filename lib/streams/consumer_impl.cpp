@@ -2,6 +2,7 @@
 // letters) and recovery (claims) are in consumer_recovery.cpp.
 #include "consumer_impl.hpp"
 
+#include <streamq/deadline.hpp>
 #include <streamq/streams/server_check.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -33,6 +34,10 @@ std::string default_consumer_name() {
   std::random_device rd;
   return name + "-" + std::to_string(::getpid()) + "-" + std::to_string(rd() % 100000);
 }
+
+// How long past its BLOCK time an XREADGROUP reply may be before the connection is presumed
+// half-open (the server answers a timed-out BLOCK at once).
+constexpr std::chrono::milliseconds read_reply_margin{5000};
 
 asio::awaitable<void> wait(asio::steady_timer& timer) {
   timer.expires_at(asio::steady_timer::time_point::max());
@@ -216,8 +221,12 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
     req.push("XREADGROUP", "GROUP", config_.group, config_.name, "COUNT",
              std::min(credit(), config_.max_batch), "BLOCK", config_.block.count(), "STREAMS",
              stream_keys(), new_entries);
-    auto [ec] = co_await conn.async_exec(req, reply, use_tuple);
+    // The blocking connection has no health check (a PING would queue behind the BLOCK): a
+    // reply overdue by far means a half-open connection, which is dropped and reconnected.
+    auto [ec] = co_await with_deadline(conn.async_exec(req, reply, use_tuple),
+                                       config_.block + read_reply_margin);
     if (stopped()) break;
+    if (ec == redis::client_errc::timeout) conn.drop_session();
     if (ec) {  // connection trouble: the dedicated connection reconnects by itself
       asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
       co_await pause.async_wait(use_tuple);

@@ -100,6 +100,11 @@ class connection {
   // Safe to call from the connection's executor at any time.
   void cancel();
 
+  // Drops the current session as if the connection had been lost: written requests fail
+  // with outcome_unknown and run() reconnects. For connections without health checks (a
+  // dedicated blocking connection) whose caller noticed a reply is overdue (half-open).
+  void drop_session();
+
   // Handler for RESP3 push messages (pub/sub, client tracking). Runs on the reader: must
   // not block. Pushes that arrive while no handler is set are counted and dropped.
   void set_push_handler(std::function<void(const resp::value&)> handler);
