@@ -1,7 +1,8 @@
 // streamq-test-worker URL TOPIC GROUP NAME HANDLE_MS: a consumer process for crash tests.
 // Each handled Order increments its ID in the hash "<TOPIC>:handled" before the handler
 // returns, so a test can count what was handled, by whom and how often, across processes
-// (including ones it killed with SIGKILL mid-way).
+// (including ones it killed with SIGKILL mid-way). SIGTERM stops it gracefully: the consumer
+// stops reading, lets in-flight handlers finish (shutdown_grace), acknowledges, exits 0.
 #include <streamq/client.hpp>
 #include <streamq/streams/consumer.hpp>
 
@@ -11,10 +12,12 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -47,7 +50,11 @@ int main(int argc, char** argv) {
         streamq::resp::ignore_response ignored;
         co_await client.async_exec(req, ignored);
       });
-  asio::co_spawn(io, client.async_run(asio::as_tuple(asio::use_awaitable)) || consumer.run(),
+  // The consumer stops first (on SIGTERM), then the client: its final acks need the client.
+  asio::signal_set stop(io, SIGTERM);
+  asio::co_spawn(io,
+                 client.async_run(asio::as_tuple(asio::use_awaitable)) ||
+                     (consumer.run() || stop.async_wait(asio::as_tuple(asio::use_awaitable))),
                  asio::detached);
   io.run();
   return 0;
