@@ -5,11 +5,13 @@
 #include "support/redis_server.hpp"
 
 #include <streamq/client.hpp>
+#include <streamq/streams/consumer.hpp>
 #include <streamq/streams/publisher.hpp>
 
 #include <doctest/doctest.h>
 #include <test_messages.pb.h>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <chrono>
@@ -21,6 +23,7 @@
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using namespace asio::experimental::awaitable_operators;
 using streamq::client;
 using streamq::streams::publisher;
 using streamq::streams::topic_keys;
@@ -157,4 +160,54 @@ TEST_CASE("BGREWRITEAOF then a restart keeps the consumer group state identical"
   CHECK(state() == before);
   CHECK(consumers() == consumers_before);
   CHECK(pending.find("alice") != std::string::npos);
+}
+
+TEST_CASE("redis-server restarted empty: the loss is reported once and consuming goes on") {
+  redis_server server;  // no persistence: a restart comes back empty
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    streamq::streams::consumer_config config;
+    config.group = "g";
+    config.block = 100ms;
+    std::vector<streamq::streams::consumer_event> events;
+    config.on_event = [&](const streamq::streams::consumer_event& e) { events.push_back(e); };
+    streamq::streams::consumer cons(c, config);
+    std::set<std::string> handled;
+    cons.subscribe<Order>(
+        topic, [&](const Order& o, streamq::streams::message_context&) -> asio::awaitable<void> {
+          handled.insert(o.id());
+          co_return;
+        });
+    std::exception_ptr failure;
+    auto scenario = [&]() -> asio::awaitable<void> {
+      for (int i = 0; i < 100; ++i) co_await pub.publish(topic, order(i));
+      co_await streamq::test::wait_until([&] { return handled.size() == 100; });
+      server.restart();  // everything is gone: stream, group, pending entries
+      co_await streamq::test::wait_until([&] { return cons.stats().data_loss_events >= 1; }, 20s);
+      for (int i = 100; i < 200; ++i) {
+        for (int attempt = 0;; ++attempt) {  // the shared connection may still be reconnecting
+          try {
+            co_await pub.publish(topic, order(i));
+            break;
+          } catch (const boost::system::system_error&) {
+            if (attempt == 100) throw;
+          }
+          co_await streamq::test::sleep_for(20ms);
+        }
+      }
+      co_await streamq::test::wait_until([&] { return handled.size() == 200; }, 20s);
+    };
+    co_await (cons.run() || streamq::test::capture_failure(scenario(), failure));
+    if (failure) std::rethrow_exception(failure);
+    std::size_t loss_reports = 0;
+    for (const auto& e : events)
+      loss_reports += e.what == streamq::streams::consumer_event::kind::data_loss_detected ? 1 : 0;
+    CHECK(loss_reports == 1);
+    CHECK(cons.stats().data_loss_events == 1);
+    std::printf(
+        "LEDGER {\"test\":\"redis_restarted_empty\",\"ok\":200,\"lost\":%zu,\"duplicated\":0,"
+        "\"reexecuted\":0,\"recovered\":0,\"unexpected\":0,\"recovery_ms\":0}\n",
+        200 - handled.size());
+  });
 }
