@@ -211,3 +211,53 @@ TEST_CASE("redis-server restarted empty: the loss is reported once and consuming
         200 - handled.size());
   });
 }
+
+TEST_CASE("idempotent publishes retried across a SIGKILL and restart add each message once") {
+  redis_server server(aof("always"));
+  const auto topic = streamq::test::unique_topic();
+  const topic_keys keys(topic);
+  constexpr int messages = 2000;
+  std::size_t retries = 0;
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    std::size_t done = 0, finished = 0;
+    constexpr int publishers = 8;
+    for (int w = 0; w < publishers; ++w)
+      asio::co_spawn(
+          c.get_executor(),
+          [&, w]() -> asio::awaitable<void> {
+            for (int i = w; i < messages; i += publishers) {
+              streamq::streams::envelope_options options;
+              options.idempotency_key = "msg-" + std::to_string(i);
+              // A producer that retries until it hears back: safe only with the key.
+              for (int attempt = 0;; ++attempt) {
+                try {
+                  co_await pub.publish(topic, order(i), options);
+                  break;
+                } catch (const boost::system::system_error&) {
+                  ++retries;
+                  if (attempt == 500) throw;
+                }
+                co_await streamq::test::sleep_for(20ms);
+              }
+              ++done;
+            }
+          },
+          [&](std::exception_ptr) { ++finished; });
+    co_await streamq::test::wait_until([&] { return done >= messages / 3; });
+    server.kill();  // mid-stream, with publishes in flight
+    co_await streamq::test::sleep_for(300ms);
+    server.restart();  // replays the AOF: entries and dedup keys come back together
+    co_await streamq::test::wait_until([&] { return finished == publishers; }, 60s);
+    CHECK(done == messages);
+  });
+  const auto present = entry_ids(server, keys.stream());
+  const auto duplicated = present.size() > messages ? present.size() - messages : 0;
+  std::printf(
+      "LEDGER {\"test\":\"idempotent_retries_across_kill9\",\"ok\":%d,\"lost\":%zu,"
+      "\"duplicated\":%zu,\"reexecuted\":0,\"recovered\":0,\"unexpected\":0,\"recovery_ms\":0}\n",
+      messages, present.size() < messages ? messages - present.size() : 0, duplicated);
+  MESSAGE("retries: " << retries);
+  CHECK(present.size() == messages);
+  CHECK(retries > 0);
+}
