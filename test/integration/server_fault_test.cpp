@@ -10,6 +10,7 @@
 
 #include <doctest/doctest.h>
 #include <test_messages.pb.h>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/system/system_error.hpp>
 
@@ -142,4 +143,63 @@ TEST_CASE("a server hung by DEBUG SLEEP is detected by the health check, and wor
     co_await streamq::test::sleep_for(2s);
     sleeper.join();
   });
+}
+
+TEST_CASE("oversized messages in a busy pipeline are refused alone; the other publishes succeed") {
+  redis_server server;
+  const auto topic = streamq::test::unique_topic();
+  ledger book("oversized_in_busy_pipeline");
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    streamq::streams::publisher pub(c);  // default limit: 1 MiB payload
+    std::size_t finished = 0, refused = 0;
+    constexpr int publishers = 16, each = 200;
+    for (int w = 0; w <= publishers; ++w)
+      asio::co_spawn(
+          c.get_executor(),
+          [&, w]() -> asio::awaitable<void> {
+            for (int i = 0; i < (w == publishers ? 5 : each); ++i) {
+              streamq::test::Order order;
+              if (w == publishers) {  // the troublemaker: 2 MiB, over Redis' 1 MB bulk limit too
+                order.set_id("oversized");
+                order.add_items(std::string(2 * 1024 * 1024, 'x'));
+                try {
+                  co_await pub.publish(topic, order);
+                } catch (const boost::system::system_error& e) {
+                  if (e.code() == streamq::streams::errc::message_too_large) ++refused;
+                }
+                continue;
+              }
+              const auto seq = book.next_sequence();
+              order.set_id(ledger::label(seq));
+              co_await pub.publish(topic, order);
+              book.record_publish(seq, ledger::outcome::ok);
+            }
+          },
+          [&](std::exception_ptr e) {
+            if (!e) ++finished;
+          });
+    co_await streamq::test::wait_until([&] { return finished == publishers + 1; }, 30s);
+    CHECK(refused == 5);
+    CHECK(c.shared_connection().stats().connection_losses == 0);
+    request req;
+    req.push("XRANGE", key{topic_keys(topic).stream()}, "-", "+");
+    response<std::vector<std::pair<std::string, std::vector<std::string>>>> entries;
+    co_await c.async_exec(req, entries);
+    for (const auto& [id, fields] : entries.get<0>().value()) {
+      streamq::v1::Envelope envelope;
+      streamq::test::Order order;
+      if (!streamq::streams::decode_entry(fields, envelope) &&
+          order.ParseFromString(envelope.payload()))
+        if (const auto seq = ledger::parse_label(order.id())) {
+          book.record_stream_entry(*seq);
+          book.record_handled(*seq);  // present is what counts here: nothing consumes
+          continue;
+        }
+      book.record_foreign_entry();
+    }
+  });
+  const auto r = book.print();
+  CHECK(r.ok == 3200);
+  CHECK(r.lost == 0);
+  CHECK(r.unexpected == 0);
 }
