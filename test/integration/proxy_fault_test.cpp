@@ -683,3 +683,68 @@ TEST_CASE("proxy: a handshake cut mid-reply does not poison the next connection"
       },
       30s);
 }
+
+TEST_CASE("proxy: requests cut after N bytes, swept over N, never run partly or twice") {
+  redis_server server;
+  fault_proxy proxy(server.port());
+  auto config = proxied_config(proxy);
+  config.health_check_interval = 0ms;  // no PINGs in the measured byte stream
+  const auto prefix = streamq::test::unique_key_prefix(test_name());
+  constexpr std::size_t count = 8;
+  // Eight INCRs of their own counters, pipelined in one write. Each counter ends at 0 or 1:
+  // a request that completed ran once; one cut mid-way ran completely or not at all; none
+  // was sent again after the reconnect.
+  auto issue_all =
+      [&](streamq::redis::connection& conn,
+          const std::string& round) -> asio::awaitable<std::vector<streamq::redis::error_code>> {
+    std::vector<streamq::redis::error_code> outcomes(count);
+    co_await run_all(
+        count,
+        [&](std::size_t i) -> asio::awaitable<void> {
+          request req;
+          req.push("INCR", prefix + round + ":" + std::to_string(i));
+          streamq::resp::response<std::int64_t> reply;
+          auto [ec] = co_await streamq::with_deadline(conn.async_exec(req, reply, use_tuple), 5s);
+          outcomes[i] = ec;
+          if (!ec) CHECK(reply.get<0>().value() == 1);
+        },
+        10s);
+    co_return outcomes;
+  };
+  streamq::test::run_with_connection(
+      config,
+      [&](streamq::redis::connection& conn) -> asio::awaitable<void> {
+        REQUIRE(co_await wait_connected(conn, 5000ms));
+        const auto start = proxy.forwarded(direction::upstream);
+        for (const auto& ec : co_await issue_all(conn, "uncut")) REQUIRE_FALSE(ec);
+        const auto total = proxy.forwarded(direction::upstream) - start;
+        std::size_t failures = 0;
+        for (std::size_t n = 0; n <= total; ++n) {
+          REQUIRE(co_await wait_connected(conn, 5000ms));
+          const auto round = "n" + std::to_string(n);
+          proxy_toxics cut;
+          cut.cut_after = n;
+          proxy.set_existing(direction::upstream, cut);
+          const auto got = co_await issue_all(conn, round);
+          proxy.clear();
+          for (std::size_t i = 0; i < count; ++i) {
+            const auto value = server.command({"GET", prefix + round + ":" + std::to_string(i)});
+            const bool ran = value == "$1\r\n1\r\n";
+            CHECK_MESSAGE((ran || value == "$-1\r\n"),
+                          "N=" << n << " request " << i << ": " << value);
+            if (!got[i]) {
+              CHECK_MESSAGE(ran, "N=" << n << " request " << i << " completed but did not run");
+            } else {
+              ++failures;
+              CHECK_MESSAGE((got[i] == streamq::redis::client_errc::outcome_unknown ||
+                             got[i] == streamq::redis::client_errc::not_connected),
+                            "N=" << n << " request " << i << ": " << got[i].message());
+              if (got[i] == streamq::redis::client_errc::not_connected) CHECK_FALSE(ran);
+            }
+          }
+        }
+        MESSAGE("swept N=0.." << total << " request bytes: " << failures
+                              << " requests failed typed; none ran partly or twice");
+      },
+      90s);
+}
