@@ -202,7 +202,7 @@ TEST_CASE("RESP3 push messages go to the push handler, not to a caller") {
       });
 }
 
-TEST_CASE("when the queue is full callers suspend; the bound holds") {
+TEST_CASE("when the queue is full callers suspend, the bound holds") {
   redis_server server;
   auto config = streamq::redis::parse_url(server.url());
   config.max_pending_requests = 8;

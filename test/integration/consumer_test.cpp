@@ -175,7 +175,7 @@ TEST_CASE("a failing handler is retried with backoff, then succeeds") {
   });
 }
 
-TEST_CASE("a handler past its timeout is cancelled and retried; the context carries the deadline") {
+TEST_CASE("a handler past its timeout is cancelled and retried, the context carries the deadline") {
   redis_server server;
   const auto topic = streamq::test::unique_topic();
   streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
@@ -347,7 +347,7 @@ TEST_CASE("permanent errors, poison payloads and exhausted retries go to the dea
   });
 }
 
-TEST_CASE("entries left pending by a dead consumer are recovered; a crash loop is dead-lettered") {
+TEST_CASE("entries left pending by a dead consumer are recovered, a crash loop is dead-lettered") {
   redis_server server;
   const auto topic = streamq::test::unique_topic();
   const auto stream = streamq::streams::topic_keys(topic).stream();
@@ -472,7 +472,7 @@ TEST_CASE("a consumer group that vanishes is recreated and the loss reported") {
   });
 }
 
-TEST_CASE("a long-running handler keeps its claim; another consumer does not take it over") {
+TEST_CASE("a long-running handler keeps its claim, another consumer does not take it over") {
   redis_server server;
   const auto topic = streamq::test::unique_topic();
   streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
@@ -536,7 +536,7 @@ TEST_CASE("refreshing a claim never steals an entry taken over by someone else")
   });
 }
 
-TEST_CASE("inspect reports pending, lag and length; health follows run()") {
+TEST_CASE("inspect reports pending, lag and length, health follows run()") {
   redis_server server;
   const auto topic = streamq::test::unique_topic();
   streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {

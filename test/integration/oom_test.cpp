@@ -66,7 +66,7 @@ asio::awaitable<void> config_set(client& c, const std::string& name, const std::
 
 }  // namespace
 
-TEST_CASE("out of memory: publishes fail typed and add nothing; acks go on; nothing is lost") {
+TEST_CASE("out of memory: publishes fail typed and add nothing, acks go on, nothing is lost") {
   streamq::test::redis_server_options options;
   options.extra_args = {"--maxmemory-policy", "noeviction"};
   redis_server server(options);

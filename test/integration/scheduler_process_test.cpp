@@ -198,7 +198,7 @@ TEST_CASE("10 000 delayed tasks, one of three scheduler processes SIGKILLed midw
   run_delayed_scenario(true);
 }
 
-TEST_CASE("a cron task registered by three processes fires once per occurrence; restarts skip") {
+TEST_CASE("a cron task registered by three processes fires once per occurrence, restarts skip") {
   redis_server server;
   const auto topic = streamq::test::unique_topic();
   const std::string spec = "cron:* * * * * *@UTC";  // every second

@@ -91,7 +91,7 @@ asio::awaitable<void> while_scheduling(scheduler& s,
 
 }  // namespace
 
-TEST_CASE("a delayed task is moved when due and not before; cancelled tasks never are") {
+TEST_CASE("a delayed task is moved when due and not before, cancelled tasks never are") {
   redis_server server;
   const auto topic = streamq::test::unique_topic();
   streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
@@ -171,7 +171,7 @@ TEST_CASE("a sooner task scheduled by this process wakes a sleeping poller") {
   });
 }
 
-TEST_CASE("50 concurrent publishes with one idempotency key add one entry; the window expires") {
+TEST_CASE("50 concurrent publishes with one idempotency key add one entry, the window expires") {
   redis_server server;
   const auto topic = streamq::test::unique_topic();
   streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {

@@ -76,7 +76,7 @@ TEST_CASE("no password against a protected server ends run() with NOAUTH") {
   CHECK((ec == server_errc::noauth || ec == streamq::redis::client_errc::shut_down));
 }
 
-TEST_CASE("the right password works over RESP3 and RESP2; URLs are printed redacted") {
+TEST_CASE("the right password works over RESP3 and RESP2, URLs are printed redacted") {
   redis_server::options opts;
   opts.requirepass = password;
   redis_server server(opts);

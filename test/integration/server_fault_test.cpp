@@ -145,7 +145,7 @@ TEST_CASE("a server hung by DEBUG SLEEP is detected by the health check, and wor
   });
 }
 
-TEST_CASE("oversized messages in a busy pipeline are refused alone; the other publishes succeed") {
+TEST_CASE("oversized messages in a busy pipeline are refused alone, the other publishes succeed") {
   redis_server server;
   const auto topic = streamq::test::unique_topic();
   ledger book("oversized_in_busy_pipeline");
