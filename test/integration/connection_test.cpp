@@ -147,7 +147,7 @@ TEST_CASE("a request cancelled before it is written is withdrawn and never runs"
 }
 
 TEST_CASE(
-    "a request cancelled after it is written completes at once; its reply is dropped in step") {
+    "a request cancelled after it is written completes at once, its reply is dropped in step") {
   redis_server server;
   const auto key = prefix() + "after";
   run_with_connection(
