@@ -1,6 +1,8 @@
 // cron_expression: parsing, and the search for matching local times (schedule.hpp). Time zones
 // are schedule.cpp's business; everything here is wall-clock arithmetic.
 
+#include "shown.hpp"
+
 #include <streamq/streams/schedule.hpp>
 
 #include <algorithm>
@@ -68,23 +70,8 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   });
 }
 
-// Printable ASCII as is, anything else as \xNN, long text shortened, so that messages stay one
-// readable line.
 std::string shown(std::string_view text) {
-  constexpr std::size_t limit = 80;
-  std::string out;
-  for (char c : text.substr(0, limit)) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x20 && byte < 0x7f) {
-      out += c;
-      continue;
-    }
-    char hex[8];
-    std::snprintf(hex, sizeof hex, "\\x%02x", byte);
-    out += hex;
-  }
-  if (text.size() > limit) out += "...";
-  return out;
+  return detail::shown(text, 80);
 }
 
 // Messages are built by appending: GCC 12 reports a bogus -Wrestrict for "literal" + string.

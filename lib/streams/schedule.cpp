@@ -3,6 +3,8 @@
 // Time zones come from Howard Hinnant's date library reading the system's tzdb: GCC 12's
 // libstdc++ has no std::chrono::tzdb. Only this file includes <date/tz.h>.
 
+#include "shown.hpp"
+
 #include <streamq/streams/schedule.hpp>
 
 #include <date/tz.h>
@@ -39,22 +41,8 @@ std::string concat(std::initializer_list<std::string_view> parts) {
   return out;
 }
 
-// Printable ASCII as is, anything else as \xNN, long text shortened.
 std::string shown(std::string_view text) {
-  constexpr std::size_t limit = 100;
-  std::string out;
-  for (char c : text.substr(0, limit)) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x20 && byte < 0x7f) {
-      out += c;
-      continue;
-    }
-    char hex[8];
-    std::snprintf(hex, sizeof hex, "\\x%02x", byte);
-    out += hex;
-  }
-  if (text.size() > limit) out += "...";
-  return out;
+  return detail::shown(text, 100);
 }
 
 // The zone's date::time_zone, or null for "UTC".
