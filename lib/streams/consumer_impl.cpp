@@ -136,33 +136,67 @@ asio::awaitable<void> consumer_impl::run() {
   }
   co_await ensure_groups();
   auto conn = client_.make_dedicated_connection("consumer");
+  stop_reading_ = false;
   start_workers();
-  auto reading = [&]() -> asio::awaitable<void> {
-    co_await recover_own_pending(*conn);
-    co_await read_loop(*conn);
-  };
-  // A loop that fails records why and returns: with Asio's ||, only a branch that completes
-  // without an exception cancels the others.
-  auto guarded = [this](asio::awaitable<void> loop) -> asio::awaitable<void> {
-    // Each || branch is a coroutine of its own, which by default throws at its next co_await
-    // once cancelled; the loops check for cancellation themselves and must end normally.
-    co_await asio::this_coro::throw_if_cancelled(false);
-    try {
-      co_await std::move(loop);
-    } catch (...) {
-      if (!fatal_) fatal_ = std::current_exception();
-    }
-  };
   // Ends when run() is cancelled or a loop fails; every branch returns normally then.
-  co_await (conn->async_run(use_tuple) || guarded(reading()) || guarded(claim_loop()) ||
-            guarded(ack_loop()) || guarded(keepalive_loop()) || guarded(timeout_loop()));
+  co_await (read_side(*conn) || guarded(claim_loop()) || guarded(ack_loop()) ||
+            guarded(keepalive_loop()) || guarded(timeout_loop()));
   co_await asio::this_coro::reset_cancellation_state();
   co_await drain();
   running_ = false;
   if (fatal_) std::rethrow_exception(fatal_);
 }
 
+asio::awaitable<void> consumer_impl::guarded(asio::awaitable<void> loop) {
+  // Each || branch is a coroutine of its own, which by default throws at its next co_await
+  // once cancelled; the loops check for cancellation themselves and must end normally, since
+  // with Asio's || only a branch that completes without an exception cancels the others.
+  co_await asio::this_coro::throw_if_cancelled(false);
+  try {
+    co_await std::move(loop);
+  } catch (...) {
+    if (!fatal_) fatal_ = std::current_exception();
+  }
+}
+
 // ---- reading --------------------------------------------------------------------------
+
+// An XREADGROUP that was sent has, by the time its reply arrives, put its entries in this
+// consumer's pending list. Cancelling it (or closing its connection) drops the reply, and those
+// entries would wait for a claim although the stop was graceful. So on cancellation the read
+// side stops in order: no new read is sent, the one in flight ends by its BLOCK time and its
+// entries go to the workers (drain() gives them shutdown_grace), then the connection closes.
+// Only a read that overruns its BLOCK time by stop_read_margin is cut off.
+asio::awaitable<void> consumer_impl::read_side(redis::connection& conn) {
+  constexpr std::chrono::milliseconds stop_read_margin{1000};
+  co_await asio::this_coro::throw_if_cancelled(false);
+  const auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer finished(executor, asio::steady_timer::time_point::max());
+  bool done = false;
+  asio::cancellation_signal cut_off;
+  auto reading = [this, &conn]() -> asio::awaitable<void> {
+    co_await (conn.async_run(use_tuple) || guarded(read_loop(conn)));
+  };
+  // Not a branch of this coroutine's own: run()'s cancellation must not reach it directly.
+  // Awaited below on every path, so it never outlives this frame.
+  asio::co_spawn(executor, reading(),
+                 asio::bind_cancellation_slot(cut_off.slot(), [&](std::exception_ptr) {
+                   done = true;
+                   finished.cancel();
+                 }));
+  co_await finished.async_wait(use_tuple);  // reading ended (a failure), or run() is ending
+  if (done) co_return;
+  stop_reading_ = true;
+  credit_wake_.cancel();  // a read loop waiting for a free handler slot
+  co_await asio::this_coro::reset_cancellation_state();
+  finished.expires_after(config_.block + stop_read_margin);
+  co_await finished.async_wait(use_tuple);
+  if (!done) cut_off.emit(asio::cancellation_type::terminal);
+  while (!done) {
+    finished.expires_at(asio::steady_timer::time_point::max());
+    co_await finished.async_wait(use_tuple);
+  }
+}
 
 std::size_t consumer_impl::take_entries(std::vector<read_entry>& entries,
                                         std::vector<std::string>* last_ids) {
@@ -185,10 +219,11 @@ asio::awaitable<void> consumer_impl::recover_own_pending(redis::connection& conn
   // Entries delivered to this consumer name before a restart, and never acknowledged.
   std::vector<std::string> last_ids(subs_.size(), "0");
   const auto cs = co_await asio::this_coro::cancellation_state;
-  while (cs.cancelled() == asio::cancellation_type::none) {
+  auto stopped = [&] { return stop_reading_ || cs.cancelled() != asio::cancellation_type::none; };
+  while (!stopped()) {
     while (credit() == 0) {
       co_await wait(credit_wake_);
-      if (cs.cancelled() != asio::cancellation_type::none) co_return;
+      if (stopped()) co_return;
     }
     resp::request req;
     req.push("XREADGROUP", "GROUP", config_.group, config_.name, "COUNT",
@@ -208,10 +243,11 @@ std::vector<resp::key> consumer_impl::stream_keys() const {
 }
 
 asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
+  co_await recover_own_pending(conn);
   const std::vector<std::string> new_entries(subs_.size(), ">");
   stream_read_reply reply(stream_names_);  // reused: its entry vector keeps its capacity
   const auto cs = co_await asio::this_coro::cancellation_state;
-  auto stopped = [&] { return cs.cancelled() != asio::cancellation_type::none; };
+  auto stopped = [&] { return stop_reading_ || cs.cancelled() != asio::cancellation_type::none; };
   while (!stopped()) {
     if (credit() == 0) {  // flow control: read only what free handler slots can take
       co_await wait(credit_wake_);
@@ -225,9 +261,11 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
     // reply overdue by far means a half-open connection, which is dropped and reconnected.
     auto [ec] = co_await with_deadline(conn.async_exec(req, reply, use_tuple),
                                        config_.block + read_reply_margin);
-    if (stopped()) break;
+    // Cut off (see read_side): the reply is gone. A graceful stop still takes what came.
+    if (cs.cancelled() != asio::cancellation_type::none) break;
     if (ec == redis::client_errc::timeout) conn.drop_session();
     if (ec) {  // connection trouble: the dedicated connection reconnects by itself
+      if (stop_reading_) break;
       asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
       co_await pause.async_wait(use_tuple);
       continue;

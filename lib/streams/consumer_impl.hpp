@@ -67,6 +67,10 @@ class consumer_impl {
   boost::asio::awaitable<bool> group_exists(const std::string& stream);
   boost::asio::awaitable<void> recover_own_pending(redis::connection& conn);
   boost::asio::awaitable<void> read_loop(redis::connection& conn);
+  // Runs `conn` and the reads on it; on cancellation lets a read already sent finish first.
+  boost::asio::awaitable<void> read_side(redis::connection& conn);
+  // Runs a loop as a branch of run()'s ||: a failure is recorded in fatal_, not thrown.
+  boost::asio::awaitable<void> guarded(boost::asio::awaitable<void> loop);
   boost::asio::awaitable<void> claim_loop();
   boost::asio::awaitable<void> claim_topic(std::size_t sub);
   boost::asio::awaitable<void> ack_loop();
@@ -117,7 +121,8 @@ class consumer_impl {
   std::list<in_flight_entry> workers_;     // a list: workers hold references to their entry
   std::deque<queued_entry> queue_;
   std::size_t workers_running_ = 0;
-  bool stopping_ = false;  // drain() has begun: cancellations now mean shutdown
+  bool stopping_ = false;      // drain() has begun: cancellations now mean shutdown
+  bool stop_reading_ = false;  // run() is ending: send no further XREADGROUP
   std::minstd_rand rng_;
   bool running_ = false;
   std::exception_ptr fatal_;  // why run() must end, found by one of its loops

@@ -205,8 +205,9 @@ class consumer {
 
   // The owner operation. Creates the groups (MKSTREAM), re-reads this consumer's own
   // pending entries, then reads, dispatches, acknowledges, retries and recovers until it is
-  // cancelled. On cancellation it stops reading, gives in-flight handlers shutdown_grace to
-  // finish, flushes acknowledgements and returns. Throws only for configuration errors found
+  // cancelled. On cancellation it sends no further read, lets the one in flight end (within
+  // `block`, so its entries are handled rather than left pending), gives in-flight handlers
+  // shutdown_grace to finish, flushes acknowledgements and returns. Throws only for configuration errors found
   // against the server (e.g. NOPERM); connection trouble is waited out.
   boost::asio::awaitable<void> run();
 

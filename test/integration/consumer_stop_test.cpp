@@ -1,0 +1,161 @@
+// How consumer::run() stops: a read already sent when the stop comes is finished, not dropped,
+// and the stop is bounded even when the server does not answer.
+#include "support/async_test.hpp"
+#include "support/redis_server.hpp"
+
+#include <streamq/client.hpp>
+#include <streamq/streams/consumer.hpp>
+#include <streamq/streams/publisher.hpp>
+
+#include <doctest/doctest.h>
+#include <test_messages.pb.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <map>
+#include <string>
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using namespace asio::experimental::awaitable_operators;
+using streamq::client;
+using streamq::resp::key;
+using streamq::resp::request;
+using streamq::resp::response;
+using streamq::streams::consumer;
+using streamq::streams::message_context;
+using streamq::streams::publisher;
+using streamq::test::Order;
+using streamq::test::redis_server;
+using streamq::test::sleep_for;
+
+namespace {
+// INFO clients' blocked_clients: how many connections wait in a blocking command.
+asio::awaitable<int> blocked_clients(client& c) {
+  request req;
+  req.push("INFO", "clients");
+  response<std::string> info;
+  co_await c.async_exec(req, info);
+  const auto& text = info.get<0>().value();
+  const auto at = text.find("blocked_clients:");
+  if (at == std::string::npos) co_return -1;
+  co_return std::atoi(text.c_str() + at + std::string_view("blocked_clients:").size());
+}
+
+asio::awaitable<std::size_t> pending_count(client& c, const std::string& topic,
+                                           const std::string& group) {
+  request req;
+  req.push("XPENDING", key{streamq::streams::topic_keys(topic).stream()}, group);
+  response<streamq::resp::value> summary;
+  co_await c.async_exec(req, summary);
+  const auto& v = summary.get<0>().value();
+  if (v.elements.empty()) co_return 0;
+  co_return std::strtoull(v.elements.front().text.c_str(), nullptr, 10);
+}
+
+Order order(int i) {
+  Order o;
+  o.set_id("order-" + std::to_string(i));
+  return o;
+}
+}  // namespace
+
+TEST_CASE("stopping while a read is in flight handles what it returns, nothing is left pending") {
+  redis_server server;
+  // Repeated: whether the read's reply is already parsed when the stop comes varies per round.
+  for (int round = 0; round < 20; ++round) {
+    const auto topic = streamq::test::unique_topic();
+    streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+      publisher pub(c);
+      consumer cons(c, {.group = "g", .concurrency = 4, .block = 300ms, .shutdown_grace = 5s});
+      std::map<std::string, int> handled;
+      cons.subscribe<Order>(topic, [&](const Order& o, message_context&) -> asio::awaitable<void> {
+        co_await sleep_for(20ms);
+        ++handled[o.id()];
+      });
+      std::exception_ptr failure;
+      auto scenario = [&]() -> asio::awaitable<void> {
+        // The consumer's XREADGROUP is blocked in the server...
+        for (int i = 0; i < 500 && co_await blocked_clients(c) < 1; ++i) co_await sleep_for(2ms);
+        REQUIRE(co_await blocked_clients(c) == 1);
+        // ...when an entry arrives: the server hands it to that read (into the consumer's PEL)
+        // before it answers the XADD. Stopping now races the read's reply.
+        co_await pub.publish(topic, order(round));
+      };
+      const auto asked = std::chrono::steady_clock::now();
+      co_await (cons.run() || streamq::test::capture_failure(scenario(), failure));
+      const auto took = std::chrono::steady_clock::now() - asked;
+      if (failure) std::rethrow_exception(failure);
+      CHECK(handled.size() == 1);
+      CHECK(handled["order-" + std::to_string(round)] == 1);
+      CHECK(cons.stats().acked == 1);
+      CHECK(co_await pending_count(c, topic, "g") == 0);
+      CHECK(took < 10s);
+    });
+  }
+}
+
+TEST_CASE("an idle consumer stops within its BLOCK time, without waiting for the grace period") {
+  redis_server server;
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    consumer cons(c, {.group = "g", .block = 300ms, .shutdown_grace = 30s});
+    cons.subscribe<Order>(
+        topic, [](const Order&, message_context&) -> asio::awaitable<void> { co_return; });
+    std::chrono::steady_clock::time_point asked;
+    auto stop_later = [&]() -> asio::awaitable<void> {
+      for (int i = 0; i < 500 && co_await blocked_clients(c) < 1; ++i) co_await sleep_for(2ms);
+      asked = std::chrono::steady_clock::now();
+    };
+    co_await (cons.run() || stop_later());
+    const auto took = std::chrono::steady_clock::now() - asked;
+    MESSAGE("stop took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                         << " ms");
+    // BLOCK is 300 ms; the grace period (30 s) is only for running handlers.
+    CHECK(took < 5s);
+    CHECK_FALSE(cons.health().running);
+  });
+}
+
+TEST_CASE("stopping against a hung server is bounded by BLOCK plus a margin, and loses nothing") {
+  redis_server server;
+  const auto topic = streamq::test::unique_topic();
+  bool resumed = false;
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    consumer cons(c, {.group = "g", .block = 200ms, .shutdown_grace = 2s});
+    int handled = 0;
+    cons.subscribe<Order>(topic, [&](const Order&, message_context&) -> asio::awaitable<void> {
+      ++handled;
+      co_return;
+    });
+    std::chrono::steady_clock::time_point asked;
+    auto hang_then_stop = [&]() -> asio::awaitable<void> {
+      for (int i = 0; i < 500 && co_await blocked_clients(c) < 1; ++i) co_await sleep_for(2ms);
+      server.pause();  // every reply, the pending read's included, now never comes
+      asked = std::chrono::steady_clock::now();
+    };
+    co_await (cons.run() || hang_then_stop());
+    const auto took = std::chrono::steady_clock::now() - asked;
+    server.resume();
+    resumed = true;
+    MESSAGE("stop against a hung server took "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+    // The read gets BLOCK (200 ms) plus a one-second margin, then is cut off.
+    CHECK(took >= 200ms);
+    CHECK(took < 10s);
+    CHECK(handled == 0);
+    // The server works on; what is published now waits for the next consumer, unclaimed.
+    co_await pub.publish(topic, order(1));
+    CHECK(co_await pending_count(c, topic, "g") == 0);
+    consumer next(c, {.group = "g", .block = 100ms});
+    next.subscribe<Order>(topic, [&](const Order&, message_context&) -> asio::awaitable<void> {
+      ++handled;
+      co_return;
+    });
+    co_await (next.run() || streamq::test::wait_until([&] { return handled == 1; }));
+    CHECK(handled == 1);
+  });
+  if (!resumed) server.resume();
+}
