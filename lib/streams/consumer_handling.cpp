@@ -141,21 +141,16 @@ asio::awaitable<bool> consumer_impl::already_processed(std::size_t sub,
 asio::awaitable<bool> consumer_impl::ack_processed(std::size_t sub, const std::string& id,
                                                    const std::string& message_key) {
   const auto& s = subs_[sub];
-  for (int pass = 0; pass < 2; ++pass) {
-    resp::request req;
-    detail::ack_processed_script().push(req, pass == 1, 2, resp::key{s.processed_key},
+  resp::response<std::int64_t> acked;
+  auto build = [&](resp::request& req, bool by_source) {
+    detail::ack_processed_script().push(req, by_source, 2, resp::key{s.processed_key},
                                         resp::key{s.keys.stream()}, config_.group, id, message_key,
                                         s.options.remember_for.count());
-    resp::response<std::int64_t> acked;
-    if (!co_await exec_shared(req, acked)) co_return false;
-    if (!acked.get<0>().has_value()) {
-      if (acked.get<0>().error() == resp::server_errc::noscript && pass == 0) continue;
-      co_return false;
-    }
-    ++stats_.acked;
-    co_return true;
-  }
-  co_return false;
+  };
+  if (co_await detail::exec_script(client_, acked, build) || !acked.get<0>().has_value())
+    co_return false;
+  ++stats_.acked;
+  co_return true;
 }
 
 asio::awaitable<void> consumer_impl::requeue(std::size_t sub, const std::string& id,

@@ -118,6 +118,21 @@ asio::awaitable<void> consumer_impl::run() {
   if (subs_.empty()) throw std::logic_error("streamq consumer: run() without subscriptions");
   if (running_) throw std::logic_error("streamq consumer: run() twice");
   running_ = true;
+  try {
+    co_await run_once();
+  } catch (...) {
+    running_ = false;  // a failed start may be retried
+    throw;
+  }
+  running_ = false;
+}
+
+asio::awaitable<void> consumer_impl::run_once() {
+  // A consumer may run again after a stop or a failed start: nothing of the last run carries
+  // over.
+  stopping_ = false;
+  stop_reading_ = false;
+  fatal_ = nullptr;
   stream_names_.clear();
   for (const auto& sub : subs_) stream_names_.push_back(sub.keys.stream());
   co_await asio::this_coro::throw_if_cancelled(false);
@@ -126,24 +141,20 @@ asio::awaitable<void> consumer_impl::run() {
     report(consumer_event::kind::eviction_policy_unknown, "",
            "maxmemory-policy unreadable (CONFIG and INFO denied); make sure it is noeviction");
   } else if (eviction.unsafe()) {
-    if (config_.refuse_unsafe_eviction_policy) {
-      running_ = false;
+    if (config_.refuse_unsafe_eviction_policy)
       throw boost::system::system_error(errc::unsafe_eviction_policy,
                                         "maxmemory-policy is " + *eviction.policy);
-    }
     report(consumer_event::kind::unsafe_eviction_policy, "",
            "maxmemory-policy is " + *eviction.policy + ": queue keys may be evicted");
   }
   co_await ensure_groups();
   auto conn = client_.make_dedicated_connection("consumer");
-  stop_reading_ = false;
   start_workers();
   // Ends when run() is cancelled or a loop fails; every branch returns normally then.
   co_await (read_side(*conn) || guarded(claim_loop()) || guarded(ack_loop()) ||
             guarded(keepalive_loop()) || guarded(timeout_loop()));
   co_await asio::this_coro::reset_cancellation_state();
   co_await drain();
-  running_ = false;
   if (fatal_) std::rethrow_exception(fatal_);
 }
 

@@ -63,6 +63,7 @@ class consumer_impl {
  private:
   using fields = std::vector<std::string>;
 
+  boost::asio::awaitable<void> run_once();  // run() apart from its running_ bookkeeping
   boost::asio::awaitable<void> ensure_groups();
   boost::asio::awaitable<bool> group_exists(const std::string& stream);
   boost::asio::awaitable<void> recover_own_pending(redis::connection& conn);

@@ -116,43 +116,42 @@ asio::awaitable<publish_receipt> publisher::send_checked(std::string topic, v1::
   const auto keys = keys_of(topic);
   prepare(envelope);
   const bool keyed = !envelope.idempotency_key().empty();
-  // NOSCRIPT (a server that does not know the script yet) means nothing ran: the second pass
-  // sends the source instead of the hash.
-  for (int pass = 0; pass < 2; ++pass) {
-    resp::request req;
-    if (keyed)
-      detail::dedup_publish_script().push(req, pass == 1, 3, resp::key{keys->stream()},
+  resp::response<resp::value> reply;
+  error_code ec;
+  if (keyed) {
+    auto build = [&](resp::request& req, bool by_source) {
+      detail::dedup_publish_script().push(req, by_source, 3, resp::key{keys->stream()},
                                           resp::key{keys->dedup(envelope.idempotency_key())},
                                           resp::key{keys->meta()}, config_.dedup_window.count(),
                                           encode_entry(envelope));
-    else
-      req.push("XADD", resp::key{keys->stream()}, "*", encode_entry(envelope));
-    resp::response<resp::value> reply;
-    auto [ec] = co_await client_.async_exec(req, reply, use_tuple);
-    if (ec) {
-      ec = publish_error(ec);
-      ++(ec == errc::publish_indeterminate ? indeterminate_ : failed_);
-      fail(ec);
-    }
-    auto& result = reply.get<0>();
-    if (!result.has_value()) {
-      if (result.error() == resp::server_errc::noscript && pass == 0) continue;
-      ++failed_;
-      fail(result.error(), result.diagnostic());
-    }
-    publish_receipt receipt;
-    if (!keyed) {
-      receipt.id = std::move(result.value().text);
-    } else {
-      auto& parts = result.value().elements;
-      if (parts.size() != 2) fail(resp::adapt_errc::size_mismatch, "dedup publish reply");
-      receipt.duplicate = parts[0].text == "0";
-      receipt.id = std::move(parts[1].text);
-    }
-    ++(receipt.duplicate ? duplicates_ : published_);
-    co_return receipt;
+    };
+    ec = co_await detail::exec_script(client_, reply, build);
+  } else {
+    resp::request req;
+    req.push("XADD", resp::key{keys->stream()}, "*", encode_entry(envelope));
+    std::tie(ec) = co_await client_.async_exec(req, reply, use_tuple);
   }
-  fail(resp::server_errc::noscript, "script not accepted");
+  if (ec) {
+    ec = publish_error(ec);
+    ++(ec == errc::publish_indeterminate ? indeterminate_ : failed_);
+    fail(ec);
+  }
+  auto& result = reply.get<0>();
+  if (!result.has_value()) {
+    ++failed_;
+    fail(result.error(), result.diagnostic());
+  }
+  publish_receipt receipt;
+  if (!keyed) {
+    receipt.id = std::move(result.value().text);
+  } else {
+    auto& parts = result.value().elements;
+    if (parts.size() != 2) fail(resp::adapt_errc::size_mismatch, "dedup publish reply");
+    receipt.duplicate = parts[0].text == "0";
+    receipt.id = std::move(parts[1].text);
+  }
+  ++(receipt.duplicate ? duplicates_ : published_);
+  co_return receipt;
 }
 
 asio::awaitable<std::vector<std::string>> publisher::send_batch(

@@ -71,22 +71,15 @@ asio::awaitable<void> scheduler::upsert_recurring(std::string_view topic, std::s
   const std::string spec = when.spec();
   const std::string bytes = envelope.SerializeAsString();
   const auto now_ms = detail::unix_ms(std::chrono::system_clock::now());
-  for (int pass = 0; pass < 2; ++pass) {
-    resp::request req;
-    detail::upsert_recurring_script().push(req, pass == 1, 1, resp::key{keys->cron()}, name, spec,
+  resp::response<std::int64_t> reply;
+  auto build = [&](resp::request& req, bool by_source) {
+    detail::upsert_recurring_script().push(req, by_source, 1, resp::key{keys->cron()}, name, spec,
                                            bytes, policy_name(on_missed), now_ms);
-    resp::response<std::int64_t> reply;
-    auto [ec] = co_await client_.async_exec(req, reply, use_tuple);
-    if (ec) fail(ec, "registering a recurring task");
-    auto& result = reply.get<0>();
-    if (!result.has_value()) {
-      if (result.error() == resp::server_errc::noscript && pass == 0) continue;
-      fail(result.error(), result.diagnostic());
-    }
-    if (running_) wake_for(std::chrono::system_clock::now());  // recompute the next wake-up
-    co_return;
-  }
-  fail(resp::server_errc::noscript, "script not accepted");
+  };
+  if (auto ec = co_await detail::exec_script(client_, reply, build))
+    fail(ec, "registering a recurring task");
+  if (!reply.get<0>().has_value()) fail(reply.get<0>().error(), reply.get<0>().diagnostic());
+  if (running_) wake_for(std::chrono::system_clock::now());  // recompute the next wake-up
 }
 
 asio::awaitable<std::vector<recurring_task>> scheduler::list_recurring(std::string_view topic) {
@@ -103,20 +96,15 @@ asio::awaitable<std::vector<recurring_task>> scheduler::list_recurring(std::stri
 asio::awaitable<bool> scheduler::set_recurring_flag(std::string_view topic, std::string_view name,
                                                     std::string_view op) {
   const auto keys = keys_of(topic);
-  for (int pass = 0; pass < 2; ++pass) {
-    resp::request req;
-    detail::recurring_flag_script().push(req, pass == 1, 1, resp::key{keys->cron()}, name, op);
-    resp::response<std::int64_t> reply;
-    auto [ec] = co_await client_.async_exec(req, reply, use_tuple);
-    if (ec) fail(ec, "changing a recurring task");
-    auto& result = reply.get<0>();
-    if (!result.has_value()) {
-      if (result.error() == resp::server_errc::noscript && pass == 0) continue;
-      fail(result.error(), result.diagnostic());
-    }
-    co_return result.value() == 1;
-  }
-  fail(resp::server_errc::noscript, "script not accepted");
+  resp::response<std::int64_t> reply;
+  auto build = [&](resp::request& req, bool by_source) {
+    detail::recurring_flag_script().push(req, by_source, 1, resp::key{keys->cron()}, name, op);
+  };
+  if (auto ec = co_await detail::exec_script(client_, reply, build))
+    fail(ec, "changing a recurring task");
+  auto& result = reply.get<0>();
+  if (!result.has_value()) fail(result.error(), result.diagnostic());
+  co_return result.value() == 1;
 }
 
 asio::awaitable<bool> scheduler::pause_recurring(std::string_view topic, std::string_view name) {
@@ -164,24 +152,21 @@ asio::awaitable<std::chrono::milliseconds> scheduler::fire_recurring(std::size_t
       suffix.set_created_at_unix_ms(detail::unix_ms(occurrence));
       (*suffix.mutable_headers())["streamq-occurrence"] =
           std::to_string(detail::unix_ms(occurrence));
-      for (int pass = 0; pass < 2; ++pass) {
-        resp::request req;
-        detail::fire_recurring_script().push(
-            req, pass == 1, 2, resp::key{t.keys->cron()}, resp::key{t.keys->stream()}, task.name,
-            task.spec, detail::unix_ms(occurrence), fire ? "fire" : "skip",
-            suffix.SerializeAsString(), version_field, envelope_version, envelope_field);
-        resp::response<std::int64_t> reply;
-        auto [ec] = co_await client_.async_exec(req, reply, use_tuple);
-        if (ec) fail(ec, "firing a recurring task");
-        auto& result = reply.get<0>();
-        if (!result.has_value()) {
-          if (result.error() == resp::server_errc::noscript && pass == 0) continue;
-          fail(result.error(), result.diagnostic());
-        }
-        if (result.value() == 1) ++counters_.recurring_fired;
-        if (result.value() == 2) ++counters_.recurring_skipped;
-        break;
-      }
+      resp::response<std::int64_t> reply;
+      const auto occurrence_ms = detail::unix_ms(occurrence);
+      const std::string suffix_bytes = suffix.SerializeAsString();
+      auto build = [&](resp::request& req, bool by_source) {
+        detail::fire_recurring_script().push(req, by_source, 2, resp::key{t.keys->cron()},
+                                             resp::key{t.keys->stream()}, task.name, task.spec,
+                                             occurrence_ms, fire ? "fire" : "skip", suffix_bytes,
+                                             version_field, envelope_version, envelope_field);
+      };
+      if (auto ec = co_await detail::exec_script(client_, reply, build))
+        fail(ec, "firing a recurring task");
+      auto& result = reply.get<0>();
+      if (!result.has_value()) fail(result.error(), result.diagnostic());
+      if (result.value() == 1) ++counters_.recurring_fired;
+      if (result.value() == 2) ++counters_.recurring_skipped;
       sleep = std::chrono::milliseconds(0);  // look again at once: another may be due
       continue;
     }

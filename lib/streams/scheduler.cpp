@@ -107,31 +107,26 @@ asio::awaitable<std::string> scheduler::schedule_copy(std::string topic, v1::Env
   const std::string dedup_key = keyed ? keys->dedup(envelope.idempotency_key()) : keys->meta();
   const std::string bytes = encode_entry(envelope)[3];
   const std::int64_t due_ms = detail::unix_ms(due);
-  for (int pass = 0; pass < 2; ++pass) {
-    resp::request req;
-    detail::schedule_script().push(req, pass == 1, 4, resp::key{keys->delayed()},
+  resp::response<std::vector<std::string>> reply;
+  auto build = [&](resp::request& req, bool by_source) {
+    detail::schedule_script().push(req, by_source, 4, resp::key{keys->delayed()},
                                    resp::key{keys->delayed_data()}, resp::key{keys->meta()},
                                    resp::key{dedup_key}, due_ms, bytes,
                                    keyed ? config_.dedup_window.count() : 0);
-    resp::response<std::vector<std::string>> reply;
-    auto [ec] = co_await client_.async_exec(req, reply, use_tuple);
-    if (ec) fail(detail::publish_error(ec), "scheduling a task");
-    auto& result = reply.get<0>();
-    if (!result.has_value()) {
-      if (result.error() == resp::server_errc::noscript && pass == 0) continue;
-      fail(result.error(), result.diagnostic());
-    }
-    auto& parts = result.value();
-    if (parts.size() != 2) fail(resp::adapt_errc::size_mismatch, "schedule reply");
-    if (parts[0] == "0") {
-      ++counters_.duplicates;
-    } else {
-      ++counters_.scheduled;
-      wake_for(due);
-    }
-    co_return std::move(parts[1]);
+  };
+  if (auto ec = co_await detail::exec_script(client_, reply, build))
+    fail(detail::publish_error(ec), "scheduling a task");
+  auto& result = reply.get<0>();
+  if (!result.has_value()) fail(result.error(), result.diagnostic());
+  auto& parts = result.value();
+  if (parts.size() != 2) fail(resp::adapt_errc::size_mismatch, "schedule reply");
+  if (parts[0] == "0") {
+    ++counters_.duplicates;
+  } else {
+    ++counters_.scheduled;
+    wake_for(due);
   }
-  fail(resp::server_errc::noscript, "script not accepted");
+  co_return std::move(parts[1]);
 }
 
 void scheduler::wake_for(std::chrono::system_clock::time_point due) {
@@ -146,22 +141,17 @@ void scheduler::wake_for(std::chrono::system_clock::time_point due) {
 
 asio::awaitable<bool> scheduler::cancel_scheduled(std::string_view topic, std::string_view id) {
   const auto keys = keys_of(topic);
-  for (int pass = 0; pass < 2; ++pass) {
-    resp::request req;
-    detail::cancel_script().push(req, pass == 1, 2, resp::key{keys->delayed()},
+  resp::response<std::int64_t> reply;
+  auto build = [&](resp::request& req, bool by_source) {
+    detail::cancel_script().push(req, by_source, 2, resp::key{keys->delayed()},
                                  resp::key{keys->delayed_data()}, id);
-    resp::response<std::int64_t> reply;
-    auto [ec] = co_await client_.async_exec(req, reply, use_tuple);
-    if (ec) fail(ec, "cancelling a scheduled task");
-    auto& result = reply.get<0>();
-    if (!result.has_value()) {
-      if (result.error() == resp::server_errc::noscript && pass == 0) continue;
-      fail(result.error(), result.diagnostic());
-    }
-    if (result.value() == 1) ++counters_.cancelled;
-    co_return result.value() == 1;
-  }
-  fail(resp::server_errc::noscript, "script not accepted");
+  };
+  if (auto ec = co_await detail::exec_script(client_, reply, build))
+    fail(ec, "cancelling a scheduled task");
+  auto& result = reply.get<0>();
+  if (!result.has_value()) fail(result.error(), result.diagnostic());
+  if (result.value() == 1) ++counters_.cancelled;
+  co_return result.value() == 1;
 }
 
 asio::awaitable<std::vector<scheduled_task>> scheduler::list_scheduled(std::string_view topic,
@@ -169,31 +159,26 @@ asio::awaitable<std::vector<scheduled_task>> scheduler::list_scheduled(std::stri
   const auto keys = keys_of(topic);
   std::vector<scheduled_task> tasks;
   if (limit == 0) co_return tasks;
-  for (int pass = 0; pass < 2; ++pass) {
-    resp::request req;
-    detail::list_scheduled_script().push(req, pass == 1, 2, resp::key{keys->delayed()},
+  resp::response<std::vector<std::string>> reply;
+  auto build = [&](resp::request& req, bool by_source) {
+    detail::list_scheduled_script().push(req, by_source, 2, resp::key{keys->delayed()},
                                          resp::key{keys->delayed_data()}, limit);
-    resp::response<std::vector<std::string>> reply;
-    auto [ec] = co_await client_.async_exec(req, reply, use_tuple);
-    if (ec) fail(ec, "listing scheduled tasks");
-    auto& result = reply.get<0>();
-    if (!result.has_value()) {
-      if (result.error() == resp::server_errc::noscript && pass == 0) continue;
-      fail(result.error(), result.diagnostic());
-    }
-    const auto& flat = result.value();
-    for (std::size_t i = 0; i + 2 < flat.size(); i += 3) {
-      scheduled_task task;
-      task.id = flat[i];
-      task.due = std::chrono::system_clock::time_point(
-          std::chrono::milliseconds(std::strtoll(flat[i + 1].c_str(), nullptr, 10)));
-      if (!task.envelope.ParseFromString(flat[i + 2]))
-        fail(errc::malformed_entry, "scheduled task " + task.id + " holds no valid envelope");
-      tasks.push_back(std::move(task));
-    }
-    co_return tasks;
+  };
+  if (auto ec = co_await detail::exec_script(client_, reply, build))
+    fail(ec, "listing scheduled tasks");
+  auto& result = reply.get<0>();
+  if (!result.has_value()) fail(result.error(), result.diagnostic());
+  const auto& flat = result.value();
+  for (std::size_t i = 0; i + 2 < flat.size(); i += 3) {
+    scheduled_task task;
+    task.id = flat[i];
+    task.due = std::chrono::system_clock::time_point(
+        std::chrono::milliseconds(std::strtoll(flat[i + 1].c_str(), nullptr, 10)));
+    if (!task.envelope.ParseFromString(flat[i + 2]))
+      fail(errc::malformed_entry, "scheduled task " + task.id + " holds no valid envelope");
+    tasks.push_back(std::move(task));
   }
-  fail(resp::server_errc::noscript, "script not accepted");
+  co_return tasks;
 }
 
 asio::awaitable<std::uint64_t> scheduler::scheduled_count(std::string_view topic) {

@@ -1,7 +1,8 @@
 #pragma once
 // The Lua scripts behind streams::scheduler (delayed and recurring tasks), idempotent
-// publishing and once-only handling. Each touches keys of one topic only (one hash tag: Redis Cluster safe) and
-// validates before its first write, so under maxmemory it is refused whole or runs whole.
+// publishing and once-only handling. Each touches keys of one topic only (one hash tag: Redis
+// Cluster safe) and validates before its first write, so under maxmemory it is refused whole or
+// runs whole.
 
 #include "script.hpp"
 

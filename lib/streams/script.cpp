@@ -1,6 +1,10 @@
 #include "script.hpp"
 
+#include <streamq/resp/error.hpp>
+
 #include <openssl/evp.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <array>
 #include <stdexcept>
@@ -26,6 +30,20 @@ std::string digest_hex(const EVP_MD* md, std::string_view data) {
 }  // namespace
 
 lua_script::lua_script(std::string_view source) : source_(source), sha1_(sha1_hex(source)) {}
+
+boost::asio::awaitable<error_code> exec_script(client& c, resp::response_adapter& reply,
+                                               const std::error_code& reply_error,
+                                               script_call build) {
+  for (int pass = 0; pass < 2; ++pass) {
+    const bool by_source = pass == 1;
+    resp::request req;
+    build(req, by_source);
+    auto [ec] =
+        co_await c.async_exec(req, reply, boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (ec || by_source || reply_error != resp::server_errc::noscript) co_return ec;
+  }
+  co_return error_code{};  // not reached: the second pass returns
+}
 
 std::string sha1_hex(std::string_view data) {
   return digest_hex(EVP_sha1(), data);

@@ -4,6 +4,7 @@
 #include "support/async_test.hpp"
 #include "support/ledger.hpp"
 #include "support/redis_server.hpp"
+#include "support/stream_checks.hpp"
 
 #include <streamq/client.hpp>
 #include <streamq/streams/consumer.hpp>
@@ -29,8 +30,11 @@ using streamq::resp::key;
 using streamq::resp::request;
 using streamq::resp::response;
 using streamq::streams::topic_keys;
+using streamq::test::handled_counts;
 using streamq::test::ledger;
+using streamq::test::pending_count;
 using streamq::test::redis_server;
+using streamq::test::rescue;
 
 namespace {
 
@@ -64,75 +68,13 @@ asio::awaitable<void> publish_all(client& c, const std::string& topic, ledger& b
   }
 }
 
-// Handler runs per order ID, as the workers (and the rescuer) count them in Redis.
-asio::awaitable<std::map<std::string, long>> handled_counts(client& c, const std::string& topic) {
-  request req;
-  req.push("HGETALL", key{topic + ":handled"});
-  response<std::map<std::string, long>> counts;
-  co_await c.async_exec(req, counts);
-  co_return counts.get<0>().value();
-}
-
-asio::awaitable<long> pending_of(client& c, const std::string& topic) {
-  request req;
-  req.push("XPENDING", key{topic_keys(topic).stream()}, "g");
-  response<streamq::resp::value> summary;
-  co_await c.async_exec(req, summary);
-  co_return std::stol(summary.get<0>().value().elements.at(0).text);
-}
-
-// An in-process consumer that takes over whatever was left pending, until every published
-// message was handled and nothing is pending.
-asio::awaitable<void> rescue(client& c, const std::string& topic, int n) {
-  streamq::streams::consumer_config config;
-  config.group = "g";
-  config.name = "rescuer";
-  config.claim_idle = 500ms;
-  config.claim_interval = 100ms;
-  streamq::streams::consumer rescuer(c, config);
-  rescuer.subscribe<streamq::test::Order>(
-      topic,
-      [&](const streamq::test::Order& o,
-          streamq::streams::message_context&) -> asio::awaitable<void> {
-        request req;
-        req.push("HINCRBY", key{topic + ":handled"}, o.id(), 1);
-        streamq::resp::ignore_response ignored;
-        co_await c.async_exec(req, ignored);
-      });
-  auto all_done = [&]() -> asio::awaitable<void> {
-    for (int i = 0; i < 3000; ++i) {
-      if ((co_await handled_counts(c, topic)).size() == static_cast<std::size_t>(n) &&
-          co_await pending_of(c, topic) == 0)
-        co_return;
-      co_await streamq::test::sleep_for(10ms);
-    }
-  };
-  co_await (rescuer.run() || all_done());
-}
-
-// The handler runs and the stream's entries into the ledger, then its LEDGER line.
+// The handler runs, the stream's entries and dead letters into the ledger, then its LEDGER line.
 asio::awaitable<streamq::test::ledger_report> settle(client& c, const std::string& topic,
                                                      ledger& book) {
   for (const auto& [id, runs] : co_await handled_counts(c, topic))
     if (const auto seq = ledger::parse_label(id))
       for (long r = 0; r < runs; ++r) book.record_handled(*seq);
-  request req;
-  req.push("XRANGE", key{topic_keys(topic).stream()}, "-", "+");
-  response<std::vector<std::pair<std::string, std::vector<std::string>>>> entries;
-  co_await c.async_exec(req, entries);
-  for (const auto& [id, fields] : entries.get<0>().value()) {
-    streamq::v1::Envelope envelope;
-    streamq::test::Order order;
-    const auto seq =
-        streamq::streams::decode_entry(fields, envelope)
-            ? std::nullopt
-            : (order.ParseFromString(envelope.payload()) ? ledger::parse_label(order.id())
-                                                         : std::nullopt);
-    if (seq)
-      book.record_stream_entry(*seq);
-    else
-      book.record_foreign_entry();
-  }
+  co_await streamq::test::drain_into(c, topic, "g", book);
   co_return book.print();
 }
 
@@ -155,7 +97,7 @@ TEST_CASE("consumer processes SIGKILLed again and again lose nothing") {
           ::kill(worker, SIGKILL);
           CHECK(WIFSIGNALED(reap(worker)));
         }
-        co_await rescue(c, topic, n);
+        co_await rescue(c, topic, "g", n, 500ms);
         const auto r = co_await settle(c, topic, book);
         CHECK(r.lost == 0);
         CHECK(r.unexpected == 0);
@@ -192,7 +134,7 @@ TEST_CASE("SIGTERM stops a consumer process under load gracefully: in-flight wor
         response<streamq::resp::value> mine;
         co_await c.async_exec(req, mine);
         CHECK(mine.get<0>().value().elements.empty());
-        co_await rescue(c, topic, n);
+        co_await rescue(c, topic, "g", n, 500ms);
         const auto r = co_await settle(c, topic, book);
         CHECK(r.lost == 0);
         CHECK(r.reexecuted == 0);  // a graceful stop re-runs nothing
@@ -214,7 +156,7 @@ TEST_CASE("a consumer process paused past claim_idle loses its work to another, 
           co_await streamq::test::sleep_for(5ms);
         book.fault_injected();
         ::kill(worker, SIGSTOP);  // hangs mid-handling, its entries pending
-        co_await rescue(c, topic, n);
+        co_await rescue(c, topic, "g", n, 500ms);
         ::kill(worker, SIGCONT);  // wakes up: its claims are gone
         co_await streamq::test::sleep_for(500ms);
         ::kill(worker, SIGTERM);
@@ -222,7 +164,7 @@ TEST_CASE("a consumer process paused past claim_idle loses its work to another, 
         const auto r = co_await settle(c, topic, book);
         CHECK(r.lost == 0);
         CHECK(r.unexpected == 0);
-        CHECK(co_await pending_of(c, topic) == 0);
+        CHECK(co_await pending_count(c, topic, "g") == 0);
       },
       std::chrono::seconds(60));
 }

@@ -2,6 +2,7 @@
 // and the stop is bounded even when the server does not answer.
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
+#include "support/stream_checks.hpp"
 
 #include <streamq/client.hpp>
 #include <streamq/streams/consumer.hpp>
@@ -12,6 +13,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <map>
 #include <string>
@@ -26,32 +28,19 @@ using streamq::resp::response;
 using streamq::streams::consumer;
 using streamq::streams::message_context;
 using streamq::streams::publisher;
+using streamq::test::info_number;
 using streamq::test::Order;
+using streamq::test::pending_count;
 using streamq::test::redis_server;
 using streamq::test::sleep_for;
 
 namespace {
-// INFO clients' blocked_clients: how many connections wait in a blocking command.
-asio::awaitable<int> blocked_clients(client& c) {
-  request req;
-  req.push("INFO", "clients");
-  response<std::string> info;
-  co_await c.async_exec(req, info);
-  const auto& text = info.get<0>().value();
-  const auto at = text.find("blocked_clients:");
-  if (at == std::string::npos) co_return -1;
-  co_return std::atoi(text.c_str() + at + std::string_view("blocked_clients:").size());
-}
-
-asio::awaitable<std::size_t> pending_count(client& c, const std::string& topic,
-                                           const std::string& group) {
-  request req;
-  req.push("XPENDING", key{streamq::streams::topic_keys(topic).stream()}, group);
-  response<streamq::resp::value> summary;
-  co_await c.async_exec(req, summary);
-  const auto& v = summary.get<0>().value();
-  if (v.elements.empty()) co_return 0;
-  co_return std::strtoull(v.elements.front().text.c_str(), nullptr, 10);
+// Until the consumer's XREADGROUP waits in the server (INFO's blocked_clients), at most 1 s.
+asio::awaitable<void> wait_for_blocked_read(client& c) {
+  for (int i = 0; i < 500; ++i) {
+    if (co_await info_number(c, "clients", "blocked_clients") >= 1) co_return;
+    co_await sleep_for(2ms);
+  }
 }
 
 Order order(int i) {
@@ -77,8 +66,8 @@ TEST_CASE("stopping while a read is in flight handles what it returns, nothing i
       std::exception_ptr failure;
       auto scenario = [&]() -> asio::awaitable<void> {
         // The consumer's XREADGROUP is blocked in the server...
-        for (int i = 0; i < 500 && co_await blocked_clients(c) < 1; ++i) co_await sleep_for(2ms);
-        REQUIRE(co_await blocked_clients(c) == 1);
+        co_await wait_for_blocked_read(c);
+        REQUIRE(co_await info_number(c, "clients", "blocked_clients") == 1);
         // ...when an entry arrives: the server hands it to that read (into the consumer's PEL)
         // before it answers the XADD. Stopping now races the read's reply.
         co_await pub.publish(topic, order(round));
@@ -105,7 +94,7 @@ TEST_CASE("an idle consumer stops within its BLOCK time, without waiting for the
         topic, [](const Order&, message_context&) -> asio::awaitable<void> { co_return; });
     std::chrono::steady_clock::time_point asked;
     auto stop_later = [&]() -> asio::awaitable<void> {
-      for (int i = 0; i < 500 && co_await blocked_clients(c) < 1; ++i) co_await sleep_for(2ms);
+      co_await wait_for_blocked_read(c);
       asked = std::chrono::steady_clock::now();
     };
     co_await (cons.run() || stop_later());
@@ -132,7 +121,7 @@ TEST_CASE("stopping against a hung server is bounded by BLOCK plus a margin, and
     });
     std::chrono::steady_clock::time_point asked;
     auto hang_then_stop = [&]() -> asio::awaitable<void> {
-      for (int i = 0; i < 500 && co_await blocked_clients(c) < 1; ++i) co_await sleep_for(2ms);
+      co_await wait_for_blocked_read(c);
       server.pause();  // every reply, the pending read's included, now never comes
       asked = std::chrono::steady_clock::now();
     };
@@ -158,4 +147,46 @@ TEST_CASE("stopping against a hung server is bounded by BLOCK plus a margin, and
     CHECK(handled == 1);
   });
   if (!resumed) server.resume();
+}
+
+TEST_CASE("a consumer runs again after a stop, and after a start that failed") {
+  redis_server server;
+  const auto topic = streamq::test::unique_topic();
+  const std::string stream = streamq::streams::topic_keys(topic).stream();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    consumer cons(c, {.group = "g", .block = 100ms});
+    std::map<std::string, int> handled;
+    cons.subscribe<Order>(topic, [&](const Order& o, message_context&) -> asio::awaitable<void> {
+      ++handled[o.id()];
+      co_return;
+    });
+    // The topic's stream key holds a string: creating the group fails, run() throws.
+    request set;
+    set.push("SET", key{stream}, "not a stream");
+    streamq::resp::ignore_response ignored;
+    co_await c.async_exec(set, ignored);
+    bool refused = false;
+    try {
+      co_await cons.run();
+    } catch (const boost::system::system_error& e) {
+      refused = e.code() == streamq::resp::server_errc::wrongtype;
+    }
+    CHECK(refused);
+    CHECK_FALSE(cons.health().running);
+    request del;
+    del.push("DEL", key{stream});
+    co_await c.async_exec(del, ignored);
+    // Two runs, each stopped once it handled what was published before it.
+    for (int run = 0; run < 2; ++run) {
+      co_await pub.publish(topic, order(run));
+      co_await (cons.run() ||
+                streamq::test::wait_until([&] { return handled.size() == run + 1u; }));
+      CHECK_FALSE(cons.health().running);
+    }
+    CHECK(handled.size() == 2);
+    CHECK(handled["order-0"] == 1);
+    CHECK(handled["order-1"] == 1);
+    CHECK(cons.stats().acked == 2);
+  });
 }

@@ -2,6 +2,7 @@
 // entries; every message ends up handled at least once, and duplicates are counted.
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
+#include "support/stream_checks.hpp"
 
 #include <streamq/client.hpp>
 #include <streamq/streams/consumer.hpp>
@@ -27,6 +28,7 @@ using namespace asio::experimental::awaitable_operators;
 using streamq::resp::key;
 using streamq::resp::request;
 using streamq::resp::response;
+using streamq::test::handled_counts;
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
@@ -42,14 +44,6 @@ pid_t spawn_worker(const std::string& url, const std::string& topic) {
   return pid;
 }
 
-asio::awaitable<std::map<std::string, long>> handled_counts(streamq::client& c,
-                                                            const std::string& topic) {
-  request req;
-  req.push("HGETALL", key{topic + ":handled"});
-  response<std::map<std::string, long>> counts;
-  co_await c.async_exec(req, counts);
-  co_return counts.get<0>().value();
-}
 }  // namespace
 
 TEST_CASE("a consumer process killed mid-handling loses nothing: another recovers its work") {
@@ -79,41 +73,15 @@ TEST_CASE("a consumer process killed mid-handling loses nothing: another recover
           MESSAGE("worker handled " << handled_before << " of " << n << " before SIGKILL");
           CHECK(handled_before < n);
 
-          streamq::streams::consumer_config config;
-          config.group = "g";
-          config.name = "rescuer";
-          config.claim_idle = 300ms;
-          config.claim_interval = 100ms;
-          streamq::streams::consumer rescuer(c, config);
-          rescuer.subscribe<streamq::test::Order>(
-              topic,
-              [&](const streamq::test::Order& o,
-                  streamq::streams::message_context&) -> asio::awaitable<void> {
-                request req;
-                req.push("HINCRBY", key{topic + ":handled"}, o.id(), 1);
-                streamq::resp::ignore_response ignored;
-                co_await c.async_exec(req, ignored);
-              });
-          auto wait_all = [&]() -> asio::awaitable<void> {
-            for (int i = 0; i < 2000; ++i) {
-              request pending;
-              pending.push("XPENDING", key{streamq::streams::topic_keys(topic).stream()}, "g");
-              response<streamq::resp::value> summary;
-              co_await c.async_exec(pending, summary);
-              const bool drained = summary.get<0>().value().elements.at(0).text == "0";
-              if (drained && (co_await handled_counts(c, topic)).size() == n) co_return;
-              co_await streamq::test::sleep_for(10ms);
-            }
-          };
-          co_await (rescuer.run() || wait_all());
+          const auto rescued = co_await streamq::test::rescue(c, topic, "g", n, 300ms);
           const auto counts = co_await handled_counts(c, topic);
           CHECK(counts.size() == n);  // every message handled at least once
           int duplicates = 0;
           for (const auto& [id, count] : counts) duplicates += count > 1 ? 1 : 0;
-          MESSAGE("recovered by rescuer: claimed="
-                  << rescuer.stats().claimed << ", duplicates=" << duplicates
-                  << ", dead-lettered=" << rescuer.stats().dead_lettered);
-          CHECK(rescuer.stats().dead_lettered == 0);
+          MESSAGE("recovered by rescuer: claimed=" << rescued.claimed
+                                                   << ", duplicates=" << duplicates
+                                                   << ", dead-lettered=" << rescued.dead_lettered);
+          CHECK(rescued.dead_lettered == 0);
         };
         auto guarded = [&]() -> asio::awaitable<void> {
           try {

@@ -5,6 +5,7 @@
 #include "support/fault_proxy.hpp"
 #include "support/ledger.hpp"
 #include "support/redis_server.hpp"
+#include "support/stream_checks.hpp"
 
 #include <streamq/client.hpp>
 #include <streamq/deadline.hpp>
@@ -37,6 +38,7 @@ using namespace std::chrono_literals;
 using namespace asio::experimental::awaitable_operators;
 using streamq::resp::key;
 using streamq::resp::request;
+using streamq::test::drain_into;
 using streamq::test::fault_proxy;
 using streamq::test::ledger;
 using streamq::test::proxy_toxics;
@@ -142,58 +144,6 @@ asio::awaitable<void> publish_one(streamq::streams::publisher& pub, const std::s
     book.record_publish(seq, e.code() == streamq::streams::errc::publish_indeterminate
                                  ? ledger::outcome::indeterminate
                                  : ledger::outcome::failed);
-  }
-}
-
-std::vector<std::string> field_texts(const streamq::resp::value& fields) {
-  std::vector<std::string> out;
-  out.reserve(fields.elements.size());
-  for (const auto& f : fields.elements) out.push_back(f.text);
-  return out;
-}
-
-std::optional<std::uint64_t> sequence_of(const streamq::v1::Envelope& envelope) {
-  streamq::test::Order order;
-  if (!order.ParseFromString(envelope.payload())) return std::nullopt;
-  return ledger::parse_label(order.id());
-}
-
-// Reads the whole topic stream and the group's dead-letter stream into the ledger. Runs on a
-// healthy connection after the fault.
-asio::awaitable<void> drain_into(streamq::client& c, const std::string& topic,
-                                 const std::string& group, ledger& book) {
-  const streamq::streams::topic_keys keys(topic);
-  request req;
-  req.push("XRANGE", key{keys.stream()}, "-", "+");
-  req.push("XRANGE", key{keys.dead_letters(group)}, "-", "+");
-  streamq::resp::response<streamq::resp::value, streamq::resp::value> reply;
-  // Read-only, so safe to repeat when a fault's last reset catches it in flight.
-  for (int attempt = 0;; ++attempt) {
-    auto [ec] = co_await streamq::with_deadline(c.async_exec(req, reply, use_tuple), 10s);
-    if (!ec) break;
-    REQUIRE_MESSAGE(attempt < 5, "draining failed: " << ec.message());
-    co_await sleep_for(100ms);
-  }
-  for (const auto& entry : reply.get<0>().value().elements) {
-    streamq::v1::Envelope envelope;
-    const auto fields = field_texts(entry.elements.at(1));
-    const auto seq =
-        streamq::streams::decode_entry(fields, envelope) ? std::nullopt : sequence_of(envelope);
-    if (seq)
-      book.record_stream_entry(*seq);
-    else
-      book.record_foreign_entry();
-  }
-  for (const auto& entry : reply.get<1>().value().elements) {
-    streamq::v1::DeadLetter letter;
-    const auto fields = field_texts(entry.elements.at(1));
-    const auto seq = streamq::streams::decode_dead_letter(fields, letter)
-                         ? std::nullopt
-                         : sequence_of(letter.envelope());
-    if (seq)
-      book.record_dead_letter(*seq);
-    else
-      book.record_foreign_entry();
   }
 }
 

@@ -4,6 +4,7 @@
 // beyond its policy.
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
+#include "support/stream_checks.hpp"
 
 #include <streamq/client.hpp>
 #include <streamq/streams/scheduler.hpp>
@@ -37,18 +38,24 @@ using streamq::test::redis_server;
 using streamq::test::sleep_for;
 using streamq::test::wait_until;
 
+using streamq::test::read_topic;
+using streamq::test::topic_length;
+using streamq::test::unix_ms;
+
 namespace {
 
 // A streamq-test-scheduler process, stopped (SIGTERM, then SIGKILL) when it goes out of scope.
 class scheduler_process {
  public:
-  explicit scheduler_process(std::vector<std::string> args) {
-    args.insert(args.begin(), STREAMQ_TEST_SCHEDULER);
+  explicit scheduler_process(const std::vector<std::string>& args) {
+    // Built before fork(): the child only calls exec.
+    std::vector<std::string> command{std::string(STREAMQ_TEST_SCHEDULER)};
+    command.insert(command.end(), args.begin(), args.end());
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
       std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
+      for (auto& a : command) argv.push_back(a.data());
       argv.push_back(nullptr);
       ::execv(argv[0], argv.data());
       ::_exit(127);
@@ -78,40 +85,6 @@ class scheduler_process {
  private:
   pid_t pid_ = -1;
 };
-
-struct moved_entry {
-  std::int64_t added_ms = 0;
-  streamq::v1::Envelope envelope;
-  Order order;
-};
-
-asio::awaitable<std::vector<moved_entry>> read_topic(client& c, const std::string& topic) {
-  request req;
-  req.push("XRANGE", key{topic_keys(topic).stream()}, "-", "+");
-  response<std::vector<std::pair<std::string, std::vector<std::string>>>> reply;
-  co_await c.async_exec(req, reply);
-  std::vector<moved_entry> out;
-  for (const auto& [id, fields] : reply.get<0>().value()) {
-    moved_entry e;
-    e.added_ms = std::stoll(id.substr(0, id.find('-')));
-    REQUIRE_FALSE(streamq::streams::decode_entry(fields, e.envelope));
-    REQUIRE(e.order.ParseFromString(e.envelope.payload()));
-    out.push_back(std::move(e));
-  }
-  co_return out;
-}
-
-asio::awaitable<std::size_t> topic_length(client& c, const std::string& topic) {
-  request req;
-  req.push("XLEN", key{topic_keys(topic).stream()});
-  response<std::size_t> len;
-  co_await c.async_exec(req, len);
-  co_return len.get<0>().value();
-}
-
-std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
 
 std::int64_t percentile(std::vector<std::int64_t> v, double q) {
   std::sort(v.begin(), v.end());

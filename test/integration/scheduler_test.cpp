@@ -2,6 +2,7 @@
 // process; the multi-process cases are in scheduler_process_test.cpp).
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
+#include "support/stream_checks.hpp"
 
 #include <streamq/client.hpp>
 #include <streamq/streams/publisher.hpp>
@@ -39,46 +40,16 @@ using streamq::test::redis_server;
 using streamq::test::sleep_for;
 using streamq::test::wait_until;
 
+using streamq::test::read_topic;
+using streamq::test::topic_length;
+using streamq::test::unix_ms;
+
 namespace {
-
-struct entry {
-  std::int64_t added_ms = 0;  // from the stream entry ID: when the task was moved
-  streamq::v1::Envelope envelope;
-  Order order;
-};
-
-asio::awaitable<std::vector<entry>> read_topic(client& c, const std::string& topic) {
-  request req;
-  req.push("XRANGE", key{topic_keys(topic).stream()}, "-", "+");
-  response<std::vector<std::pair<std::string, std::vector<std::string>>>> reply;
-  co_await c.async_exec(req, reply);
-  std::vector<entry> out;
-  for (const auto& [id, fields] : reply.get<0>().value()) {
-    entry e;
-    e.added_ms = std::stoll(id.substr(0, id.find('-')));
-    REQUIRE_FALSE(streamq::streams::decode_entry(fields, e.envelope));
-    REQUIRE(e.order.ParseFromString(e.envelope.payload()));
-    out.push_back(std::move(e));
-  }
-  co_return out;
-}
-
-asio::awaitable<std::size_t> topic_length(client& c, const std::string& topic) {
-  request req;
-  req.push("XLEN", key{topic_keys(topic).stream()});
-  response<std::size_t> len;
-  co_await c.async_exec(req, len);
-  co_return len.get<0>().value();
-}
 
 Order order(const std::string& id) {
   Order o;
   o.set_id(id);
   return o;
-}
-
-std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
 // Runs `scenario` while `s` runs, then stops `s`.

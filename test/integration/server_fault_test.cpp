@@ -3,6 +3,7 @@
 #include "support/async_test.hpp"
 #include "support/ledger.hpp"
 #include "support/redis_server.hpp"
+#include "support/stream_checks.hpp"
 
 #include <streamq/client.hpp>
 #include <streamq/streams/consumer.hpp>
@@ -32,7 +33,7 @@ using streamq::test::redis_server;
 namespace {
 
 // Publishes `n` messages while `fault` runs alongside, consumes them in group "g", drains the
-// topic into `book` and prints its LEDGER line.
+// topic and its dead letters into `book` and prints its LEDGER line.
 void run_scenario(streamq::redis::connection_config config, ledger& book, int n,
                   std::function<asio::awaitable<void>()> fault) {
   const auto topic = streamq::test::unique_topic();
@@ -78,21 +79,7 @@ void run_scenario(streamq::redis::connection_config config, ledger& book, int n,
           };
           co_await (cons.run() || streamq::test::capture_failure(work(), inner));
           if (inner) std::rethrow_exception(inner);
-          request req;
-          req.push("XRANGE", key{topic_keys(topic).stream()}, "-", "+");
-          response<std::vector<std::pair<std::string, std::vector<std::string>>>> entries;
-          co_await c.async_exec(req, entries);
-          for (const auto& [id, fields] : entries.get<0>().value()) {
-            streamq::v1::Envelope envelope;
-            streamq::test::Order order;
-            if (!streamq::streams::decode_entry(fields, envelope) &&
-                order.ParseFromString(envelope.payload()))
-              if (const auto seq = ledger::parse_label(order.id())) {
-                book.record_stream_entry(*seq);
-                continue;
-              }
-            book.record_foreign_entry();
-          }
+          co_await streamq::test::drain_into(c, topic, "g", book);
         };
         co_await (c.async_run(asio::as_tuple(asio::use_awaitable)) ||
                   streamq::test::capture_failure(scenario(), failure));
