@@ -285,7 +285,9 @@ asio::awaitable<void> consumer_impl::claim_loop() {
     co_await timer.async_wait(use_tuple);
     if (cs.cancelled() != asio::cancellation_type::none) co_return;
     for (std::size_t sub = 0; sub < subs_.size(); ++sub) {
-      co_await claim_topic(sub);
+      // Entries an XAUTOCLAIM moved to this consumer are its own: a reply dropped by a
+      // cancellation would leave them unhandled until claimed again.
+      co_await uncancellable(claim_topic(sub));
       if (cs.cancelled() != asio::cancellation_type::none) co_return;
       if (config_.remove_idle_consumers_after.count() > 0) {
         try {

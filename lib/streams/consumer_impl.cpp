@@ -39,6 +39,11 @@ std::string default_consumer_name() {
 // half-open (the server answers a timed-out BLOCK at once).
 constexpr std::chrono::milliseconds read_reply_margin{5000};
 
+// How long a request on the shared connection (an XACK, a claim, a dead letter) may take
+// before it is given up; what it was for then stays pending and is delivered again. The
+// connection's health check usually fails a dead connection's requests sooner.
+constexpr std::chrono::milliseconds shared_request_timeout{10'000};
+
 asio::awaitable<void> wait(asio::steady_timer& timer) {
   timer.expires_at(asio::steady_timer::time_point::max());
   co_await timer.async_wait(use_tuple);
@@ -77,7 +82,8 @@ std::size_t consumer_impl::credit() const noexcept {
 
 asio::awaitable<bool> consumer_impl::exec_shared(const resp::request& req,
                                                  resp::response_adapter& resp) {
-  auto [ec] = co_await client_.async_exec(req, resp, use_tuple);
+  auto [ec] =
+      co_await with_deadline(client_.async_exec(req, resp, use_tuple), shared_request_timeout);
   co_return !ec;
 }
 
@@ -168,6 +174,12 @@ asio::awaitable<void> consumer_impl::guarded(asio::awaitable<void> loop) {
   } catch (...) {
     if (!fatal_) fatal_ = std::current_exception();
   }
+}
+
+asio::awaitable<void> consumer_impl::uncancellable(asio::awaitable<void> op) {
+  co_await asio::co_spawn(
+      client_.get_executor(), std::move(op),
+      asio::bind_cancellation_slot(asio::cancellation_slot(), asio::use_awaitable));
 }
 
 // ---- reading --------------------------------------------------------------------------
@@ -426,14 +438,16 @@ asio::awaitable<void> consumer_impl::flush_acks() {
   }
   if (count == 0) co_return;
   resp::ignore_response ignored;
-  // A lost XACK leaves the entry pending: it is delivered again (at-least-once).
+  // A lost XACK leaves the entry pending: it is delivered again (at-least-once). Run through
+  // uncancellable(): a cancellation would withdraw XACKs not yet written, and finished work
+  // would run again after a claim even on a graceful stop. exec_shared's deadline bounds it.
   if (co_await exec_shared(req, ignored)) stats_.acked += count;
 }
 
 asio::awaitable<void> consumer_impl::ack_loop() {
   const auto cs = co_await asio::this_coro::cancellation_state;
   while (cs.cancelled() == asio::cancellation_type::none) {
-    co_await flush_acks();  // everything queued while the last XACK was in flight goes now
+    co_await uncancellable(flush_acks());  // all queued while the last XACK was in flight
     bool queued = false;
     for (const auto& p : pending_acks_) queued = queued || !p.empty();
     // Checked again before waiting: a cancellation recorded during flush_acks() does not
@@ -472,7 +486,7 @@ asio::awaitable<void> consumer_impl::drain() {
     co_await wait(drain_wake_);
   }
   workers_.clear();
-  co_await flush_acks();
+  co_await uncancellable(flush_acks());
 }
 
 }  // namespace streamq::streams::detail

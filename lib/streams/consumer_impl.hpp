@@ -78,6 +78,9 @@ class consumer_impl {
   boost::asio::awaitable<void> keepalive_loop();
   boost::asio::awaitable<void> timeout_loop();
   boost::asio::awaitable<void> flush_acks();
+  // Runs `op` where run()'s cancellation cannot reach it: for requests whose withdrawal would
+  // strand work (an XACK, an XAUTOCLAIM). `op` must bound its own time.
+  boost::asio::awaitable<void> uncancellable(boost::asio::awaitable<void> op);
   boost::asio::awaitable<void> drain();
 
   // Reads an XREADGROUP reply; dispatches (or, for deleted entries, acknowledges) each entry.
