@@ -68,7 +68,10 @@ asio::awaitable<std::string> durable_publisher::publish(std::string_view topic,
 }
 
 asio::awaitable<std::string> durable_publisher::submit(std::string topic, v1::Envelope envelope) {
-  const topic_keys keys(topic);  // std::invalid_argument for a bad name
+  if (!is_valid_name(topic)) {
+    ++stats_.failed;
+    throw boost::system::system_error(errc::invalid_name, "durable publish to '" + topic + "'");
+  }
   if (auto ec = check_limits(envelope, config_.limits)) {
     ++stats_.failed;
     throw boost::system::system_error(ec, "durable publish");
@@ -78,13 +81,19 @@ asio::awaitable<std::string> durable_publisher::submit(std::string topic, v1::En
     throw boost::system::system_error(redis::client_errc::shut_down, "durable_publisher::run()");
   }
   auto p = std::make_shared<pending>(client_.get_executor());
-  p->stream = keys.stream();
+  p->stream = stream_of(topic);
   p->fields = encode_entry(envelope);
   queue_.push_back(p);
   wake_.cancel();
   while (!p->finished) co_await p->done.async_wait(use_tuple);
   if (p->ec) throw boost::system::system_error(p->ec, "durable publish");
   co_return std::move(p->id);
+}
+
+const std::string& durable_publisher::stream_of(const std::string& topic) {
+  auto it = streams_.find(topic);
+  if (it == streams_.end()) it = streams_.emplace(topic, topic_keys(topic).stream()).first;
+  return it->second;
 }
 
 asio::awaitable<void> durable_publisher::run() {

@@ -177,3 +177,37 @@ TEST_CASE("no WAIT-confirmed publish is lost when the master dies mid-stream") {
   CHECK(confirmed.size() >= 300);
   CHECK(lost == 0);
 }
+
+TEST_CASE("a durable publish is refused before sending: invalid topic name, oversized message") {
+  replicated_pair pair;
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(pair.master.url(), [&](client& c) -> asio::awaitable<void> {
+    durability_config config;
+    config.limits.max_payload_bytes = 64;
+    durable_publisher pub(c, config);
+    std::exception_ptr failure;
+    auto refused = [&](std::string name,
+                       Order message) -> asio::awaitable<boost::system::error_code> {
+      try {
+        co_await pub.publish(name, message);
+      } catch (const boost::system::system_error& e) {
+        co_return e.code();
+      }
+      co_return boost::system::error_code{};
+    };
+    auto scenario = [&]() -> asio::awaitable<void> {
+      CHECK(co_await refused("bad topic{name}", order(1)) == streamq::streams::errc::invalid_name);
+      Order big = order(2);
+      big.set_id(std::string(200, 'x'));
+      CHECK(co_await refused(topic, big) == streamq::streams::errc::message_too_large);
+      // The same topic twice (its stream key is computed once), then confirmed as usual.
+      CHECK_FALSE((co_await pub.publish(topic, order(3))).empty());
+      CHECK_FALSE((co_await pub.publish(topic, order(4))).empty());
+      CHECK(pub.stats().failed == 2);
+      CHECK(pub.stats().confirmed == 2);
+      CHECK(pair.master.command({"XLEN", topic_keys(topic).stream()}) == ":2\r\n");
+    };
+    co_await (pub.run() || streamq::test::capture_failure(scenario(), failure));
+    if (failure) std::rethrow_exception(failure);
+  });
+}

@@ -25,6 +25,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace streamq::streams {
 
@@ -80,12 +81,15 @@ class durable_publisher {
   struct pending;
   boost::asio::awaitable<std::string> submit(std::string topic, v1::Envelope envelope);
   boost::asio::awaitable<void> flush_loop(redis::connection& conn);
+  // The stream key of a valid topic name, computed once per topic.
+  const std::string& stream_of(const std::string& topic);
 
   client& client_;
   durability_config config_;
   durable_publisher_stats stats_;
   std::deque<std::shared_ptr<pending>> queue_;
-  boost::asio::steady_timer wake_;  // flush_loop: something was queued
+  std::unordered_map<std::string, std::string> streams_;  // topic -> stream key
+  boost::asio::steady_timer wake_;                        // flush_loop: something was queued
   bool running_ = false;
 };
 
