@@ -124,6 +124,12 @@ asio::awaitable<std::chrono::milliseconds> scheduler::fire_recurring(std::size_t
   topic_state& t = *topics_[topic_index];
   const auto now = from_ms(server_now_ms);
   auto sleep = config_.max_sleep;
+  // Forget parsed schedules no task uses any more (removed, or changed to another spec).
+  if (t.parsed.size() > t.recurring.size())
+    std::erase_if(t.parsed, [&](const auto& cached) {
+      return std::none_of(t.recurring.begin(), t.recurring.end(),
+                          [&](const recurring_task& task) { return task.spec == cached.first; });
+    });
   for (const auto& task : t.recurring) {
     if (task.paused) continue;
     auto parsed = t.parsed.find(task.spec);

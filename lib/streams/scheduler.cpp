@@ -133,10 +133,12 @@ void scheduler::wake_for(std::chrono::system_clock::time_point due) {
   if (!running_) return;
   const auto due_steady =
       std::chrono::steady_clock::now() + (due - std::chrono::system_clock::now());
-  // The timer belongs to run()'s executor; this may be called from another thread.
-  asio::dispatch(sleep_.get_executor(), [this, due_steady] {
-    if (running_ && due_steady < planned_wake_) sleep_.cancel();
-  });
+  // The timer belongs to run()'s executor; this may be called from another thread. run() may
+  // have ended, and this scheduler been destroyed, by the time the wake-up runs: `alive` says.
+  asio::dispatch(sleep_.get_executor(),
+                 [this, alive = std::weak_ptr<const void>(alive_), due_steady] {
+                   if (!alive.expired() && running_ && due_steady < planned_wake_) sleep_.cancel();
+                 });
 }
 
 asio::awaitable<bool> scheduler::cancel_scheduled(std::string_view topic, std::string_view id) {

@@ -188,6 +188,8 @@ class scheduler {
   boost::asio::steady_timer sleep_;  // run()'s wait between polls; cancelled to wake it
   std::chrono::steady_clock::time_point planned_wake_{};
   std::atomic<bool> running_{false};
+  // Expires with this object: a wake-up dispatched by wake_for() checks it before touching it.
+  std::shared_ptr<const void> alive_ = std::make_shared<char>();
 };
 
 }  // namespace streamq::streams
