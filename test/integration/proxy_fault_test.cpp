@@ -4,6 +4,7 @@
 #include "support/async_test.hpp"
 #include "support/fault_proxy.hpp"
 #include "support/ledger.hpp"
+#include "support/proxy_scenarios.hpp"
 #include "support/redis_server.hpp"
 #include "support/stream_checks.hpp"
 
@@ -38,168 +39,27 @@ using namespace std::chrono_literals;
 using namespace asio::experimental::awaitable_operators;
 using streamq::resp::key;
 using streamq::resp::request;
+using streamq::test::check_ledger;
 using streamq::test::drain_into;
+using streamq::test::fast_consumer_config;
 using streamq::test::fault_proxy;
 using streamq::test::ledger;
+using streamq::test::poll_until;
+using streamq::test::proxied_config;
 using streamq::test::proxy_toxics;
+using streamq::test::publish_one;
 using streamq::test::redis_server;
+using streamq::test::run_all;
+using streamq::test::run_alongside;
+using streamq::test::run_with_config;
 using streamq::test::sleep_for;
+using streamq::test::subscribe_ledger;
+using streamq::test::test_name;
+using streamq::test::wait_connected;
 using direction = fault_proxy::direction;
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-// A connection through the proxy, tuned to notice failures and come back quickly.
-streamq::redis::connection_config proxied_config(const fault_proxy& proxy) {
-  auto config = streamq::redis::parse_url(proxy.url());
-  config.connect_timeout = 500ms;
-  config.reconnect.initial_delay = 10ms;
-  config.reconnect.max_delay = 100ms;
-  config.health_check_interval = 100ms;
-  config.health_check_timeout = 300ms;
-  return config;
-}
-
-streamq::streams::consumer_config fast_consumer_config() {
-  streamq::streams::consumer_config config;
-  config.group = "g";
-  config.name = "c1";
-  config.block = 200ms;
-  config.claim_idle = 400ms;
-  config.claim_interval = 100ms;
-  config.retry.base = 10ms;
-  config.retry.cap = 100ms;
-  config.shutdown_grace = 1s;
-  return config;
-}
-
-// run_with_client with a configuration instead of a URL.
-void run_with_config(const streamq::redis::connection_config& config,
-                     const std::function<asio::awaitable<void>(streamq::client&)>& body,
-                     std::chrono::seconds limit = 60s) {
-  streamq::test::run_coroutine(
-      [&]() -> asio::awaitable<void> {
-        streamq::client c(co_await asio::this_coro::executor, config);
-        std::exception_ptr failure;
-        co_await (c.async_run(use_tuple) || streamq::test::capture_failure(body(c), failure));
-        if (failure) std::rethrow_exception(failure);
-      },
-      limit);
-}
-
-// Waits until the connection is connected (true) or `limit` passes (false).
-asio::awaitable<bool> wait_connected(const streamq::redis::connection& conn,
-                                     std::chrono::milliseconds limit) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (conn.state() != streamq::redis::connection_state::connected) {
-    if (std::chrono::steady_clock::now() >= until) co_return false;
-    co_await sleep_for(2ms);
-  }
-  co_return true;
-}
-
-// Polls `done` until it holds or `limit` passes; unlike wait_until it does not fail the test,
-// so the ledger is still printed.
-asio::awaitable<bool> poll_until(std::function<bool()> done, std::chrono::milliseconds limit) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= until) co_return false;
-    co_await sleep_for(10ms);
-  }
-  co_return true;
-}
-
-// Starts `n` coroutines made by `make(i)` on the current executor; the returned counter
-// reaches n when all have finished (exceptions are counted in `failures`).
-struct spawn_group {
-  std::size_t finished = 0;
-  std::size_t failures = 0;
-};
-asio::awaitable<void> run_all(std::size_t n,
-                              const std::function<asio::awaitable<void>(std::size_t)>& make,
-                              std::chrono::milliseconds limit) {
-  auto group = std::make_shared<spawn_group>();
-  const auto ex = co_await asio::this_coro::executor;
-  for (std::size_t i = 0; i < n; ++i)
-    asio::co_spawn(ex, make(i), [group](const std::exception_ptr& e) {
-      ++group->finished;
-      if (e) ++group->failures;
-    });
-  const bool all = co_await poll_until([&] { return group->finished == n; }, limit);
-  REQUIRE_MESSAGE(all, "spawned coroutines did not finish");
-  CHECK(group->failures == 0);
-}
-
-// Publishes one Order "seq-<n>" and records how it ended.
-asio::awaitable<void> publish_one(streamq::streams::publisher& pub, const std::string& topic,
-                                  ledger& book) {
-  const auto seq = book.next_sequence();
-  streamq::test::Order order;
-  order.set_id(ledger::label(seq));
-  order.set_amount_cents(static_cast<std::int64_t>(seq));
-  try {
-    co_await pub.publish(topic, order);
-    book.record_publish(seq, ledger::outcome::ok);
-  } catch (const boost::system::system_error& e) {
-    book.record_publish(seq, e.code() == streamq::streams::errc::publish_indeterminate
-                                 ? ledger::outcome::indeterminate
-                                 : ledger::outcome::failed);
-  }
-}
-
-// A consumer whose handler records every run in `book`.
-void subscribe_ledger(streamq::streams::consumer& consumer, const std::string& topic,
-                      ledger& book) {
-  consumer.subscribe<streamq::test::Order>(
-      topic,
-      [&book](const streamq::test::Order& order,
-              streamq::streams::message_context&) -> asio::awaitable<void> {
-        if (const auto seq = ledger::parse_label(order.id()))
-          book.record_handled(*seq);
-        else
-          book.record_foreign_entry();
-        co_return;
-      });
-}
-
-std::string test_name() {
-  return doctest::getContextOptions()->currentTest->m_name;
-}
-
-// Runs `scenario` while `consumer` runs; the consumer is stopped when the scenario ends. A
-// consumer that ends by itself (it should not: connection trouble is waited out) fails the test
-// naming the consumer.
-asio::awaitable<void> run_alongside(streamq::streams::consumer& consumer,
-                                    asio::awaitable<void> scenario) {
-  std::exception_ptr consumer_failure;
-  std::exception_ptr scenario_failure;
-  bool scenario_done = false;
-  auto scenario_then_mark = [&]() -> asio::awaitable<void> {
-    co_await streamq::test::capture_failure(std::move(scenario), scenario_failure);
-    scenario_done = true;
-  };
-  co_await (streamq::test::capture_failure(consumer.run(), consumer_failure) ||
-            scenario_then_mark());
-  if (consumer_failure) {
-    try {
-      std::rethrow_exception(consumer_failure);
-    } catch (const std::exception& e) {
-      FAIL_CHECK("consumer.run() threw: " << std::string(e.what()));
-    }
-  }
-  CHECK_MESSAGE(scenario_done, "consumer.run() ended before the scenario did");
-  if (scenario_failure) std::rethrow_exception(scenario_failure);
-}
-
-// The standard ledger assertions: nothing confirmed is lost, nothing appears from nowhere.
-void check_ledger(const streamq::test::ledger_report& r, std::uint64_t expected_publishes) {
-  CHECK(r.ok + r.failed + r.indeterminate == expected_publishes);
-  CHECK(r.ok > 0);
-  CHECK(r.lost == 0);
-  CHECK(r.unexpected == 0);
-  MESSAGE("failed=" << r.failed << " indeterminate=" << r.indeterminate
-                    << " dead_lettered=" << r.dead_lettered << " handled=" << r.handled);
-}
 
 // ---------------------------------------------------------------------------------------
 // A mixed workload whose transcript must not depend on how the bytes were split.
@@ -279,24 +139,6 @@ asio::awaitable<std::string> mixed_workload(streamq::client& c, const std::strin
   co_return transcript;
 }
 
-// The cut-sweep pipeline: read-only commands whose replies never change.
-struct sweep_command {
-  std::string name;
-  std::vector<std::string> args;
-};
-std::vector<sweep_command> sweep_commands(const std::string& prefix) {
-  std::vector<sweep_command> commands;
-  commands.push_back({"PING", {}});
-  commands.push_back({"GET", {prefix + "str"}});
-  commands.push_back({"HGETALL", {prefix + "h"}});
-  commands.push_back({"XRANGE", {prefix + "x", "-", "+"}});
-  commands.push_back({"LRANGE", {prefix + "l", "0", "-1"}});
-  commands.push_back({"GET", {prefix + "missing"}});
-  commands.push_back({"STRLEN", {prefix + "str"}});
-  commands.push_back({"INCRBY", {prefix + "str", "1"}});  // error reply
-  return commands;
-}
-
 }  // namespace
 
 TEST_CASE("proxy: a reply sliced into 1-7 byte pieces in both directions parses identically") {
@@ -325,98 +167,6 @@ TEST_CASE("proxy: a reply sliced into 1-7 byte pieces in both directions parses 
   CHECK(plain.find("hello\r\nworld") != std::string::npos);
   CHECK(plain.find("order-29:2900:1") != std::string::npos);
   CHECK(plain == sliced);
-}
-
-TEST_CASE("proxy: replies cut after N bytes, swept over N, never surface a partial value") {
-  redis_server server;
-  fault_proxy proxy(server.port());
-  auto config = proxied_config(proxy);
-  config.health_check_interval = 0ms;  // no PINGs in the measured byte stream
-  const auto prefix = streamq::test::unique_key_prefix(test_name());
-  server.command({"SET", prefix + "str", "a value\r\nwith CRLF"});
-  server.command({"HSET", prefix + "h", "a", "1", "b", "two"});
-  server.command({"XADD", prefix + "x", "1-1", "f", "v1"});
-  server.command({"XADD", prefix + "x", "1-2", "f", "v2", "g", "w2"});
-  server.command({"RPUSH", prefix + "l", "x", "yy", "zzz"});
-  const auto commands = sweep_commands(prefix);
-
-  struct outcome {
-    streamq::redis::error_code ec;
-    std::string text;
-  };
-  // Issues every command as its own concurrent request (they share one write) and waits for all.
-  auto issue_all = [&](streamq::redis::connection& conn) -> asio::awaitable<std::vector<outcome>> {
-    std::vector<outcome> outcomes(commands.size());
-    co_await run_all(
-        commands.size(),
-        [&](std::size_t i) -> asio::awaitable<void> {
-          request req;
-          req.push(commands[i].name, commands[i].args);
-          streamq::resp::response<streamq::resp::value> reply;
-          auto [ec] = co_await streamq::with_deadline(conn.async_exec(req, reply, use_tuple), 5s);
-          outcomes[i].ec = ec;
-          if (!ec) {
-            const auto& r = reply.get<0>();
-            outcomes[i].text =
-                r.has_value() ? streamq::resp::to_string(r.value()) : "error:" + r.diagnostic();
-          }
-        },
-        10s);
-    co_return outcomes;
-  };
-
-  streamq::test::run_with_connection(
-      config,
-      [&](streamq::redis::connection& conn) -> asio::awaitable<void> {
-        REQUIRE(co_await wait_connected(conn, 5000ms));
-        const auto start = proxy.forwarded(direction::downstream);
-        const auto expected = co_await issue_all(conn);
-        const auto total = proxy.forwarded(direction::downstream) - start;
-        for (const auto& o : expected) REQUIRE_MESSAGE(!o.ec, o.ec.message());
-        MESSAGE("pipeline of " << commands.size() << " replies is " << total << " bytes");
-        std::size_t failures = 0;
-        std::size_t partial_successes = 0;
-        for (std::size_t n = 0; n <= total; ++n) {
-          REQUIRE(co_await wait_connected(conn, 5000ms));
-          proxy_toxics cut;
-          cut.cut_after = n;
-          proxy.set_existing(direction::downstream, cut);
-          const auto got = co_await issue_all(conn);
-          proxy.clear();
-          bool failed_before = false;
-          for (std::size_t i = 0; i < got.size(); ++i) {
-            if (!got[i].ec) {
-              // Completed: exactly the uncut value, and never after an earlier one failed.
-              CHECK_MESSAGE(got[i].text == expected[i].text, "N=" << n << " request " << i);
-              CHECK_MESSAGE(!failed_before, "N=" << n << " request " << i);
-              if (n < total) ++partial_successes;
-            } else {
-              failed_before = true;
-              ++failures;
-              // A typed connection error, never a value or a parse error.
-              CHECK_MESSAGE((got[i].ec == streamq::redis::client_errc::outcome_unknown ||
-                             got[i].ec == streamq::redis::client_errc::not_connected),
-                            "N=" << n << " request " << i << ": " << got[i].ec.message());
-            }
-          }
-          if (n < total) CHECK_MESSAGE(failed_before, "N=" << n << ": the last reply was cut");
-          if (n == total) CHECK_MESSAGE(!failed_before, "N=total: every reply was complete");
-          // The connection comes back and works.
-          request ping;
-          ping.push("ECHO", "after-" + std::to_string(n));
-          streamq::resp::response<std::string> echo;
-          auto [ec] = co_await streamq::with_deadline(conn.async_exec(ping, echo, use_tuple), 5s);
-          REQUIRE_MESSAGE(
-              !ec, "N=" << n << ": " << ec.message() << "; state=" << static_cast<int>(conn.state())
-                        << " connects=" << conn.stats().connects << " last_error="
-                        << conn.last_error().message() << " live=" << proxy.live_connections());
-          CHECK(echo.get<0>().value() == "after-" + std::to_string(n));
-        }
-        MESSAGE("swept N=0.." << total << ": " << failures << " requests failed typed, "
-                              << partial_successes
-                              << " completed before the cut; reconnects=" << conn.stats().connects);
-      },
-      60s);
 }
 
 TEST_CASE("proxy: latency with jitter loses nothing") {
@@ -610,91 +360,3 @@ TEST_CASE("proxy: connections left half-open for good are replaced and consuming
 // only in end_session(), i.e. after an established session. A handshake that fails after part
 // of its reply arrived (here: HELLO's reply cut after 3 bytes) leaves those bytes behind, and
 // every later handshake parses them first: connect_timeout or "RESP: invalid length" forever.
-TEST_CASE("proxy: a handshake cut mid-reply does not poison the next connection") {
-  redis_server server;
-  fault_proxy proxy(server.port());
-  auto config = proxied_config(proxy);
-  config.health_check_interval = 0ms;
-  streamq::test::run_with_connection(
-      config,
-      [&](streamq::redis::connection& conn) -> asio::awaitable<void> {
-        REQUIRE(co_await wait_connected(conn, 5000ms));
-        proxy_toxics cut;
-        cut.cut_after = 3;  // every new connection's HELLO reply is cut after 3 bytes
-        proxy.set(direction::downstream, cut);
-        proxy.disconnect_all(true);
-        co_await sleep_for(300ms);
-        proxy.clear();
-        request ping;
-        ping.push("ECHO", "back");
-        streamq::resp::response<std::string> echo;
-        auto [ec] = co_await streamq::with_deadline(conn.async_exec(ping, echo, use_tuple), 5s);
-        CHECK_MESSAGE(!ec, ec.message() << "; last_error=" << conn.last_error().message());
-      },
-      30s);
-}
-
-TEST_CASE("proxy: requests cut after N bytes, swept over N, never run partly or twice") {
-  redis_server server;
-  fault_proxy proxy(server.port());
-  auto config = proxied_config(proxy);
-  config.health_check_interval = 0ms;  // no PINGs in the measured byte stream
-  const auto prefix = streamq::test::unique_key_prefix(test_name());
-  constexpr std::size_t count = 8;
-  // Eight INCRs of their own counters, pipelined in one write. Each counter ends at 0 or 1:
-  // a request that completed ran once; one cut mid-way ran completely or not at all; none
-  // was sent again after the reconnect.
-  auto issue_all =
-      [&](streamq::redis::connection& conn,
-          const std::string& round) -> asio::awaitable<std::vector<streamq::redis::error_code>> {
-    std::vector<streamq::redis::error_code> outcomes(count);
-    co_await run_all(
-        count,
-        [&](std::size_t i) -> asio::awaitable<void> {
-          request req;
-          req.push("INCR", prefix + round + ":" + std::to_string(i));
-          streamq::resp::response<std::int64_t> reply;
-          auto [ec] = co_await streamq::with_deadline(conn.async_exec(req, reply, use_tuple), 5s);
-          outcomes[i] = ec;
-          if (!ec) CHECK(reply.get<0>().value() == 1);
-        },
-        10s);
-    co_return outcomes;
-  };
-  streamq::test::run_with_connection(
-      config,
-      [&](streamq::redis::connection& conn) -> asio::awaitable<void> {
-        REQUIRE(co_await wait_connected(conn, 5000ms));
-        const auto start = proxy.forwarded(direction::upstream);
-        for (const auto& ec : co_await issue_all(conn, "uncut")) REQUIRE_FALSE(ec);
-        const auto total = proxy.forwarded(direction::upstream) - start;
-        std::size_t failures = 0;
-        for (std::size_t n = 0; n <= total; ++n) {
-          REQUIRE(co_await wait_connected(conn, 5000ms));
-          const auto round = "n" + std::to_string(n);
-          proxy_toxics cut;
-          cut.cut_after = n;
-          proxy.set_existing(direction::upstream, cut);
-          const auto got = co_await issue_all(conn, round);
-          proxy.clear();
-          for (std::size_t i = 0; i < count; ++i) {
-            const auto value = server.command({"GET", prefix + round + ":" + std::to_string(i)});
-            const bool ran = value == "$1\r\n1\r\n";
-            CHECK_MESSAGE((ran || value == "$-1\r\n"),
-                          "N=" << n << " request " << i << ": " << value);
-            if (!got[i]) {
-              CHECK_MESSAGE(ran, "N=" << n << " request " << i << " completed but did not run");
-            } else {
-              ++failures;
-              CHECK_MESSAGE((got[i] == streamq::redis::client_errc::outcome_unknown ||
-                             got[i] == streamq::redis::client_errc::not_connected),
-                            "N=" << n << " request " << i << ": " << got[i].message());
-              if (got[i] == streamq::redis::client_errc::not_connected) CHECK_FALSE(ran);
-            }
-          }
-        }
-        MESSAGE("swept N=0.." << total << " request bytes: " << failures
-                              << " requests failed typed; none ran partly or twice");
-      },
-      90s);
-}

@@ -2,6 +2,7 @@
 // and a server hung by DEBUG SLEEP. Each prints a LEDGER line; nothing confirmed is lost.
 #include "support/async_test.hpp"
 #include "support/ledger.hpp"
+#include "support/proxy_scenarios.hpp"
 #include "support/redis_server.hpp"
 #include "support/stream_checks.hpp"
 
@@ -49,26 +50,10 @@ void run_scenario(streamq::redis::connection_config config, ledger& book, int n,
           cc.claim_idle = 1s;
           cc.claim_interval = 200ms;
           streamq::streams::consumer cons(c, cc);
-          cons.subscribe<streamq::test::Order>(
-              topic,
-              [&](const streamq::test::Order& o,
-                  streamq::streams::message_context&) -> asio::awaitable<void> {
-                if (const auto seq = ledger::parse_label(o.id())) book.record_handled(*seq);
-                co_return;
-              });
+          streamq::test::subscribe_ledger(cons, topic, book);
           auto publishing = [&]() -> asio::awaitable<void> {
             for (int i = 0; i < n; ++i) {
-              const auto seq = book.next_sequence();
-              streamq::test::Order order;
-              order.set_id(ledger::label(seq));
-              try {
-                co_await pub.publish(topic, order);
-                book.record_publish(seq, ledger::outcome::ok);
-              } catch (const boost::system::system_error& e) {
-                book.record_publish(seq, e.code() == streamq::streams::errc::publish_indeterminate
-                                             ? ledger::outcome::indeterminate
-                                             : ledger::outcome::failed);
-              }
+              co_await streamq::test::publish_one(pub, topic, book);
               co_await streamq::test::sleep_for(2ms);
             }
           };
