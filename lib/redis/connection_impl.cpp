@@ -168,7 +168,11 @@ void connection_impl::on_cancel(pending_op* op, asio::cancellation_type_t type) 
   if (op->where == pending_op::stage::written &&
       (type & asio::cancellation_type::terminal) == asio::cancellation_type::none)
     return;
-  invoke(take_handler(op, true), asio::error::operation_aborted, true);
+  // Written: it may run, which the caller must be able to tell from a withdrawal.
+  const error_code why = op->where == pending_op::stage::written
+                             ? error_code(client_errc::outcome_unknown)
+                             : error_code(asio::error::operation_aborted);
+  invoke(take_handler(op, true), why, true);
 }
 
 void connection_impl::cancel() {

@@ -77,10 +77,11 @@ class connection {
   // Sends `req` and feeds its replies to `adapter`. Signature void(error_code): the error
   // is about transport and protocol (server error replies land in the adapter). `req` and
   // `adapter` must stay alive until completion.
-  // Cancellation (per-operation): a request not yet written is withdrawn (any type); one
-  // already written is abandoned on terminal cancellation: the call completes with
-  // operation_aborted at once and its reply is read and dropped later, keeping the
-  // pipeline in step. The command may still run.
+  // Cancellation (per-operation): a request not yet written is withdrawn (any type) and
+  // completes with operation_aborted: it never runs. One already written is abandoned on
+  // terminal cancellation: the call completes at once with client_errc::outcome_unknown (the
+  // command may still run) and its reply is read and dropped later, keeping the pipeline in
+  // step.
   template <class Token = default_token>
   auto async_exec(const resp::request& req, resp::response_adapter& adapter, Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(error_code)>(

@@ -10,8 +10,9 @@ namespace streamq::redis {
 using error_code = boost::system::error_code;
 
 enum class client_errc {
-  // The request was written, then the connection was lost before its reply arrived: the
-  // command may or may not have run. Retrying blindly may apply it twice.
+  // The request was written, then the connection was lost (or the caller cancelled the
+  // call) before its reply arrived: the command may or may not have run. Retrying blindly
+  // may apply it twice.
   outcome_unknown = 1,
   // Not connected, and the connection does not keep unwritten requests (see
   // connection_config::keep_unwritten_on_disconnect), or it is shutting down.
