@@ -1,5 +1,6 @@
 #pragma once
 // Precompiled for the integration tests: Asio's coroutine headers dominate their build time.
+#include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -7,4 +8,3 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <doctest/doctest.h>

@@ -264,15 +264,18 @@ void fault_proxy::state::serve(connection& conn, std::uint64_t seed) {
     for (auto& p : pumps) {
       while (p.can_write(stalled, now)) {
         slice& s = p.queue.front();
-        const ssize_t n =
-            ::send(p.dst, s.bytes.data() + s.sent, s.bytes.size() - s.sent, MSG_NOSIGNAL);
+        // Counted before the send: the peer may act on these bytes (and the test read
+        // forwarded()) before this thread runs again. What was not sent is taken back.
+        const std::size_t attempt = s.bytes.size() - s.sent;
+        forwarded[p.index] += attempt;
+        const ssize_t n = ::send(p.dst, s.bytes.data() + s.sent, attempt, MSG_NOSIGNAL);
+        forwarded[p.index] -= attempt - (n > 0 ? static_cast<std::size_t>(n) : 0);
         if (n < 0) {
           if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
           finish = close_mode::rst;
           break;
         }
         s.sent += static_cast<std::size_t>(n);
-        forwarded[p.index] += static_cast<std::uint64_t>(n);
         p.queued -= static_cast<std::size_t>(n);
         if (s.sent < s.bytes.size()) break;  // the socket buffer is full
         p.queue.pop_front();

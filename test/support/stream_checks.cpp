@@ -145,6 +145,31 @@ asio::awaitable<void> drain_into(client& c, const std::string& topic, const std:
   }
 }
 
+asio::awaitable<std::vector<v1::DeadLetter>> read_dead_letters(client& c, const std::string& topic,
+                                                               const std::string& group) {
+  request req;
+  req.push("XRANGE", key{streams::topic_keys(topic).dead_letters(group)}, "-", "+");
+  response<std::vector<std::pair<std::string, std::vector<std::string>>>> entries;
+  co_await c.async_exec(req, entries);
+  std::vector<v1::DeadLetter> letters;
+  for (const auto& [id, fields] : entries.get<0>().value()) {
+    v1::DeadLetter letter;
+    REQUIRE_FALSE(streams::decode_dead_letter(fields, letter));
+    letters.push_back(letter);
+  }
+  co_return letters;
+}
+
+asio::awaitable<void> while_consuming(streams::consumer& first, streams::consumer* second,
+                                      std::function<asio::awaitable<void>()> scenario) {
+  std::exception_ptr failure;
+  if (second == nullptr)
+    co_await (first.run() || capture_failure(scenario(), failure));
+  else
+    co_await ((first.run() && second->run()) || capture_failure(scenario(), failure));
+  if (failure) std::rethrow_exception(failure);
+}
+
 asio::awaitable<std::int64_t> info_number(client& c, const std::string& section,
                                           const std::string& field) {
   request req;

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -53,6 +54,18 @@ boost::asio::awaitable<streams::consumer_stats> rescue(client& c, const std::str
 // ID is not a ledger label count as foreign). Read-only, so it retries a failed read.
 boost::asio::awaitable<void> drain_into(client& c, const std::string& topic,
                                         const std::string& group, ledger& book);
+
+// The group's dead letters, decoded (REQUIREs each to decode).
+boost::asio::awaitable<std::vector<v1::DeadLetter>> read_dead_letters(client& c,
+                                                                      const std::string& topic,
+                                                                      const std::string& group);
+
+// Runs `scenario` while `first` (and `second`, if not null) run; then stops them (a graceful
+// stop) and waits for them. Rethrows the scenario's exception.
+// (Two consumers at most: GCC 12 cannot keep an initializer_list alive in a coroutine.)
+boost::asio::awaitable<void> while_consuming(
+    streams::consumer& first, streams::consumer* second,
+    std::function<boost::asio::awaitable<void>()> scenario);
 
 // A numeric field of INFO `section`, e.g. info_number(c, "clients", "blocked_clients").
 boost::asio::awaitable<std::int64_t> info_number(client& c, const std::string& section,
