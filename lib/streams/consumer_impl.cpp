@@ -1,5 +1,5 @@
-// consumer_impl: set-up, the read loop and dispatch. Failure handling (retries, dead
-// letters) and recovery (claims) are in consumer_recovery.cpp.
+// consumer_impl: set-up, the read side (and its ordered stop), dispatch, acknowledgements and
+// drain. Handling, retries, dead letters and claims are in consumer_handling.cpp.
 #include "consumer_impl.hpp"
 
 #include <streamq/deadline.hpp>

@@ -22,6 +22,12 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// What run_all()'s spawned coroutines report back.
+struct spawn_group {
+  std::size_t finished = 0;
+  std::size_t failures = 0;
+};
 }  // namespace
 
 streamq::redis::connection_config proxied_config(const fault_proxy& proxy) {
@@ -79,11 +85,6 @@ asio::awaitable<bool> poll_until(std::function<bool()> done, std::chrono::millis
   co_return true;
 }
 
-// What run_all()'s spawned coroutines report back.
-struct spawn_group {
-  std::size_t finished = 0;
-  std::size_t failures = 0;
-};
 asio::awaitable<void> run_all(std::size_t n,
                               const std::function<asio::awaitable<void>(std::size_t)>& make,
                               std::chrono::milliseconds limit) {
