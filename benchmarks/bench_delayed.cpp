@@ -392,12 +392,9 @@ int run_delayed(const options& given) {
   options opt = given;
   if (!opt.count_given) opt.count = 100'000;
   delayed_state s(opt);
-  const std::string failure =
-      run_with_client(opt.redis_url, [&s](streamq::client& c) { return delayed_body(s, c); });
-  if (!failure.empty()) {
-    std::fprintf(stderr, "streamq-bench delayed: %s\n", failure.c_str());
+  if (!run_scenario("delayed", opt.redis_url,
+                    [&s](streamq::client& c) { return delayed_body(s, c); }))
     return 1;
-  }
 
   std::vector<std::int64_t> late = s.lateness;
   std::sort(late.begin(), late.end());

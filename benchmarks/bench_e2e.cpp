@@ -5,12 +5,21 @@
 // BenchEvent messages in total (--count) carrying P bytes (--payload), paced by --rate if
 // given. One consumer (group "bench", 256 handlers at once) runs a no-op handler that records
 // the publish-to-handler latency from the steady-clock send time embedded in each message.
-// The run ends when the consumer has acknowledged all N (stats().acked == N); a stall
-// watchdog ends it with a failure if nothing progresses for 10 s.
+// While publishing, a stall watchdog ends the run with a failure if nothing progresses for
+// 10 s. After the last publish the run drains: it waits (up to --drain-timeout S, default 30)
+// until the group has been delivered every entry that reached the stream and has acknowledged
+// them all (XINFO STREAM and XINFO GROUPS: see wait_drained), whatever the consumer's own
+// counters say. Then the consumer stops and the group's pending count is read once more.
 //
-// ops_per_sec is acked messages per second over the whole run (first publish to the last
-// acknowledgement seen, polled every millisecond); publish_per_sec is N over first publish to
-// last publish confirmation. No warm-up: every message counts.
+// ops_per_sec is acked messages per second over the measured run: first publish to the first
+// millisecond poll that sees stats().acked reach N (or, after publish errors, the number
+// published), or to the end of the drain if that never happens; publish_per_sec is N over
+// first publish to last publish confirmation. No warm-up: every message counts.
+// pending_at_end is the group's pending count after the consumer stopped; lost counts
+// messages whose publish succeeded but whose handler never ran, tracked by the sequence
+// number each message carries. drained says whether the drain finished within its timeout.
+// The exit status is 1 when any publish failed, the acknowledgements do not match N, the
+// drain timed out, or something is pending or lost at the end.
 #include "bench_runtime.hpp"
 #include "bench_scenarios.hpp"
 
@@ -31,7 +40,9 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <unistd.h>
+#include <vector>
 
 namespace streamq::bench {
 namespace {
@@ -39,6 +50,7 @@ namespace {
 using namespace asio::experimental::awaitable_operators;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t consumer_concurrency = 256;
+constexpr std::string_view group_name = "bench";
 constexpr auto stall_limit = std::chrono::seconds(10);
 
 std::int64_t steady_ns(bench_clock::time_point t) {
@@ -61,6 +73,8 @@ struct e2e_state {
   std::uint64_t published = 0;      // publish calls that returned an entry ID
   std::uint64_t publish_errors = 0;
   std::uint64_t handled = 0;        // handler runs
+  std::vector<std::uint8_t> published_ok;  // per sequence number: its publish succeeded
+  std::vector<std::uint8_t> seen;          // per sequence number: its handler ran
   std::uint64_t progress = 0;       // published + handled (+ failures): the watchdog's input
   std::string first_error;
   bool stop = false;
@@ -68,9 +82,19 @@ struct e2e_state {
   latency_histogram latency;  // publish (send time in the message) -> handler start
   bench_clock::time_point start{}, publish_end{}, end{};
   double cpu_start = 0, cpu_end = 0;
+  bool measured = false;  // end and cpu_end are set
+  bool drained = false;
+  std::uint64_t pending_at_end = 0;
   streams::consumer_stats final_stats{};
   std::optional<worker_group> workers;
 };
+
+void end_measurement(e2e_state& s) {
+  if (s.measured) return;
+  s.measured = true;
+  s.end = bench_clock::now();
+  s.cpu_end = process_cpu_seconds();
+}
 
 void note_error(e2e_state& s, const std::string& what) {
   ++s.publish_errors;
@@ -95,6 +119,7 @@ asio::awaitable<void> publish_worker(e2e_state& s, streams::publisher& pub) {
     event.set_sent_at_ns(steady_ns(bench_clock::now()));
     try {
       co_await pub.publish(s.topic, event);
+      s.published_ok[ticket] = 1;
       ++s.published;
       ++s.progress;
       s.publish_end = bench_clock::now();
@@ -133,27 +158,21 @@ asio::awaitable<std::string> drive(e2e_state& s, streams::publisher& pub,
     for (std::size_t i = 0; i < s.opt.concurrency; ++i)
       s.workers->spawn(publish_worker(s, pub));
 
-    // Poll the acknowledgements every millisecond; give up after stall_limit without progress.
-    // With --rate, allow for the gap between two tickets too.
+    // Poll the acknowledgements every millisecond while publishing; give up after stall_limit
+    // without progress. With --rate, allow for the gap between two tickets too.
     const auto limit = stall_limit + std::chrono::duration_cast<bench_clock::duration>(
                                          std::chrono::duration<double>(
                                              s.opt.rate > 0 ? 2.0 / s.opt.rate : 0.0));
+    // Everything published is acknowledged, as far as the consumer's counters tell.
+    const auto all_acked = [&s](const streams::consumer_stats& st) {
+      return st.acked >= s.opt.count || (s.workers->running() == 0 && st.acked >= s.published);
+    };
     std::uint64_t last_progress = 0;
     auto last_change = bench_clock::now();
-    while (true) {
+    while (s.workers->running() > 0) {
       const auto st = cons.stats();
       const auto now = bench_clock::now();
-      if (st.acked >= s.opt.count) {
-        s.end = now;
-        s.cpu_end = process_cpu_seconds();
-        break;
-      }
-      if (s.publish_errors > 0 && s.workers->running() == 0 &&
-          st.acked + s.publish_errors >= s.opt.count) {
-        s.end = now;
-        s.cpu_end = process_cpu_seconds();
-        break;  // everything that was published is acked; the errors are reported
-      }
+      if (all_acked(st)) end_measurement(s);
       const std::uint64_t p = s.progress + st.acked + st.retried + st.dead_lettered;
       if (p != last_progress) {
         last_progress = p;
@@ -168,6 +187,14 @@ asio::awaitable<std::string> drive(e2e_state& s, streams::publisher& pub,
       timer.expires_after(std::chrono::milliseconds(1));
       co_await timer.async_wait(use_tuple);
     }
+    const std::string group[] = {std::string(group_name)};
+    s.drained = co_await wait_drained(client, streams::topic_keys(s.topic).stream(), group,
+                                      std::chrono::seconds(s.opt.drain_timeout_s), [&] {
+                                        const bool acked = all_acked(cons.stats());
+                                        if (acked) end_measurement(s);
+                                        return acked;
+                                      });
+    end_measurement(s);  // the counters never got there: the run ends with the drain
     co_await s.workers->wait();
     if (auto failure = s.workers->failure()) std::rethrow_exception(failure);
     co_return "";
@@ -184,12 +211,14 @@ asio::awaitable<void> e2e_body(e2e_state& s, streamq::client& client) {
   co_await setup_exec(client, del, "DEL " + keys.stream());
 
   streams::publisher pub(client);
-  streams::consumer cons(client, {.group = "bench", .concurrency = consumer_concurrency});
+  streams::consumer cons(client,
+                         {.group = std::string(group_name), .concurrency = consumer_concurrency});
   cons.subscribe<bench::BenchEvent>(
       s.topic,
       [&s](const bench::BenchEvent& e, streams::message_context&) -> asio::awaitable<void> {
         const std::int64_t lat = steady_ns(bench_clock::now()) - e.sent_at_ns();
         s.latency.record(static_cast<std::uint64_t>(lat > 0 ? lat : 0));
+        if (e.seq() < s.seen.size()) s.seen[e.seq()] = 1;
         ++s.handled;
         ++s.progress;
         co_return;
@@ -203,6 +232,11 @@ asio::awaitable<void> e2e_body(e2e_state& s, streamq::client& client) {
   s.final_stats = cons.stats();
   if (s.workers) co_await s.workers->wait();  // publishers still waiting out a stall
   if (!failure.empty()) throw std::runtime_error(failure);
+  // After the stop: what the group still holds once the consumer has flushed its acks.
+  const stream_state final_state = co_await read_stream_state(client, keys.stream());
+  const group_state* g = final_state.group(group_name);
+  if (g == nullptr) throw std::runtime_error("group " + std::string(group_name) + " is gone");
+  s.pending_at_end = g->pending;
 }
 
 }  // namespace
@@ -211,18 +245,19 @@ int run_e2e(const options& given) {
   options opt = given;
   if (!opt.concurrency_given) opt.concurrency = 64;  // publishing coroutines
   e2e_state s(opt);
-  const std::string failure =
-      run_with_client(opt.redis_url, [&s](streamq::client& c) { return e2e_body(s, c); });
-  if (!failure.empty()) {
-    std::fprintf(stderr, "streamq-bench e2e: %s\n", failure.c_str());
+  s.published_ok.assign(opt.count, 0);
+  s.seen.assign(opt.count, 0);
+  if (!run_scenario("e2e", opt.redis_url,
+                    [&s](streamq::client& c) { return e2e_body(s, c); }))
     return 1;
-  }
 
   const double elapsed = std::chrono::duration<double>(s.end - s.start).count();
   const double publish_elapsed = std::chrono::duration<double>(s.publish_end - s.start).count();
   const auto& st = s.final_stats;
   const std::uint64_t errors = s.publish_errors + st.retried + st.dead_lettered;
   const double acked = static_cast<double>(st.acked);
+  std::uint64_t lost = 0;
+  for (std::uint64_t i = 0; i < opt.count; ++i) lost += s.published_ok[i] && !s.seen[i];
   const auto us = [&](double q) { return s.latency.quantile_ns(q) / 1e3; };
 
   json_line out;
@@ -246,11 +281,22 @@ int run_e2e(const options& given) {
       .number("p99_us", us(0.99))
       .number("p999_us", us(0.999))
       .number("max_us", static_cast<double>(s.latency.max_ns()) / 1e3)
-      .number("client_cpu_us_per_op", acked > 0 ? (s.cpu_end - s.cpu_start) * 1e6 / acked : 0.0);
+      .number("client_cpu_us_per_op", acked > 0 ? (s.cpu_end - s.cpu_start) * 1e6 / acked : 0.0)
+      .integer("pending_at_end", static_cast<std::int64_t>(s.pending_at_end))
+      .integer("lost", static_cast<std::int64_t>(lost))
+      .boolean("drained", s.drained);
   std::printf("%s\n", out.str().c_str());
   std::fflush(stdout);
 
-  if (errors > 0 || st.acked != opt.count) {
+  if (!s.drained || s.pending_at_end > 0 || lost > 0) {
+    std::fprintf(stderr,
+                 "streamq-bench e2e: %s; %llu pending in the group at the end, %llu published "
+                 "messages never handled\n",
+                 s.drained ? "drained" : "not drained within --drain-timeout",
+                 static_cast<unsigned long long>(s.pending_at_end),
+                 static_cast<unsigned long long>(lost));
+  }
+  if (errors > 0 || st.acked != opt.count || !s.drained || s.pending_at_end > 0 || lost > 0) {
     std::fprintf(stderr,
                  "streamq-bench e2e: %llu errors (publish %llu, retried %llu, dead-lettered "
                  "%llu), %llu of %llu acked; first: %s\n",

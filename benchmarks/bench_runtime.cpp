@@ -2,7 +2,11 @@
 
 #include <streamq/deadline.hpp>
 
+#include <streamq/resp/response.hpp>
+#include <streamq/resp/value.hpp>
+
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
@@ -10,6 +14,8 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
 #include <stdexcept>
 #include <tuple>
 #include <variant>
@@ -66,16 +72,29 @@ std::string run_with_client(const std::string& url, const client_body& body) {
   return outcome;
 }
 
+bool run_scenario(std::string_view name, const std::string& url, const client_body& body) {
+  const std::string failure = run_with_client(url, body);
+  if (failure.empty()) return true;
+  std::fprintf(stderr, "streamq-bench %.*s: %s\n", static_cast<int>(name.size()), name.data(),
+               failure.c_str());
+  return false;
+}
+
 worker_group::worker_group(asio::any_io_executor ex) : ex_(ex), all_done_(ex) {
   all_done_.expires_at(asio::steady_timer::time_point::max());
 }
 
 void worker_group::spawn(asio::awaitable<void> worker) {
+  spawn(std::move(worker), asio::cancellation_slot{});
+}
+
+void worker_group::spawn(asio::awaitable<void> worker, asio::cancellation_slot slot) {
   ++running_;
-  asio::co_spawn(ex_, std::move(worker), [this](std::exception_ptr e) {
-    if (e && !failure_) failure_ = e;
-    if (--running_ == 0) all_done_.cancel();
-  });
+  asio::co_spawn(ex_, std::move(worker),
+                 asio::bind_cancellation_slot(slot, [this](std::exception_ptr e) {
+                   if (e && !failure_) failure_ = e;
+                   if (--running_ == 0) all_done_.cancel();
+                 }));
 }
 
 asio::awaitable<void> worker_group::wait() {
@@ -110,6 +129,88 @@ asio::awaitable<void> setup_exec(streamq::client& client, const resp::request& r
   if (ec) throw std::runtime_error(std::string(what) + " failed: " + ec.message());
   if (reply.first_error())
     throw std::runtime_error(std::string(what) + " refused: " + reply.diagnostic());
+}
+
+// ---- stream state ------------------------------------------------------------------------
+
+namespace {
+
+std::string leaf_text(const resp::value& map, std::string_view key, std::string_view what) {
+  const resp::value* v = map.find(key);
+  if (v == nullptr || v->is_aggregate() || v->is_error())
+    throw std::runtime_error(std::string(what) + ": no '" + std::string(key) + "' in " +
+                             resp::to_string(map));
+  return v->text;
+}
+
+}  // namespace
+
+const group_state* stream_state::group(std::string_view name) const noexcept {
+  for (const auto& g : groups)
+    if (g.name == name) return &g;
+  return nullptr;
+}
+
+bool stream_state::drained(std::string_view name) const noexcept {
+  const group_state* g = group(name);
+  return g != nullptr && g->pending == 0 && g->last_delivered_id == last_generated_id;
+}
+
+asio::awaitable<stream_state> read_stream_state(streamq::client& client,
+                                                const std::string& stream_key) {
+  resp::request req;
+  req.push("XINFO", "STREAM", resp::key{stream_key});
+  req.push("XINFO", "GROUPS", resp::key{stream_key});
+  resp::generic_response replies;
+  auto [ec] = co_await streamq::with_deadline(client.async_exec(req, replies, use_tuple),
+                                              std::chrono::seconds(10));
+  const std::string what = "XINFO of " + stream_key;
+  if (ec) throw std::runtime_error(what + " failed: " + ec.message());
+  const auto& v = replies.values();
+  if (v.size() != 2) throw std::runtime_error(what + ": expected 2 replies");
+  for (const auto& reply : v)
+    if (reply.is_error()) throw std::runtime_error(what + " refused: " + reply.text);
+
+  stream_state state;
+  state.last_generated_id = leaf_text(v[0], "last-generated-id", what);
+  for (const auto& g : v[1].elements) {
+    group_state gs;
+    gs.name = leaf_text(g, "name", what);
+    gs.last_delivered_id = leaf_text(g, "last-delivered-id", what);
+    const std::string pending = leaf_text(g, "pending", what);
+    auto [ptr, perr] = std::from_chars(pending.data(), pending.data() + pending.size(), gs.pending);
+    if (perr != std::errc{} || ptr != pending.data() + pending.size())
+      throw std::runtime_error(what + ": pending is not a count: " + pending);
+    state.groups.push_back(std::move(gs));
+  }
+  co_return state;
+}
+
+asio::awaitable<bool> wait_drained(streamq::client& client, const std::string& stream_key,
+                                   std::span<const std::string> groups,
+                                   std::chrono::seconds timeout,
+                                   const std::function<bool()>& tick) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  const auto deadline = bench_clock::now() + timeout;
+  auto last_query = bench_clock::now() - std::chrono::hours(1);
+  while (true) {
+    const auto interval = std::chrono::milliseconds(tick() ? 5 : 50);
+    const auto now = bench_clock::now();
+    if (now - last_query >= interval || now >= deadline) {
+      last_query = now;
+      try {
+        const stream_state state = co_await read_stream_state(client, stream_key);
+        if (std::all_of(groups.begin(), groups.end(),
+                        [&](const std::string& g) { return state.drained(g); }))
+          co_return true;
+      } catch (const std::runtime_error&) {
+        // connection trouble: the next query tries again, the deadline bounds the wait
+      }
+    }
+    if (bench_clock::now() >= deadline) co_return false;
+    timer.expires_after(std::chrono::milliseconds(1));
+    co_await timer.async_wait(use_tuple);
+  }
 }
 
 }  // namespace streamq::bench

@@ -1,6 +1,7 @@
 #pragma once
 // The Asio side shared by streamq-bench scenarios: running a body next to the client's owner
-// operation, a group of worker coroutines to wait for, a stall watchdog, and rate pacing.
+// operation, a group of worker coroutines to wait for, a stall watchdog, rate pacing, and
+// what the server says about a stream's consumer groups (the drain at the end of a run).
 
 #include "bench_util.hpp"
 
@@ -8,13 +9,17 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace streamq::bench {
 
@@ -32,12 +37,18 @@ using client_body = std::function<asio::awaitable<void>(streamq::client&)>;
 // the body, cancelled by the race, then returns normally.
 std::string run_with_client(const std::string& url, const client_body& body);
 
+// run_with_client() for scenario `name`: a failure is printed on stderr as
+// "streamq-bench NAME: ..." and false returned.
+bool run_scenario(std::string_view name, const std::string& url, const client_body& body);
+
 // Coroutines spawned on one executor; wait() completes when all have ended. The first
 // exception escaping a worker is kept (and the others still run to their end).
 class worker_group {
  public:
   explicit worker_group(asio::any_io_executor ex);
   void spawn(asio::awaitable<void> worker);
+  // As above, cancelled (terminal) through `slot`, e.g. to stop a consumer's run().
+  void spawn(asio::awaitable<void> worker, asio::cancellation_slot slot);
   // Completes at once when none is running. Cancellable (e.g. by ||).
   asio::awaitable<void> wait();
   [[nodiscard]] std::size_t running() const noexcept { return running_; }
@@ -78,5 +89,38 @@ class pacer {
 asio::awaitable<void> setup_exec(streamq::client& client, const resp::request& req,
                                  std::string_view what,
                                  std::chrono::seconds timeout = std::chrono::seconds(10));
+
+// One consumer group of a stream, as XINFO GROUPS reports it.
+struct group_state {
+  std::string name;
+  std::uint64_t pending = 0;  // delivered to the group and not acknowledged (its PEL)
+  std::string last_delivered_id;
+};
+
+// A stream and its groups, read by one XINFO STREAM and one XINFO GROUPS.
+struct stream_state {
+  std::string last_generated_id;  // the newest entry ever added
+  std::vector<group_state> groups;
+
+  [[nodiscard]] const group_state* group(std::string_view name) const noexcept;
+  // The group has been delivered every entry that reached the stream and acknowledged them
+  // all. The IDs are compared rather than XINFO's `lag`, which Redis 7.0 cannot always give.
+  [[nodiscard]] bool drained(std::string_view name) const noexcept;
+};
+
+// Reads the state of the stream at `stream_key` (which must exist); throws
+// std::runtime_error on a transport error, a timeout or an error reply.
+asio::awaitable<stream_state> read_stream_state(streamq::client& client,
+                                                const std::string& stream_key);
+
+// The end of an e2e-style run, after the last publish: waits until each of `groups` is
+// drained (see stream_state::drained) or `timeout` has passed, and returns whether they were.
+// `tick` runs every millisecond (a scenario may note its measured end there, or throw to give
+// up) and says whether the scenario's own counters expect the drain to be over: the server is
+// then asked every 5 ms, otherwise every 50 ms, since counters cannot see entries whose
+// publish failed after they reached the stream. A failed query is retried on the next one.
+asio::awaitable<bool> wait_drained(streamq::client& client, const std::string& stream_key,
+                                   std::span<const std::string> groups,
+                                   std::chrono::seconds timeout, const std::function<bool()>& tick);
 
 }  // namespace streamq::bench

@@ -21,6 +21,7 @@ struct scenario {
 int run_xadd(const options& opt);
 int run_e2e(const options& opt);
 int run_delayed(const options& opt);
+int run_fanout(const options& opt);
 
 inline std::span<const scenario> registry() {
   static constexpr scenario all[] = {
@@ -29,6 +30,8 @@ inline std::span<const scenario> registry() {
        run_e2e},
       {"delayed", "C coroutines schedule tasks due over --window-ms that one scheduler moves",
        run_delayed},
+      {"fanout", "G consumer groups on one topic; group 0 fails each message K times first",
+       run_fanout},
   };
   return all;
 }

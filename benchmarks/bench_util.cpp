@@ -18,18 +18,27 @@ std::string usage_text(
     const std::vector<std::pair<std::string_view, std::string_view>>& scenarios) {
   std::string s = "usage: ";
   s += program;
-  s += " SCENARIO --redis URL [--count N] [--payload BYTES] [--concurrency C] [--rate R]\n"
-       "       [--window-ms W]\n"
-       "  --redis URL        redis://[user[:password]@]host[:port][/db] (rediss://, unix:// too)\n"
-       "  --count N          measured operations, > 0 (default 1000000; delayed: 100000);\n"
-       "                     ~1% more warm up first\n"
+  s += " SCENARIO [--redis URL] [--count N] [--payload BYTES] [--concurrency C] [--rate R]\n"
+       "       [--window-ms W] [--drain-timeout S] [--groups G] [--fail-first K]\n"
+       "  --redis URL        redis://[user[:password]@]host[:port][/db] (rediss://, unix:// too);\n"
+       "                     without it a throwaway redis-server (from PATH, or\n"
+       "                     $STREAMQ_REDIS_SERVER) is started on a free loopback port\n"
+       "  --count N          measured operations, > 0 (default 1000000; delayed: 100000;\n"
+       "                     fanout: 10000); ~1% more warm up first (xadd)\n"
        "  --payload BYTES    bytes in each field value (default 100)\n"
-       "  --concurrency C    coroutines with an operation in flight, > 0 (default 256; e2e: 64)\n"
+       "  --concurrency C    coroutines with an operation in flight, > 0 (default 256;\n"
+       "                     e2e, fanout: 64)\n"
        "  --rate R           operations per second over all coroutines (default 0: unpaced)\n"
        "  --window-ms W      delayed: the tasks fall due uniformly over W ms, > 0 (default 2000)\n"
+       "  --drain-timeout S  e2e, fanout: after the last publish, wait up to S s for every entry\n"
+       "                     to be handled and acknowledged (default 30)\n"
+       "  --groups G         fanout: consumer groups on the one topic, 1..64 (default 3)\n"
+       "  --fail-first K     fanout: group 0's handler fails each message K times, then\n"
+       "                     succeeds, 0..1000 (default 2)\n"
        "prints one JSON object per line on stdout (scenario, count, ops_per_sec, p50_us, p99_us,\n"
-       "p999_us, client_cpu_us_per_op, concurrency, payload, errors, ...); exit status 0 on\n"
-       "success, 1 when the run failed or saw errors, 2 on a usage error\n"
+       "p999_us, client_cpu_us_per_op, concurrency, payload, errors, ...; fanout: one line per\n"
+       "group); exit status 0 on success, 1 when the run failed or saw errors, 2 on a usage\n"
+       "error\n"
        "scenarios:\n";
   for (const auto& [name, summary] : scenarios) {
     s += "  ";
@@ -65,7 +74,6 @@ std::optional<options> parse_options(int argc, char** argv, std::string& error) 
     return std::nullopt;
   }
   opt.scenario = argv[1];
-  bool have_url = false;
   for (int i = 2; i < argc; ++i) {
     std::string_view flag = argv[i];
     std::string_view value;
@@ -83,7 +91,6 @@ std::optional<options> parse_options(int argc, char** argv, std::string& error) 
     if (flag == "--redis") {
       opt.redis_url = std::string(value);
       ok = !value.empty();
-      have_url = true;
     } else if (flag == "--count") {
       opt.count_given = true;
       ok = parse_integer(value, opt.count) && opt.count > 0;
@@ -101,6 +108,13 @@ std::optional<options> parse_options(int argc, char** argv, std::string& error) 
       // Up to a day: due times are computed in integer milliseconds as i * W / N.
       ok = parse_integer(value, opt.window_ms) && opt.window_ms > 0 &&
            opt.window_ms <= 24ull * 3600 * 1000;
+    } else if (flag == "--drain-timeout") {
+      ok = parse_integer(value, opt.drain_timeout_s) && opt.drain_timeout_s <= 24ull * 3600;
+    } else if (flag == "--groups") {
+      ok = parse_integer(value, opt.groups) && opt.groups > 0 && opt.groups <= 64;
+    } else if (flag == "--fail-first") {
+      // The handler must be allowed K + 1 runs (retry_policy::max_attempts is 32-bit).
+      ok = parse_integer(value, opt.fail_first) && opt.fail_first <= 1000;
     } else {
       error = "unknown flag " + std::string(flag);
       return std::nullopt;
@@ -109,10 +123,6 @@ std::optional<options> parse_options(int argc, char** argv, std::string& error) 
       error = "invalid value for " + std::string(flag) + ": '" + std::string(value) + "'";
       return std::nullopt;
     }
-  }
-  if (!have_url) {
-    error = "--redis URL is required";
-    return std::nullopt;
   }
   return opt;
 }

@@ -18,14 +18,19 @@ using bench_clock = std::chrono::steady_clock;
 // What the command line says. Defaults are listed in usage_text().
 struct options {
   std::string scenario;
-  std::string redis_url;
+  std::string redis_url;            // empty: streamq-bench starts a throwaway redis-server
   std::uint64_t count = 1'000'000;  // measured operations (warm-up comes on top)
-  bool count_given = false;         // --count was on the command line (delayed defaults to 100k)
+  bool count_given = false;         // --count was given (delayed, fanout have their own default)
   std::size_t payload = 100;        // bytes in the field value
   std::size_t concurrency = 256;    // coroutines with an operation in flight
-  bool concurrency_given = false;   // --concurrency was on the command line (e2e defaults to 64)
+  bool concurrency_given = false;   // --concurrency was on the command line (e2e, fanout: 64)
   double rate = 0;                  // operations per second over all coroutines; 0: unpaced
   std::uint64_t window_ms = 2000;   // delayed: tasks fall due uniformly over this many ms
+  // e2e, fanout: how long to wait after the last publish for every entry to be handled and
+  // acknowledged before reporting what is left.
+  std::uint64_t drain_timeout_s = 30;
+  std::size_t groups = 3;        // fanout: consumer groups on the one topic
+  std::uint32_t fail_first = 2;  // fanout: group 0's handler fails each message this often
 };
 
 // The usage message, listing `scenarios` (name and one-line summary each).

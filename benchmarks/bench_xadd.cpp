@@ -133,12 +133,8 @@ asio::awaitable<void> xadd_body(xadd_state& s, streamq::client& client) {
 
 int run_xadd(const options& opt) {
   xadd_state s(opt);
-  const std::string failure =
-      run_with_client(opt.redis_url, [&s](streamq::client& c) { return xadd_body(s, c); });
-  if (!failure.empty()) {
-    std::fprintf(stderr, "streamq-bench xadd: %s\n", failure.c_str());
+  if (!run_scenario("xadd", opt.redis_url, [&s](streamq::client& c) { return xadd_body(s, c); }))
     return 1;
-  }
 
   phase_result r;
   r.count = s.measured_done;

@@ -1,16 +1,21 @@
 // streamq-bench: client-side throughput, latency and CPU of streamq against a live Redis.
 //
-//   streamq-bench SCENARIO --redis URL [--count N] [--payload BYTES] [--concurrency C] [--rate R]
-//                 [--window-ms W]
+//   streamq-bench SCENARIO [--redis URL] [--count N] [--payload BYTES] [--concurrency C]
+//                 [--rate R] [--window-ms W] [--drain-timeout S] [--groups G] [--fail-first K]
 //
 // Prints one JSON object per line on stdout; benchmarks/run.sh and other scripts parse it.
-// The scenarios live in bench_*.cpp and are listed in bench_scenarios.hpp.
+// The scenarios live in bench_*.cpp and are listed in bench_scenarios.hpp. Without --redis, a
+// throwaway redis-server is started for the run (the test fixture: its own temp dir, a free
+// loopback port, no persistence, killed with this process), so one command measures
+// something anywhere; run.sh passes --redis to its own server, pinned to a CPU.
 #include "bench_scenarios.hpp"
+#include "redis_server.hpp"
 
 #include <streamq/redis/config.hpp>
 
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -42,7 +47,7 @@ int main(int argc, char** argv) {
   }
 
   std::string error;
-  const auto opt = streamq::bench::parse_options(argc, argv, error);
+  auto opt = streamq::bench::parse_options(argc, argv, error);
   if (!opt) return usage_error(program, error);
 
   const streamq::bench::scenario* chosen = nullptr;
@@ -50,10 +55,28 @@ int main(int argc, char** argv) {
     if (s.name == opt->scenario) chosen = &s;
   if (chosen == nullptr) return usage_error(program, "unknown scenario '" + opt->scenario + "'");
 
+  if (!opt->redis_url.empty()) {
+    try {
+      (void)streamq::redis::parse_url(opt->redis_url);  // a bad URL is a usage error
+    } catch (const std::invalid_argument& e) {
+      return usage_error(program, std::string("invalid --redis URL: ") + e.what());
+    }
+  }
+
+  // Declared before the run so that it outlives every connection to it.
+  std::optional<streamq::test::redis_server> own_server;
   try {
-    (void)streamq::redis::parse_url(opt->redis_url);  // a bad URL is a usage error
-  } catch (const std::invalid_argument& e) {
-    return usage_error(program, std::string("invalid --redis URL: ") + e.what());
+    if (opt->redis_url.empty()) {
+      streamq::test::redis_server_options server_options;
+      server_options.enable_debug_command = false;
+      own_server.emplace(std::move(server_options));
+      opt->redis_url = own_server->url();
+      std::fprintf(stderr, "streamq-bench: no --redis given: started redis-server at %s\n",
+                   opt->redis_url.c_str());
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "streamq-bench: cannot start a redis-server: %s\n", e.what());
+    return 1;
   }
 
   try {

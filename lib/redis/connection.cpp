@@ -10,10 +10,39 @@
 namespace streamq::redis {
 namespace asio = boost::asio;
 
-connection::connection(executor_type ex, connection_config config)
-    : impl_(std::make_unique<detail::connection_impl>(std::move(ex), std::move(config))) {}
+namespace {
 
-connection::~connection() = default;
+// run() holds the state it runs on: a connection destroyed before run() ends leaves it alive
+// until the cancellation the destructor sends has been seen.
+asio::awaitable<error_code> run_holding(std::shared_ptr<detail::connection_impl> impl) {
+  co_return co_await impl->run();
+}
+
+// Work posted from another thread holds only a weak reference: once the connection is gone and
+// run() has ended there is nothing left to cancel or drop.
+template <class F>
+void dispatch_if_alive(const std::shared_ptr<detail::connection_impl>& impl, F f) {
+  asio::dispatch(impl->executor(), [weak = std::weak_ptr(impl), f = std::move(f)] {
+    if (auto alive = weak.lock()) f(*alive);
+  });
+}
+
+}  // namespace
+
+connection::connection(executor_type ex, connection_config config)
+    : impl_(std::make_shared<detail::connection_impl>(std::move(ex), std::move(config))) {}
+
+connection::~connection() {
+  const std::weak_ptr<detail::connection_impl> weak = impl_;
+  const auto ex = impl_->executor();
+  impl_.reset();
+  // Still alive: run() (or posted work) holds it. Stop run(), which then lets it go.
+  if (!weak.expired()) {
+    asio::dispatch(ex, [weak] {
+      if (auto alive = weak.lock()) alive->cancel();
+    });
+  }
+}
 
 connection::executor_type connection::get_executor() const noexcept {
   return impl_->executor();
@@ -32,11 +61,11 @@ error_code connection::last_error() const noexcept {
 }
 
 void connection::cancel() {
-  asio::dispatch(impl_->executor(), [impl = impl_.get()] { impl->cancel(); });
+  dispatch_if_alive(impl_, [](detail::connection_impl& impl) { impl.cancel(); });
 }
 
 void connection::drop_session() {
-  asio::dispatch(impl_->executor(), [impl = impl_.get()] { impl->drop_session(); });
+  dispatch_if_alive(impl_, [](detail::connection_impl& impl) { impl.drop_session(); });
 }
 
 void connection::set_push_handler(std::function<void(const resp::value&)> handler) {
@@ -46,7 +75,7 @@ void connection::set_push_handler(std::function<void(const resp::value&)> handle
 void connection::initiate_run(exec_handler handler) {
   auto slot = asio::get_associated_cancellation_slot(handler);
   asio::co_spawn(
-      impl_->executor(), impl_->run(),
+      impl_->executor(), run_holding(impl_),
       asio::bind_cancellation_slot(
           slot, [h = std::move(handler)](std::exception_ptr failure, error_code ec) mutable {
             // run() reports by error code; an exception here means a bug or bad_alloc.
@@ -58,15 +87,20 @@ void connection::initiate_run(exec_handler handler) {
 
 void connection::initiate_exec(exec_handler handler, const resp::request& req,
                                resp::response_adapter& adapter, bool same_executor) {
-  // Already on the connection's thread: start at once, no dispatch through the type-erased
-  // executor. From elsewhere (another thread, a strand): dispatch onto the executor.
+  // A caller on another executor emits its cancellation on its own thread: relay it, set up
+  // here on that thread, before the request leaves it.
+  std::shared_ptr<detail::cancel_relay> relay;
+  if (!same_executor) relay = impl_->relay_cancellation(handler);
+  // Already on the connection's executor: start at once, no dispatch through the type-erased
+  // executor. From elsewhere (another thread, another strand): dispatch onto the executor,
+  // holding the state so that a request that arrives after run() ended is still refused.
   if (impl_->running_in_this_thread()) {
-    impl_->start_exec(std::move(handler), req, adapter, false, same_executor);
+    impl_->start_exec(std::move(handler), req, adapter, false, same_executor, std::move(relay));
     return;
   }
-  asio::dispatch(impl_->executor(), [impl = impl_.get(), h = std::move(handler), &req, &adapter,
-                                     same_executor]() mutable {
-    impl->start_exec(std::move(h), req, adapter, false, same_executor);
+  asio::dispatch(impl_->executor(), [impl = impl_, h = std::move(handler), &req, &adapter,
+                                     same_executor, relay = std::move(relay)]() mutable {
+    impl->start_exec(std::move(h), req, adapter, false, same_executor, std::move(relay));
   });
 }
 

@@ -19,8 +19,8 @@ connection_config validated(connection_config config) {
 
 }  // namespace
 
-// Installed in the caller's cancellation slot; the generation guards against an op that
-// finished and was reused before a late cancellation arrived.
+// Installed in the slot of a caller on our executor; the generation guards against an op
+// that finished and was reused before a late cancellation arrived.
 struct cancel_handler {
   connection_impl* self;
   pending_op* op;
@@ -30,9 +30,36 @@ struct cancel_handler {
   }
 };
 
+// Installed in the slot of a caller on another executor, and never cleared from our side
+// (that would race with the caller's thread): the relay's generation makes a late emission
+// harmless, the weak reference one that comes after the connection is gone.
+struct relay_handler {
+  std::weak_ptr<connection_impl> self;
+  std::shared_ptr<cancel_relay> relay;
+  void operator()(asio::cancellation_type_t type) const {
+    auto impl = self.lock();
+    if (!impl) return;
+    const auto ex = impl->executor();
+    asio::dispatch(ex, [impl = std::move(impl), relay = relay, type] {
+      impl->on_relayed_cancel(*relay, type);
+    });
+  }
+};
+
+connection_stats atomic_stats::snapshot() const noexcept {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  return {.connects = connects.load(relaxed),
+          .connection_losses = connection_losses.load(relaxed),
+          .requests = requests.load(relaxed),
+          .writes = writes.load(relaxed),
+          .pushes = pushes.load(relaxed),
+          .peak_pending = peak_pending.load(relaxed)};
+}
+
 connection_impl::connection_impl(asio::any_io_executor ex, connection_config config)
     : ex_(std::move(ex)),
       io_executor_(ex_.target<asio::io_context::executor_type>()),
+      strand_(ex_.target<io_strand>()),
       config_(validated(std::move(config))),
       transport_(ex_, config_),
       parser_(config_.parser),
@@ -41,6 +68,36 @@ connection_impl::connection_impl(asio::any_io_executor ex, connection_config con
       jitter_rng_(std::random_device{}()) {
   stop_timer_.expires_at(asio::steady_timer::time_point::max());
   read_buffer_.resize(initial_read_buffer);
+}
+
+// ---- state shared with other threads -----------------------------------------------------
+
+void connection_impl::set_last_error(error_code ec) noexcept {
+  const std::lock_guard lock(shared_mutex_);
+  last_error_ = ec;
+}
+
+void connection_impl::set_push_handler(push_handler handler) {
+  std::shared_ptr<const push_handler> next;
+  if (handler) next = std::make_shared<const push_handler>(std::move(handler));
+  const std::lock_guard lock(shared_mutex_);
+  push_handler_shared_.swap(next);
+  push_version_.fetch_add(1, std::memory_order_release);
+}  // the previous handler (now in `next`) is released after the lock
+
+void connection_impl::deliver_push(const resp::value& push) {
+  if (push_version_.load(std::memory_order_acquire) != push_seen_version_) {
+    std::shared_ptr<const push_handler> current;
+    {
+      const std::lock_guard lock(shared_mutex_);
+      current = push_handler_shared_;
+      push_seen_version_ = push_version_.load(std::memory_order_relaxed);
+    }
+    // The reader keeps its own reference: a handler replaced while it runs stays alive, and
+    // the old one is released outside the lock.
+    push_handler_.swap(current);
+  }
+  if (push_handler_) (*push_handler_)(push);
 }
 
 // ---- request intake -------------------------------------------------------------------
@@ -74,8 +131,17 @@ void connection_impl::release_op(pending_op* op) {
   free_ops_.push_back(op);
 }
 
+std::shared_ptr<cancel_relay> connection_impl::relay_cancellation(exec_handler& handler) {
+  auto slot = asio::get_associated_cancellation_slot(handler);
+  if (!slot.is_connected()) return nullptr;
+  auto relay = std::make_shared<cancel_relay>();
+  slot.template emplace<relay_handler>(relay_handler{weak_from_this(), relay});
+  return relay;
+}
+
 void connection_impl::start_exec(exec_handler handler, const resp::request& req,
-                                 resp::response_adapter& adapter, bool internal, bool direct) {
+                                 resp::response_adapter& adapter, bool internal, bool direct,
+                                 std::shared_ptr<cancel_relay> relay) {
   error_code refusal;
   if (req.command_count() == 0)
     refusal = client_errc::empty_request;
@@ -84,9 +150,9 @@ void connection_impl::start_exec(exec_handler handler, const resp::request& req,
     refusal = client_errc::response_size_mismatch;
   else if (req.has_blocking_command() && !config_.allow_blocking_commands)
     refusal = client_errc::blocking_command_on_shared_connection;
-  else if (stopping_ || state_ == connection_state::stopped)
+  else if (stopping_ || state() == connection_state::stopped)
     refusal = final_error_ ? final_error_ : error_code(client_errc::shut_down);
-  else if (state_ != connection_state::connected && !config_.keep_unwritten_on_disconnect)
+  else if (state() != connection_state::connected && !config_.keep_unwritten_on_disconnect)
     refusal = client_errc::not_connected;
   if (refusal) {
     invoke(std::move(handler), refusal, true);  // never inside the initiating call
@@ -101,8 +167,10 @@ void connection_impl::start_exec(exec_handler handler, const resp::request& req,
   op->direct = direct;
   op->handler.swap(handler);  // see acquire_op: no move-assignment
   adapter.on_start();
-  auto slot = asio::get_associated_cancellation_slot(op->handler);
-  if (slot.is_connected()) {
+  if (relay) {
+    relay->op = op;
+    relay->generation = op->generation;
+  } else if (auto slot = asio::get_associated_cancellation_slot(op->handler); slot.is_connected()) {
     op->slot = slot;
     slot.template emplace<cancel_handler>(cancel_handler{this, op, op->generation});
   }
@@ -118,8 +186,9 @@ void connection_impl::admit(pending_op* op) {
   op->where = pending_op::stage::queued;
   queued_.push_back(op);
   ++admitted_;
-  if (admitted_ > stats_.peak_pending) stats_.peak_pending = admitted_;
-  if (state_ == connection_state::connected) wake_writer();
+  if (admitted_ > stats_.peak_pending.load(std::memory_order_relaxed))
+    stats_.peak_pending.store(admitted_, std::memory_order_relaxed);
+  if (state() == connection_state::connected) wake_writer();
 }
 
 void connection_impl::on_admitted_removed() {
@@ -173,6 +242,12 @@ void connection_impl::on_cancel(pending_op* op, asio::cancellation_type_t type) 
                              ? error_code(client_errc::outcome_unknown)
                              : error_code(asio::error::operation_aborted);
   invoke(take_handler(op, true), why, true);
+}
+
+void connection_impl::on_relayed_cancel(const cancel_relay& relay, asio::cancellation_type_t type) {
+  // Null: the request was refused before it got an op. Another generation: it finished and
+  // its op serves someone else now.
+  if (relay.op != nullptr && relay.op->generation == relay.generation) on_cancel(relay.op, type);
 }
 
 void connection_impl::cancel() {

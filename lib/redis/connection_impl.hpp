@@ -12,10 +12,13 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -44,32 +47,72 @@ struct pending_op {
   std::uint64_t generation = 0;  // bumped on reuse; stale cancellations compare unequal
 };
 
-class connection_impl {
+// The counters behind connection_stats, readable from any thread. Only the connection's
+// executor writes them, so an increment is a relaxed load and store (no locked instruction on
+// the hot path); readers see each counter exact, the set not as one snapshot.
+struct atomic_stats {
+  using counter = std::atomic<std::uint64_t>;
+  counter connects{0};
+  counter connection_losses{0};
+  counter requests{0};
+  counter writes{0};
+  counter pushes{0};
+  counter peak_pending{0};
+
+  static void bump(counter& c) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  connection_stats snapshot() const noexcept;
+};
+
+using push_handler = std::function<void(const resp::value&)>;
+
+// Lets a caller on another executor cancel its request. That caller's cancellation signal is
+// emitted on its own thread, so the slot handler only carries the request onto ours; the
+// request is found through this record, filled in on our executor when the request starts.
+struct cancel_relay {
+  pending_op* op = nullptr;  // set and read on the executor only
+  std::uint64_t generation = 0;
+};
+
+// Owned through a shared_ptr: run() and work posted from other threads hold a reference, so
+// a connection destroyed while either is pending leaves them a live object.
+class connection_impl : public std::enable_shared_from_this<connection_impl> {
  public:
   connection_impl(boost::asio::any_io_executor ex, connection_config config);
 
   boost::asio::any_io_executor executor() const noexcept { return ex_; }
   const connection_config& config() const noexcept { return config_; }
-  connection_state state() const noexcept { return state_; }
-  connection_stats stats() const noexcept { return stats_; }
-  error_code last_error() const noexcept { return last_error_; }
+  // These four are called from any thread.
+  connection_state state() const noexcept { return state_.load(std::memory_order_relaxed); }
+  connection_stats stats() const noexcept { return stats_.snapshot(); }
+  error_code last_error() const noexcept {
+    const std::lock_guard lock(shared_mutex_);
+    return last_error_;
+  }
+  void set_push_handler(push_handler handler);
 
   boost::asio::awaitable<error_code> run();
+  // Called on the caller's thread when its completion does not run on our executor: installs
+  // a relaying handler in the caller's cancellation slot (none when it has no slot). The
+  // result goes to start_exec, which then leaves that slot alone.
+  std::shared_ptr<cancel_relay> relay_cancellation(exec_handler& handler);
   // Called on the executor.
   void start_exec(exec_handler handler, const resp::request& req, resp::response_adapter& adapter,
-                  bool internal = false, bool direct = false);
-  // True when the caller is inside io_context::run() of this connection's io_context (a
-  // plain io_context executor only; strands and others answer false).
+                  bool internal = false, bool direct = false,
+                  std::shared_ptr<cancel_relay> relay = nullptr);
+  // True when the caller already runs on this connection's executor: inside
+  // io_context::run() of a plain io_context executor, or inside an io_context strand.
+  // Other executor types answer false (the caller then dispatches).
   bool running_in_this_thread() const noexcept {
-    return io_executor_ != nullptr && io_executor_->running_in_this_thread();
+    if (io_executor_ != nullptr) return io_executor_->running_in_this_thread();
+    return strand_ != nullptr && strand_->running_in_this_thread();
   }
   void cancel();
   void drop_session();
-  void set_push_handler(std::function<void(const resp::value&)> handler) {
-    push_handler_ = std::move(handler);
-  }
-  // From the cancellation slot of a request's caller.
+  // From the cancellation slot of a request's caller, on the executor.
   void on_cancel(pending_op* op, boost::asio::cancellation_type_t type);
+  void on_relayed_cancel(const cancel_relay& relay, boost::asio::cancellation_type_t type);
 
  private:
   // session: one connected period
@@ -82,6 +125,9 @@ class connection_impl {
   void end_session(error_code ec);
   void reset_read_state();
   std::chrono::milliseconds next_backoff();
+  void set_state(connection_state s) noexcept { state_.store(s, std::memory_order_relaxed); }
+  void set_last_error(error_code ec) noexcept;
+  void deliver_push(const resp::value& push);
 
   // reply processing
   boost::asio::mutable_buffer prepare_read();
@@ -99,14 +145,20 @@ class connection_impl {
   void fail_written(error_code ec);
   void wake_writer();
 
+  using io_strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+
   boost::asio::any_io_executor ex_;
   const boost::asio::io_context::executor_type* io_executor_;  // ex_'s target, if plain
+  const io_strand* strand_;                                    // ex_'s target, if a strand
   connection_config config_;
   transport transport_;
   resp::parser parser_;
   resp::attribute_filter attributes_;
   resp::value_builder push_builder_;
-  std::function<void(const resp::value&)> push_handler_;
+  // The reader's copy of the push handler, refreshed when push_version_ moves on: a push
+  // costs one atomic load, not a lock.
+  std::shared_ptr<const push_handler> push_handler_;
+  std::uint64_t push_seen_version_ = 0;
 
   std::string read_buffer_;
   std::size_t read_begin_ = 0;
@@ -128,10 +180,15 @@ class connection_impl {
   bool writer_idle_ = false;
   bool stopping_ = false;
   bool running_ = false;
-  error_code final_error_;
-  error_code last_error_;  // why run() ended, for requests arriving afterwards
-  connection_state state_ = connection_state::idle;
-  connection_stats stats_;
+  error_code final_error_;  // why run() ended, for requests arriving afterwards
+  std::atomic<connection_state> state_{connection_state::idle};
+  atomic_stats stats_;
+
+  // Written by other threads, or read by them: guarded by shared_mutex_.
+  mutable std::mutex shared_mutex_;
+  error_code last_error_;  // why the last connection attempt or session failed
+  std::shared_ptr<const push_handler> push_handler_shared_;
+  std::atomic<std::uint64_t> push_version_{0};  // bumped under the mutex by set_push_handler
   unsigned failures_ = 0;
   std::minstd_rand jitter_rng_;
 };

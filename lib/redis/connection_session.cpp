@@ -54,11 +54,11 @@ asio::awaitable<error_code> connection_impl::run() {
       result = client_errc::shut_down;
       break;
     }
-    state_ = connection_state::connecting;
+    set_state(connection_state::connecting);
     // Whatever a failed handshake left in the read buffer belongs to the old socket.
     reset_read_state();
     error_code ec = co_await connect_and_handshake();
-    if (ec) last_error_ = ec;
+    if (ec) set_last_error(ec);
     if (stopping_ || cancelled(cs)) {
       transport_.close();
       result = client_errc::shut_down;
@@ -66,8 +66,8 @@ asio::awaitable<error_code> connection_impl::run() {
     }
     if (!ec) {
       failures_ = 0;
-      ++stats_.connects;
-      state_ = connection_state::connected;
+      atomic_stats::bump(stats_.connects);
+      set_state(connection_state::connected);
       auto ended = co_await (reader() || writer() || health_checker() || wait_for_stop());
       ec = first_error(ended);
       if (stopping_ || cancelled(cs)) {
@@ -75,8 +75,8 @@ asio::awaitable<error_code> connection_impl::run() {
         result = client_errc::shut_down;
         break;
       }
-      ++stats_.connection_losses;
-      last_error_ = ec;
+      atomic_stats::bump(stats_.connection_losses);
+      set_last_error(ec);
       end_session(client_errc::outcome_unknown);
     } else {
       transport_.close();
@@ -94,7 +94,7 @@ asio::awaitable<error_code> connection_impl::run() {
     co_await (backoff.async_wait(use_tuple) || wait_for_stop());
   }
 
-  state_ = connection_state::stopped;
+  set_state(connection_state::stopped);
   stopping_ = true;
   final_error_ = result;
   fail_written(client_errc::outcome_unknown);
@@ -121,7 +121,7 @@ std::chrono::milliseconds connection_impl::next_backoff() {
 
 void connection_impl::end_session(error_code written_error) {
   transport_.close();
-  state_ = connection_state::connecting;
+  set_state(connection_state::connecting);
   reset_read_state();
   fail_written(written_error);
 }
@@ -138,7 +138,7 @@ void connection_impl::reset_read_state() {
 void connection_impl::drop_session() {
   // Closing the socket ends the reader and the writer with an error: the session ends and
   // run() reconnects as after any connection loss.
-  if (state_ == connection_state::connected) transport_.close();
+  if (state() == connection_state::connected) transport_.close();
 }
 
 // ---- connecting --------------------------------------------------------------------------
@@ -250,8 +250,8 @@ error_code connection_impl::process_buffer() {
 
     if (in_push_) {
       if (push_builder_.on_node(*n)) {
-        ++stats_.pushes;
-        if (push_handler_) push_handler_(push_builder_.result());
+        atomic_stats::bump(stats_.pushes);
+        deliver_push(push_builder_.result());
       }
       continue;
     }
@@ -263,7 +263,7 @@ error_code connection_impl::process_buffer() {
     if (--op->replies_left > 0) continue;
 
     written_.pop_front();
-    ++stats_.requests;
+    atomic_stats::bump(stats_.requests);
     const bool direct = op->direct;
     exec_handler handler = op->finished ? exec_handler() : take_handler(op, false);
     release_op(op);
@@ -324,7 +324,7 @@ asio::awaitable<error_code> connection_impl::writer() {
       if (cancelled(cs)) co_return asio::error::operation_aborted;
       continue;
     }
-    ++stats_.writes;
+    atomic_stats::bump(stats_.writes);
     if (auto ec = co_await transport_.write(asio::buffer(write_buffer_))) co_return ec;
     // requests answered only by pushes are done once written
     while (!unanswered_.empty()) {

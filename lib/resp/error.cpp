@@ -38,6 +38,8 @@ class parse_category_impl final : public std::error_category {
         return "RESP: nesting exceeds max_depth";
       case parse_errc::unsupported_streamed:
         return "RESP: streamed types are not supported";
+      case parse_errc::missing_lf:
+        return "RESP: CR inside a line not followed by LF";
     }
     return "RESP: unknown parse error";
   }

@@ -2,58 +2,157 @@
 #include <streamq/resp/parser.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdint>
-#include <cstring>
 
 namespace streamq::resp {
 namespace {
 
-constexpr std::string_view crlf{"\r\n"};
+// Every check below reads a line's payload (the bytes after the type byte, before its CR) in
+// order and fails at the first byte that no continuation can make valid, so a peer that sends
+// `:12a` or `$-2` fails now rather than after a CRLF that may never come. `complete` adds the
+// end-of-line checks. Fed a prefix or the whole line, a check fails at the same byte with the
+// same code: the outcome cannot depend on how the stream was split.
 
-// Lengths: "-1" or plain digits, as every peer sends them.
-bool parse_int64(std::string_view s, std::int64_t& out) noexcept {
-  if (s.empty()) return false;
-  const char* end = s.data() + s.size();
-  auto [ptr, err] = std::from_chars(s.data(), end, out);
-  return err == std::errc{} && ptr == end;
+constexpr auto int64_max = static_cast<std::uint64_t>(INT64_MAX);
+constexpr auto unbounded = static_cast<std::uint64_t>(-1);
+
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
 }
 
-// The spec allows an explicit '+' on integers and doubles (":+5", ",+1.5"); from_chars does
-// not, so drop it when a digit or "inf" follows.
-std::string_view drop_plus(std::string_view s) noexcept {
-  if (s.size() > 1 && s.front() == '+' && s[1] != '-' && s[1] != '+') s.remove_prefix(1);
-  return s;
+char lower(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-bool valid_integer(std::string_view s) noexcept {
-  std::int64_t v = 0;
-  return parse_int64(drop_plus(s), v);
-}
-
-bool valid_double(std::string_view s) noexcept {
-  s = drop_plus(s);
-  if (s.empty()) return false;
-  double d = 0;
-  const char* end = s.data() + s.size();
-  auto [ptr, err] = std::from_chars(s.data(), end, d);
-  // out-of-range values (1e999) are still well-formed doubles on the wire
-  return ptr == end && (err == std::errc{} || err == std::errc::result_out_of_range);
-}
-
-bool valid_big_number(std::string_view s) noexcept {
-  if (!s.empty() && (s.front() == '-' || s.front() == '+')) s.remove_prefix(1);
-  if (s.empty()) return false;
-  for (char c : s)
-    if (c < '0' || c > '9') return false;
+// An optionally signed run of digits whose magnitude stays within `max_positive` (or
+// `max_negative` after a '-'); `unbounded` means any number of digits.
+bool check_decimal(std::string_view s, bool complete, std::uint64_t max_positive,
+                   std::uint64_t max_negative) noexcept {
+  std::size_t i = 0;
+  std::uint64_t limit = max_positive;
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+    if (s[0] == '-') limit = max_negative;
+    i = 1;
+  }
+  if (complete && i == s.size()) return false;  // a sign alone, or nothing
+  std::uint64_t magnitude = 0;
+  for (; i < s.size(); ++i) {
+    if (!is_digit(s[i])) return false;
+    if (limit == unbounded) continue;
+    const auto digit = static_cast<std::uint64_t>(s[i] - '0');
+    if (magnitude > (limit - digit) / 10) return false;  // more digits only make it larger
+    magnitude = magnitude * 10 + digit;
+  }
   return true;
+}
+
+// ':' — an int64; an explicit '+' is allowed.
+bool check_integer(std::string_view s, bool complete) noexcept {
+  return check_decimal(s, complete, int64_max, int64_max + 1);
+}
+
+// '(' — any number of digits.
+bool check_big_number(std::string_view s, bool complete) noexcept {
+  return check_decimal(s, complete, unbounded, unbounded);
+}
+
+// Whether `s` is a case-insensitive prefix of `word` (the whole of it when complete).
+bool prefix_of(std::string_view s, std::string_view word, bool complete) noexcept {
+  if (s.size() > word.size() || (complete && s.size() != word.size())) return false;
+  for (std::size_t i = 0; i < s.size(); ++i)
+    if (lower(s[i]) != word[i]) return false;
+  return true;
+}
+
+// inf, infinity, nan or nan(chars), in any case (what from_chars reads).
+bool check_double_word(std::string_view s, bool complete) noexcept {
+  if (lower(s[0]) == 'i')
+    return prefix_of(s, "inf", complete) || prefix_of(s, "infinity", complete);
+  if (s.size() <= 3) return prefix_of(s, "nan", complete);
+  if (!prefix_of(s.substr(0, 3), "nan", true) || s[3] != '(') return false;
+  for (std::size_t i = 4; i < s.size(); ++i) {
+    if (s[i] == ')') return i + 1 == s.size();
+    if (!is_digit(s[i]) && !(lower(s[i]) >= 'a' && lower(s[i]) <= 'z') && s[i] != '_') return false;
+  }
+  return !complete;
+}
+
+// ',' — [+-] digits with at most one '.', at least one digit, then an optional exponent
+// ([eE] [+-] digits); or a word (see above). Out-of-range values (1e999) are well-formed.
+bool check_double(std::string_view s, bool complete) noexcept {
+  std::size_t i = 0;
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) i = 1;
+  if (i == s.size()) return !complete;
+  if (lower(s[i]) == 'i' || lower(s[i]) == 'n') return check_double_word(s.substr(i), complete);
+  bool dot = false, digits = false;
+  for (; i < s.size(); ++i) {
+    if (is_digit(s[i])) {
+      digits = true;
+    } else if (s[i] == '.' && !dot) {
+      dot = true;
+    } else if (lower(s[i]) == 'e' && digits) {
+      ++i;
+      if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+      if (complete && i == s.size()) return false;
+      for (; i < s.size(); ++i)
+        if (!is_digit(s[i])) return false;
+      return true;
+    } else {
+      return false;
+    }
+  }
+  return digits || !complete;
+}
+
+// '#' — t or f.
+bool check_boolean(std::string_view s, bool complete) noexcept {
+  if (s.size() > 1 || (complete && s.empty())) return false;
+  return s.empty() || s[0] == 't' || s[0] == 'f';
+}
+
+// The length line of a blob or aggregate: digits, or "-1" (RESP2 null: `$` and `*` only).
+struct header_rules {
+  bool null_allowed;
+  std::uint64_t max;      // parser limit for the value
+  parse_errc too_large;   // its error
+  bool children_refused;  // an aggregate at max_depth: any count above 0 is too deep
+};
+
+// Returns the first error in the header's payload; on success and `complete`, `value` is the
+// length (-1 for a null).
+std::error_code check_header(std::string_view s, bool complete, const header_rules& rules,
+                             std::int64_t& value) noexcept {
+  if (s.empty()) {
+    if (complete) return parse_errc::invalid_length;
+    return {};
+  }
+  if (s[0] == '?') return parse_errc::unsupported_streamed;
+  if (s[0] == '-') {
+    if (!rules.null_allowed || (s.size() > 1 && s[1] != '1') || s.size() > 2 ||
+        (complete && s.size() == 1))
+      return parse_errc::invalid_length;
+    value = -1;
+    return {};
+  }
+  std::uint64_t v = 0;
+  for (const char c : s) {
+    if (!is_digit(c)) return parse_errc::invalid_length;
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    // Past the limit (or past int64) now means past it for good: more digits only add.
+    v = v > (unbounded - digit) / 10 ? unbounded : v * 10 + digit;
+    if (v > rules.max) return rules.too_large;
+    if (v > int64_max) return parse_errc::invalid_length;
+    if (v > 0 && rules.children_refused) return parse_errc::depth_exceeded;
+  }
+  value = static_cast<std::int64_t>(v);
+  return {};
 }
 
 bool known_marker(char marker) noexcept {
   return std::string_view("+-:$!,#(=_*%~|>").find(marker) != std::string_view::npos;
 }
 
-// Marker byte of each aggregate type; 0 for leaves.
+// Marker byte of each aggregate type; null for leaves.
 type aggregate_type(char marker) noexcept {
   switch (marker) {
     case '*':
@@ -68,6 +167,44 @@ type aggregate_type(char marker) noexcept {
       return type::push;
     default:
       return type::null;
+  }
+}
+
+// The first error in a line's payload, for a line of type `marker` at nesting `depth`. For a
+// blob or aggregate header of a complete line, `length` receives its length (-1: null).
+std::error_code check_line(char marker, std::string_view payload, bool complete,
+                           const parser_limits& limits, std::size_t depth,
+                           std::int64_t& length) noexcept {
+  switch (marker) {
+    case '+':
+    case '-':
+      return {};
+    case ':':
+      if (!check_integer(payload, complete)) return parse_errc::invalid_integer;
+      return {};
+    case ',':
+      if (!check_double(payload, complete)) return parse_errc::invalid_double;
+      return {};
+    case '#':
+      if (!check_boolean(payload, complete)) return parse_errc::invalid_boolean;
+      return {};
+    case '(':
+      if (!check_big_number(payload, complete)) return parse_errc::invalid_big_number;
+      return {};
+    case '_':
+      if (!payload.empty()) return parse_errc::invalid_length;
+      return {};
+    case '$':
+    case '!':
+    case '=':
+      return check_header(payload, complete,
+                          {marker == '$', limits.max_bulk_length, parse_errc::bulk_too_long, false},
+                          length);
+    default:
+      return check_header(payload, complete,
+                          {marker == '*', limits.max_aggregate_size,
+                           parse_errc::aggregate_too_large, depth >= limits.max_depth},
+                          length);
   }
 }
 
@@ -118,26 +255,33 @@ std::optional<node> parser::consume(std::string_view data, std::error_code& ec) 
   }
 
   // Refuse garbage at once rather than after waiting for a CRLF that may never come.
-  if (!known_marker(data[0])) return fail(ec, parse_errc::invalid_type_byte);
+  const char marker = data[0];
+  if (!known_marker(marker)) return fail(ec, parse_errc::invalid_type_byte);
 
-  // A line may be max_line_length bytes plus CRLF (saturating: "unlimited" must not wrap).
-  const std::size_t window = limits_.max_line_length > static_cast<std::size_t>(-1) - 2
-                                 ? static_cast<std::size_t>(-1)
-                                 : limits_.max_line_length + 2;
-  const std::size_t scan = std::min(data.size(), window);
-  const auto line_end = std::string_view(data.data(), scan).find(crlf);
-  if (line_end == std::string_view::npos) {
-    if (data.size() >= window) return fail(ec, parse_errc::line_too_long);
+  // A line ends at its first CR, found at index max_line_length at the latest (the type byte
+  // counts, the CRLF does not); nothing beyond that is read. "Unlimited" must not wrap.
+  constexpr auto npos = std::string_view::npos;
+  const std::size_t window = limits_.max_line_length == npos ? npos : limits_.max_line_length + 1;
+  const std::size_t cr = data.substr(0, window).find('\r', 1);
+  const bool byte_after_cr = cr != npos && cr + 1 < data.size();
+  const bool line_complete = byte_after_cr && data[cr + 1] == '\n';
+  const std::size_t payload_end = cr != npos ? cr : std::min(data.size(), window);
+  std::int64_t length = 0;
+  if (const auto e = check_line(marker, data.substr(1, payload_end - 1), line_complete, limits_,
+                                stack_.size(), length))
+    return fail(ec, e);
+  if (!line_complete) {
+    // A CR followed by anything but LF can never end the line: RESP lines carry no bare CR.
+    if (byte_after_cr) return fail(ec, parse_errc::missing_lf);
+    if (cr == npos && data.size() >= window) return fail(ec, parse_errc::line_too_long);
     needed_ = data.size() + 1;
     return std::nullopt;
   }
 
-  const char marker = data[0];
-  const std::string_view line = data.substr(1, line_end - 1);
-  std::size_t used = line_end + 2;
+  std::size_t used = cr + 2;
   node n;
   n.depth = stack_.size();
-  n.value = line;
+  n.value = data.substr(1, cr - 1);
 
   switch (marker) {
     case '+':
@@ -147,77 +291,65 @@ std::optional<node> parser::consume(std::string_view data, std::error_code& ec) 
       n.data_type = type::simple_error;
       break;
     case ':':
-      if (!valid_integer(line)) return fail(ec, parse_errc::invalid_integer);
       n.data_type = type::integer;
       break;
     case ',':
-      if (!valid_double(line)) return fail(ec, parse_errc::invalid_double);
       n.data_type = type::double_type;
       break;
     case '#':
-      if (line != "t" && line != "f") return fail(ec, parse_errc::invalid_boolean);
       n.data_type = type::boolean;
       break;
     case '(':
-      if (!valid_big_number(line)) return fail(ec, parse_errc::invalid_big_number);
       n.data_type = type::big_number;
       break;
     case '_':
-      if (!line.empty()) return fail(ec, parse_errc::invalid_length);
       n.data_type = type::null;
       break;
     case '$':
     case '!':
     case '=': {
-      if (line == "?") return fail(ec, parse_errc::unsupported_streamed);
-      std::int64_t len = 0;
-      if (!parse_int64(line, len)) return fail(ec, parse_errc::invalid_length);
       n.value = {};
-      if (len == -1 && marker == '$') {  // RESP2 null bulk string
+      if (length == -1) {  // RESP2 null bulk string
         n.data_type = type::null;
         break;
       }
-      if (len < 0) return fail(ec, parse_errc::invalid_length);
-      if (static_cast<std::uint64_t>(len) > limits_.max_bulk_length)
-        return fail(ec, parse_errc::bulk_too_long);
-      const auto body = static_cast<std::size_t>(len);
-      if (data.size() < used + body + 2) {
-        needed_ = used + body + 2;
+      const auto body = static_cast<std::size_t>(length);
+      const std::size_t end = used + body;
+      // The bytes after the header are checked as they arrive, in order: the verbatim
+      // format prefix ("txt:"), then the CRLF after the body.
+      if (marker == '=' && (body < 4 || (data.size() > used + 3 && data[used + 3] != ':')))
+        return fail(ec, parse_errc::invalid_verbatim);
+      if ((data.size() > end && data[end] != '\r') ||
+          (data.size() > end + 1 && data[end + 1] != '\n'))
+        return fail(ec, parse_errc::missing_crlf);
+      if (data.size() < end + 2) {
+        needed_ = end + 2;
         return std::nullopt;
       }
-      if (data.compare(used + body, 2, crlf) != 0) return fail(ec, parse_errc::missing_crlf);
       n.value = data.substr(used, body);
-      used += body + 2;
+      used = end + 2;
       if (marker == '$') {
         n.data_type = type::blob_string;
       } else if (marker == '!') {
         n.data_type = type::blob_error;
       } else {
-        if (n.value.size() < 4 || n.value[3] != ':') return fail(ec, parse_errc::invalid_verbatim);
         n.value.remove_prefix(4);
         n.data_type = type::verbatim_string;
       }
       break;
     }
     default: {
-      const type agg = aggregate_type(marker);
-      if (agg == type::null) return fail(ec, parse_errc::invalid_type_byte);
-      if (line == "?") return fail(ec, parse_errc::unsupported_streamed);
-      std::int64_t size = 0;
-      if (!parse_int64(line, size)) return fail(ec, parse_errc::invalid_length);
       n.value = {};
-      if (size == -1 && marker == '*') {  // RESP2 null array
+      if (length == -1) {  // RESP2 null array
         n.data_type = type::null;
         break;
       }
-      if (size < 0) return fail(ec, parse_errc::invalid_length);
-      if (static_cast<std::uint64_t>(size) > limits_.max_aggregate_size)
-        return fail(ec, parse_errc::aggregate_too_large);
+      const type agg = aggregate_type(marker);
       n.data_type = agg;
-      n.aggregate_size = static_cast<std::size_t>(size);
+      n.aggregate_size = static_cast<std::size_t>(length);
+      // check_line refused children beyond max_depth already.
       const std::size_t children = element_count(agg, n.aggregate_size);
       if (children > 0) {
-        if (stack_.size() >= limits_.max_depth) return fail(ec, parse_errc::depth_exceeded);
         consumed_ = used;
         needed_ = 0;
         stack_.push_back({children, agg == type::attribute});

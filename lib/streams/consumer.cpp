@@ -26,23 +26,36 @@ std::uint64_t consumer_stats::handler_latency_quantile_us(double q) const noexce
   return std::uint64_t{2} << (handler_latency_log2_us.size() - 1);
 }
 
+namespace {
+// Durations beyond this are refused: deadlines are computed as now + duration, which overflows
+// for values near milliseconds::max(). A year is far past any sensible setting.
+constexpr std::chrono::milliseconds longest{std::chrono::hours(24 * 366)};
+
+void check_duration(std::string_view field, std::chrono::milliseconds value, bool positive) {
+  if (positive ? value.count() <= 0 : value.count() < 0)
+    invalid(field, positive ? "must be positive" : "must be >= 0");
+  if (value > longest) invalid(field, "must be at most a year");
+}
+}  // namespace
+
 void consumer_config::validate() const {
   if (!is_valid_name(group)) invalid("group", "'" + group + "' is not a valid name");
   if (!is_valid_name(name)) invalid("name", "'" + name + "' is not a valid name");
   if (concurrency == 0) invalid("concurrency", "must be positive");
   if (max_batch == 0) invalid("max_batch", "must be positive");
-  if (block.count() <= 0) invalid("block", "must be positive");
+  check_duration("block", block, true);
   if (retry.max_attempts == 0) invalid("retry.max_attempts", "must be positive");
-  if (retry.base.count() <= 0) invalid("retry.base", "must be positive");
+  check_duration("retry.base", retry.base, true);
+  check_duration("retry.cap", retry.cap, true);
   if (retry.cap < retry.base) invalid("retry.cap", "must be >= retry.base");
   if (!(retry.jitter >= 0.0 && retry.jitter <= 1.0)) invalid("retry.jitter", "must be in [0, 1]");
-  if (claim_idle.count() <= 0) invalid("claim_idle", "must be positive");
-  if (claim_interval.count() <= 0) invalid("claim_interval", "must be positive");
+  check_duration("claim_idle", claim_idle, true);
+  check_duration("claim_interval", claim_interval, true);
+  check_duration("retry_poll_interval", retry_poll_interval, true);
   if (max_deliveries == 0) invalid("max_deliveries", "must be positive");
-  if (remove_idle_consumers_after.count() < 0)
-    invalid("remove_idle_consumers_after", "must be >= 0");
-  if (handler_timeout.count() < 0) invalid("handler_timeout", "must be >= 0 (0: no limit)");
-  if (shutdown_grace.count() < 0) invalid("shutdown_grace", "must be >= 0");
+  check_duration("remove_idle_consumers_after", remove_idle_consumers_after, false);
+  check_duration("handler_timeout", handler_timeout, false);
+  check_duration("shutdown_grace", shutdown_grace, false);
 }
 
 consumer::consumer(client& c, consumer_config config)
@@ -50,12 +63,8 @@ consumer::consumer(client& c, consumer_config config)
 
 consumer::~consumer() = default;
 
-void consumer::subscribe_raw(std::string_view topic, std::string type_name, raw_handler handler) {
-  impl_->subscribe(topic, std::move(type_name), subscription_options{}, std::move(handler));
-}
-
-void consumer::subscribe_raw(std::string_view topic, std::string type_name,
-                             const subscription_options& options, raw_handler handler) {
+void consumer::subscribe_erased(std::string_view topic, std::string type_name,
+                                const subscription_options& options, raw_handler handler) {
   if (options.once && options.remember_for.count() <= 0)
     throw std::invalid_argument("streamq subscription_options.remember_for: must be positive");
   impl_->subscribe(topic, std::move(type_name), options, std::move(handler));
@@ -65,8 +74,12 @@ boost::asio::awaitable<void> consumer::run() {
   return impl_->run();
 }
 
+void consumer::stop() noexcept {
+  impl_->stop();
+}
+
 consumer_stats consumer::stats() const noexcept {
-  return impl_->stats_;
+  return impl_->stats();
 }
 
 consumer_health consumer::health() const noexcept {

@@ -1,17 +1,17 @@
-// consumer_impl: running a handler and what happens after it fails (retry with backoff or
-// dead letter), and recovery of entries left pending by dead consumers (XAUTOCLAIM).
+// consumer_impl: one message. Decode it, check the delivery limits, run the handler, then carry
+// out what sansio/delivery.hpp decides: acknowledge, schedule a retry (the entry stays pending
+// in the group under its own ID, its due time in the group's retry set), dead-letter, or drop.
 #include "consumer_impl.hpp"
+#include "sansio/delivery.hpp"
 #include "scheduler_scripts.hpp"
 
-#include <streamq/streams/claims.hpp>
-#include <streamq/streams/maintenance.hpp>
+#include <streamq/deadline.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
-#include <cmath>
 #include <optional>
 
 namespace streamq::streams::detail {
@@ -19,6 +19,11 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// How long a retry, dead-letter or once-only request may take; what it was for then stays
+// pending and comes back. The connection's health check usually fails a dead connection's
+// requests sooner.
+constexpr std::chrono::milliseconds request_timeout{10'000};
 
 std::int64_t now_unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -31,15 +36,6 @@ std::string code_string(const error_code& ec) {
 }
 }  // namespace
 
-std::chrono::milliseconds consumer_impl::backoff(std::uint32_t attempt) {
-  const auto& policy = config_.retry;
-  const double grown =
-      static_cast<double>(policy.base.count()) * std::pow(2.0, std::min(attempt, 30U));
-  const double capped = std::min(grown, static_cast<double>(policy.cap.count()));
-  std::uniform_real_distribution<double> spread(1.0 - policy.jitter, 1.0);
-  return std::chrono::milliseconds(static_cast<long>(capped * spread(rng_)));
-}
-
 void consumer_impl::record_latency(std::chrono::steady_clock::duration took) noexcept {
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
   std::size_t bucket = 0;
@@ -48,41 +44,67 @@ void consumer_impl::record_latency(std::chrono::steady_clock::duration took) noe
   ++buckets[std::min(bucket, buckets.size() - 1)];
 }
 
-asio::awaitable<std::pair<error_code, std::string>> consumer_impl::run_handler(
-    in_flight_entry& flight, const v1::Envelope& envelope, message_context& ctx) {
-  // timeout_loop() cancels a handler past its deadline through the same signal as shutdown,
-  // flagging it so that the two can be told apart here.
-  std::pair<error_code, std::string> failure;
-  try {
-    co_await subs_[flight.sub].handler(envelope, ctx);
-  } catch (const boost::system::system_error& e) {
-    failure = {e.code(), e.what()};
-  } catch (const std::exception& e) {
-    failure = {errc::handler_failed, e.what()};
-  } catch (...) {
-    failure = {errc::handler_failed, "unknown exception"};
+void consumer_impl::failed(consumer_event::kind what, std::size_t sub,
+                           const command_result& result, const std::string& doing) {
+  ++stats_.errors;
+  std::string detail = doing + " failed: " + result.ec.message();
+  if (!result.diagnostic.empty()) detail += " (" + result.diagnostic + ")";
+  {
+    std::lock_guard lock(error_mutex_);
+    last_error_ = result.ec;
+    last_error_detail_ = detail;
+    last_error_at_ = std::chrono::system_clock::now();
   }
-  if (flight.timed_out && !stopping_) {
-    failure = {errc::handler_timeout, "handler did not finish within handler_timeout (" +
-                                          std::to_string(config_.handler_timeout.count()) + " ms)"};
-    // The cancellation was ours, not a shutdown: the retry path must be able to wait.
-    co_await asio::this_coro::reset_cancellation_state();
-  }
-  co_return failure;
+  report(what, sub < subs_.size() ? subs_[sub].keys.topic() : std::string(), std::move(detail),
+         result.ec);
 }
 
-asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, fields entry) {
+asio::awaitable<outcome> consumer_impl::run_handler(in_flight_entry& flight,
+                                                    const v1::Envelope& envelope,
+                                                    message_context& ctx) {
+  // timeout_loop() cancels a handler past its deadline through the same signal as shutdown,
+  // flagging it so that the two can be told apart here.
+  std::optional<outcome> result;
+  try {
+    result.emplace(co_await subs_[flight.sub].handler(envelope, ctx));
+  } catch (const boost::system::system_error& e) {
+    result.emplace(outcome_of_failure(e.code(), e.what()));
+  } catch (const std::exception& e) {
+    result.emplace(outcome_of_failure(errc::handler_failed, e.what()));
+  } catch (...) {
+    result.emplace(outcome_of_failure(errc::handler_failed, "unknown exception"));
+  }
+  if (flight.timed_out && !stopping_) {
+    result.emplace(outcome::retry("handler did not finish within handler_timeout (" +
+                                      std::to_string(config_.handler_timeout.count()) + " ms)",
+                                  errc::handler_timeout));
+    // The cancellation was ours, not a shutdown: what follows must be able to wait.
+    co_await asio::this_coro::reset_cancellation_state();
+  }
+  co_return std::move(*result);
+}
+
+asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, queued_entry entry) {
   const std::size_t sub = flight.sub;
   const std::string& id = flight.id;
   const subscription& s = subs_[sub];
   v1::Envelope envelope;
-  if (auto ec = decode_entry(entry, envelope, config_.limits)) {
-    co_await dead_letter(sub, id, nullptr, entry, ec, ec.message());
+  if (auto ec = decode_entry(entry.fields, envelope, config_.limits)) {
+    co_await dead_letter(sub, id, nullptr, entry.fields, attempt_of(entry.deliveries, 0) + 1, ec,
+                         ec.message());
     co_return;
   }
+  const std::uint32_t attempt = attempt_of(entry.deliveries, envelope.attempt());
   if (envelope.type() != s.type_name) {
-    co_await dead_letter(sub, id, &envelope, entry, errc::decode_failed,
+    co_await dead_letter(sub, id, &envelope, entry.fields, attempt + 1, errc::decode_failed,
                          "envelope type '" + envelope.type() + "' is not '" + s.type_name + "'");
+    co_return;
+  }
+  // A message that keeps killing its consumers, or whose runs were never recorded, is given
+  // up before it runs again.
+  if (auto before = before_run(entry.deliveries, attempt, config_.max_deliveries, config_.retry);
+      before.what == action::dead_letter) {
+    co_await dead_letter(sub, id, &envelope, entry.fields, attempt, before.code, before.text);
     co_return;
   }
   std::string message_key;
@@ -95,35 +117,66 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, fields entr
       co_return;
     }
   }
-  message_context ctx{s.keys.topic(), id, envelope.attempt(), &envelope};
+  message_context ctx{s.keys.topic(), id, attempt, config_.group, config_.name, entry.deliveries,
+                      flight.index, &envelope};
   const auto started = std::chrono::steady_clock::now();
   if (config_.handler_timeout.count() > 0) {
     ctx.deadline = started + config_.handler_timeout;
     flight.deadline = ctx.deadline;
   }
-  auto [failure, failure_text] = co_await run_handler(flight, envelope, ctx);
+  const outcome result = co_await run_handler(flight, envelope, ctx);
   record_latency(std::chrono::steady_clock::now() - started);
   const auto cs = co_await asio::this_coro::cancellation_state;
   if (cs.cancelled() != asio::cancellation_type::none) co_return;  // shutdown: stays pending
-  if (!failure) {
-    if (s.options.once)
-      co_await ack_processed(sub, id, message_key);  // on failure: pending, comes back
-    else
+  const decision next = after_run(result, attempt, config_.retry, unit_random());
+  switch (next.what) {
+    case action::ack:
+      if (s.options.once)
+        co_await ack_processed(sub, id, message_key);  // on failure: pending, comes back
+      else
+        ack(sub, id);
+      break;
+    case action::drop:
+      ++stats_.dropped;
+      config_.log.log(log_level::debug, "consumer", "dropped", next.text,
+                      {{"group", config_.group}, {"topic", s.keys.topic()}, {"entry", id}});
       ack(sub, id);
+      break;
+    case action::retry:
+      co_await schedule_retry(sub, id, next.delay, next.code, next.text);
+      break;
+    case action::dead_letter:
+      co_await dead_letter(sub, id, &envelope, entry.fields, attempt + 1, next.code, next.text);
+      break;
+    case action::run:
+      break;  // not an outcome after a run
+  }
+}
+
+asio::awaitable<void> consumer_impl::schedule_retry(std::size_t sub, const std::string& id,
+                                                    std::chrono::milliseconds delay,
+                                                    const error_code& why,
+                                                    const std::string& text) {
+  bool scheduled = false;
+  const auto result =
+      co_await detail::schedule_retry(client_, group_of(sub), id, delay, scheduled, request_timeout);
+  if (!result) {
+    failed(consumer_event::kind::retry_failed, sub, result,
+           "scheduling the retry of entry " + id + " after " + code_string(why) + " (" + text +
+               "); it stays pending and is claimed again after claim_idle");
     co_return;
   }
-  if (is_permanent(failure)) {
-    co_await dead_letter(sub, id, &envelope, entry, failure, failure_text);
-  } else if (envelope.attempt() + 1 >= config_.retry.max_attempts) {
-    co_await dead_letter(sub, id, &envelope, entry, failure,
-                         "retries exhausted after " + std::to_string(envelope.attempt() + 1) +
-                             " attempts: " + failure_text);
-  } else {
-    asio::steady_timer delay(co_await asio::this_coro::executor, backoff(envelope.attempt()));
-    co_await delay.async_wait(use_tuple);
-    if (cs.cancelled() != asio::cancellation_type::none) co_return;
-    co_await requeue(sub, id, std::move(envelope));
+  if (!scheduled) {
+    ++stats_.ownership_lost;
+    report(consumer_event::kind::ownership_lost, subs_[sub].keys.topic(),
+           "entry " + id + " was taken over by another consumer before its retry was scheduled",
+           errc::ownership_lost);
+    co_return;
   }
+  ++stats_.retried;
+  // Wake this consumer's retry loop if the retry is due before its next poll.
+  const auto due = std::chrono::steady_clock::now() + delay;
+  if (due < next_retry_poll_) retry_wake_.cancel();
 }
 
 asio::awaitable<bool> consumer_impl::already_processed(std::size_t sub,
@@ -131,8 +184,9 @@ asio::awaitable<bool> consumer_impl::already_processed(std::size_t sub,
   resp::request req;
   req.push("ZSCORE", resp::key{subs_[sub].processed_key}, message_key);
   resp::response<std::optional<double>> score;  // RESP3 sends scores as doubles
+  auto [ec] = co_await with_deadline(client_.async_exec(req, score, use_tuple), request_timeout);
   // Unknown (connection trouble): run the handler; at-least-once still holds.
-  if (!co_await exec_shared(req, score) || !score.get<0>().has_value()) co_return false;
+  if (ec || !score.get<0>().has_value()) co_return false;
   const auto& handled_at = score.get<0>().value();
   co_return handled_at.has_value() &&
       *handled_at >= static_cast<double>(now_unix_ms() - subs_[sub].options.remember_for.count());
@@ -147,39 +201,28 @@ asio::awaitable<bool> consumer_impl::ack_processed(std::size_t sub, const std::s
                                         resp::key{s.keys.stream()}, config_.group, id, message_key,
                                         s.options.remember_for.count());
   };
-  if (co_await detail::exec_script(client_, acked, build) || !acked.get<0>().has_value())
+  const auto ec = co_await with_deadline(detail::exec_script(client_, acked, build), request_timeout);
+  if (ec || !acked.get<0>().has_value()) {
+    failed(consumer_event::kind::ack_failed, sub,
+           {ec ? ec : error_code(acked.get<0>().error()), ec ? "" : acked.get<0>().diagnostic()},
+           "recording and acknowledging once-only entry " + id +
+               " (it stays pending and comes back)");
     co_return false;
+  }
   ++stats_.acked;
   co_return true;
 }
 
-asio::awaitable<void> consumer_impl::requeue(std::size_t sub, const std::string& id,
-                                             v1::Envelope envelope) {
-  // The next attempt is added and the failed delivery acknowledged in one transaction: a
-  // crash in between can neither lose the message nor leave two live copies.
-  envelope.set_attempt(envelope.attempt() + 1);
-  const auto& keys = subs_[sub].keys;
-  resp::request req;
-  req.push("MULTI");
-  req.push("XADD", resp::key{keys.stream()}, "*", encode_entry(envelope));
-  req.push("XACK", resp::key{keys.stream()}, config_.group, id);
-  req.push("EXEC");
-  resp::generic_response replies;
-  if (co_await exec_shared(req, replies) && !replies.values().back().is_null() &&
-      !replies.values().back().is_error())
-    ++stats_.retried;
-  // On failure the entry stays pending and is recovered by the claim loop.
-}
-
 asio::awaitable<void> consumer_impl::dead_letter(std::size_t sub, const std::string& id,
                                                  const v1::Envelope* envelope, const fields& entry,
-                                                 error_code why, const std::string& text) {
+                                                 std::uint32_t attempts, error_code why,
+                                                 const std::string& text) {
   const auto& keys = subs_[sub].keys;
   v1::DeadLetter letter;
   letter.set_original_entry_id(id);
   letter.set_topic(keys.topic());
   letter.set_group(config_.group);
-  letter.set_attempts(envelope ? envelope->attempt() + 1 : 1);
+  letter.set_attempts(attempts);
   letter.set_last_error(text);
   letter.set_error_code(code_string(why));
   letter.set_consumer(config_.name);
@@ -193,170 +236,26 @@ asio::awaitable<void> consumer_impl::dead_letter(std::size_t sub, const std::str
       field->set_value(entry[i + 1]);
     }
   }
-  // Added to the dead-letter stream and acknowledged together, or neither.
-  resp::request req;
-  req.push("MULTI");
-  req.push("XADD", resp::key{keys.dead_letters(config_.group)}, "*", encode_dead_letter(letter));
-  req.push("XACK", resp::key{keys.stream()}, config_.group, id);
-  req.push("EXEC");
-  resp::generic_response replies;
-  if (co_await exec_shared(req, replies) && !replies.values().back().is_null() &&
-      !replies.values().back().is_error()) {
-    ++stats_.dead_lettered;
-    report(consumer_event::kind::dead_lettered, keys.topic(), "entry " + id + ": " + text);
-  }
-}
-
-// ---- recovery ---------------------------------------------------------------------------
-
-asio::awaitable<void> consumer_impl::keepalive_loop() {
-  const auto cs = co_await asio::this_coro::cancellation_state;
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  while (true) {
-    // A cancellation recorded while this loop was busy does not cancel the next wait.
-    if (cs.cancelled() != asio::cancellation_type::none) co_return;
-    timer.expires_after(config_.claim_idle / 3);
-    co_await timer.async_wait(use_tuple);
-    if (cs.cancelled() != asio::cancellation_type::none) co_return;
-    for (std::size_t sub = 0; sub < subs_.size(); ++sub) {
-      std::vector<std::string> ids;
-      for (const auto& w : workers_)
-        if (w.busy && w.sub == sub) ids.push_back(w.id);
-      for (const auto& q : queue_)  // delivered, pending, waiting for a worker
-        if (q.sub == sub) ids.push_back(q.id);
-      if (ids.empty()) continue;
-      std::sort(ids.begin(), ids.end());
-      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-      try {
-        const auto kept =
-            co_await refresh_claims(client_, subs_[sub].keys, config_.group, config_.name, ids);
-        stats_.claims_refreshed += kept.size();
-        // Taken over while we were slow: the other consumer handles it too (at-least-once).
-        if (kept.size() < ids.size()) {
-          stats_.ownership_lost += ids.size() - kept.size();
-          report(consumer_event::kind::ownership_lost, subs_[sub].keys.topic(),
-                 std::to_string(ids.size() - kept.size()) +
-                     " in-flight entries were taken over by another consumer");
-        }
-      } catch (const boost::system::system_error&) {
-        // connection trouble: the next round tries again; claim_idle leaves margin
-      }
-      if (cs.cancelled() != asio::cancellation_type::none) co_return;
-    }
-  }
-}
-
-asio::awaitable<void> consumer_impl::timeout_loop() {
-  // One sweep over the in-flight handlers per tick instead of a timer per message: the
-  // timeout is enforced within a tick (a tenth of it, 10 ms to 1 s).
-  if (config_.handler_timeout.count() <= 0) {
-    // Nothing to enforce; still end only with run(): a branch of its || that ends stops it.
-    asio::steady_timer forever(co_await asio::this_coro::executor,
-                               asio::steady_timer::time_point::max());
-    co_await forever.async_wait(use_tuple);
+  const auto letter_fields = encode_dead_letter(letter);
+  std::string dead_id;
+  const auto result = co_await write_dead_letter(client_, group_of(sub), id, letter_fields,
+                                                 dead_id, request_timeout);
+  if (!result) {
+    failed(consumer_event::kind::dead_letter_failed, sub, result,
+           "dead-lettering entry " + id + " (" + text +
+               "); it stays pending and is claimed again after claim_idle");
     co_return;
   }
-  const auto tick = std::clamp<std::chrono::milliseconds>(
-      config_.handler_timeout / 10, std::chrono::milliseconds(10), std::chrono::seconds(1));
-  const auto cs = co_await asio::this_coro::cancellation_state;
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  while (true) {
-    // A cancellation recorded while this loop was busy does not cancel the next wait.
-    if (cs.cancelled() != asio::cancellation_type::none) co_return;
-    timer.expires_after(tick);
-    co_await timer.async_wait(use_tuple);
-    if (cs.cancelled() != asio::cancellation_type::none) co_return;
-    const auto now = std::chrono::steady_clock::now();
-    for (auto& flight : workers_)
-      if (flight.busy && !flight.timed_out && flight.deadline <= now) {
-        flight.timed_out = true;
-        flight.signal.emit(asio::cancellation_type::terminal);
-      }
+  if (dead_id.empty()) {
+    ++stats_.ownership_lost;
+    report(consumer_event::kind::ownership_lost, keys.topic(),
+           "entry " + id + " was taken over by another consumer before it was dead-lettered",
+           errc::ownership_lost);
+    co_return;
   }
-}
-
-asio::awaitable<void> consumer_impl::claim_loop() {
-  const auto cs = co_await asio::this_coro::cancellation_state;
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  while (true) {
-    // A cancellation recorded while this loop was busy does not cancel the next wait.
-    if (cs.cancelled() != asio::cancellation_type::none) co_return;
-    timer.expires_after(config_.claim_interval);
-    co_await timer.async_wait(use_tuple);
-    if (cs.cancelled() != asio::cancellation_type::none) co_return;
-    for (std::size_t sub = 0; sub < subs_.size(); ++sub) {
-      // Entries an XAUTOCLAIM moved to this consumer are its own: a reply dropped by a
-      // cancellation would leave them unhandled until claimed again.
-      co_await uncancellable(claim_topic(sub));
-      if (cs.cancelled() != asio::cancellation_type::none) co_return;
-      if (config_.remove_idle_consumers_after.count() > 0) {
-        try {
-          co_await remove_idle_consumers(client_, subs_[sub].keys, config_.group,
-                                         config_.remove_idle_consumers_after, config_.name);
-        } catch (const boost::system::system_error&) {
-          // best effort: tried again next round
-        }
-      }
-    }
-  }
-}
-
-asio::awaitable<void> consumer_impl::claim_topic(std::size_t sub) {
-  const std::size_t room = credit();
-  if (room == 0) co_return;
-  const auto& stream = subs_[sub].keys.stream();
-  resp::request req;
-  req.push("XAUTOCLAIM", resp::key{stream}, config_.group, config_.name, config_.claim_idle.count(),
-           "0-0", "COUNT", room);
-  resp::response<resp::value> reply;
-  if (!co_await exec_shared(req, reply) || !reply.get<0>().has_value()) co_return;
-  const resp::value& claimed = reply.get<0>().value();
-  if (claimed.elements.size() < 2) co_return;
-  // Since Redis 7, entries whose data was trimmed or deleted are dropped from the PEL and
-  // reported here: the only trace of that loss, so it is counted, never ignored.
-  if (claimed.elements.size() >= 3 && !claimed.elements[2].elements.empty()) {
-    stats_.lost += claimed.elements[2].elements.size();
-    std::string ids;
-    for (const auto& gone : claimed.elements[2].elements) ids += " " + gone.text;
-    report(consumer_event::kind::entries_lost, subs_[sub].keys.topic(),
-           "pending entries trimmed or deleted before being handled:" + ids);
-  }
-
-  std::vector<std::pair<std::string, fields>> entries;
-  for (const auto& e : claimed.elements[1].elements) {
-    if (e.elements.size() != 2 || e.elements[1].is_null()) continue;
-    fields f;
-    for (const auto& x : e.elements[1].elements) f.push_back(x.text);
-    entries.emplace_back(e.elements[0].text, std::move(f));
-  }
-  if (entries.empty()) co_return;
-  stats_.claimed += entries.size();
-
-  // Delivery counts (XAUTOCLAIM does not return them): an entry that keeps crashing its
-  // consumers is dead-lettered instead of being handled again.
-  resp::request counts_req;
-  for (const auto& [id, f] : entries)
-    counts_req.push("XPENDING", resp::key{stream}, config_.group, id, id, 1);
-  resp::generic_response counts;
-  const bool have_counts = co_await exec_shared(counts_req, counts);
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    auto& [id, f] = entries[i];
-    std::uint64_t deliveries = 0;
-    if (have_counts && i < counts.values().size()) {
-      const auto& row = counts.values()[i];
-      if (!row.elements.empty() && row.elements[0].elements.size() == 4)
-        deliveries = std::strtoull(row.elements[0].elements[3].text.c_str(), nullptr, 10);
-    }
-    if (deliveries > config_.max_deliveries) {
-      v1::Envelope envelope;
-      const bool decoded = !decode_entry(f, envelope, config_.limits);
-      co_await dead_letter(
-          sub, id, decoded ? &envelope : nullptr, f, errc::dead_lettered,
-          "delivered " + std::to_string(deliveries) + " times without being acknowledged");
-      continue;
-    }
-    dispatch(sub, std::move(id), std::move(f));
-  }
+  ++stats_.dead_lettered;
+  report(consumer_event::kind::dead_lettered, keys.topic(),
+         "entry " + id + " (dead letter " + dead_id + "): " + text, why);
 }
 
 }  // namespace streamq::streams::detail

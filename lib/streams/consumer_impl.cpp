@@ -1,6 +1,8 @@
-// consumer_impl: set-up, the read side (and its ordered stop), dispatch, acknowledgements and
-// drain. Handling, retries, dead letters and claims are in consumer_handling.cpp.
+// consumer_impl: set-up, run() and stop(), the read side (and its ordered stop), workers and
+// drain. See consumer_impl.hpp for where the rest is.
 #include "consumer_impl.hpp"
+
+#include "sansio/delivery.hpp"
 
 #include <streamq/deadline.hpp>
 #include <streamq/streams/server_check.hpp>
@@ -39,11 +41,6 @@ std::string default_consumer_name() {
 // half-open (the server answers a timed-out BLOCK at once).
 constexpr std::chrono::milliseconds read_reply_margin{5000};
 
-// How long a request on the shared connection (an XACK, a claim, a dead letter) may take
-// before it is given up; what it was for then stays pending and is delivered again. The
-// connection's health check usually fails a dead connection's requests sooner.
-constexpr std::chrono::milliseconds shared_request_timeout{10'000};
-
 asio::awaitable<void> wait(asio::steady_timer& timer) {
   timer.expires_at(asio::steady_timer::time_point::max());
   co_await timer.async_wait(use_tuple);
@@ -57,7 +54,9 @@ consumer_impl::consumer_impl(client& c, consumer_config config)
       ack_wake_(c.get_executor()),
       drain_wake_(c.get_executor()),
       work_wake_(c.get_executor(), asio::steady_timer::time_point::max()),
-      rng_(std::random_device{}()) {
+      retry_wake_(c.get_executor()),
+      rng_(std::random_device{}()),
+      stop_(c.get_executor()) {
   if (config_.name.empty()) config_.name = default_consumer_name();
   config_.validate();
 }
@@ -71,20 +70,21 @@ void consumer_impl::subscribe(std::string_view topic, std::string type_name,
       throw std::invalid_argument("streamq consumer: topic '" + keys.topic() +
                                   "' is already subscribed");
   std::string processed_key = options.once ? keys.processed(config_.group) : std::string();
+  std::string retry_key = keys.retries(config_.group);
+  std::string dead_key = keys.dead_letters(config_.group);
   subs_.push_back({std::move(keys), std::move(type_name), std::move(handler), options,
-                   std::move(processed_key)});
+                   std::move(processed_key), std::move(retry_key), std::move(dead_key)});
   pending_acks_.emplace_back();
+  acks_in_flight_.emplace_back();
+}
+
+group_ref consumer_impl::group_of(std::size_t sub) const noexcept {
+  const auto& s = subs_[sub];
+  return {&s.keys, &config_.group, &config_.name, &s.retry_key, &s.dead_key};
 }
 
 std::size_t consumer_impl::credit() const noexcept {
   return stats_.in_flight >= config_.concurrency ? 0 : config_.concurrency - stats_.in_flight;
-}
-
-asio::awaitable<bool> consumer_impl::exec_shared(const resp::request& req,
-                                                 resp::response_adapter& resp) {
-  auto [ec] =
-      co_await with_deadline(client_.async_exec(req, resp, use_tuple), shared_request_timeout);
-  co_return !ec;
 }
 
 asio::awaitable<void> consumer_impl::ensure_groups() {
@@ -122,8 +122,7 @@ asio::awaitable<bool> consumer_impl::group_exists(const std::string& stream) {
 
 asio::awaitable<void> consumer_impl::run() {
   if (subs_.empty()) throw std::logic_error("streamq consumer: run() without subscriptions");
-  if (running_) throw std::logic_error("streamq consumer: run() twice");
-  running_ = true;
+  if (running_.exchange(true)) throw std::logic_error("streamq consumer: run() twice");
   try {
     co_await run_once();
   } catch (...) {
@@ -133,15 +132,7 @@ asio::awaitable<void> consumer_impl::run() {
   running_ = false;
 }
 
-asio::awaitable<void> consumer_impl::run_once() {
-  // A consumer may run again after a stop or a failed start: nothing of the last run carries
-  // over.
-  stopping_ = false;
-  stop_reading_ = false;
-  fatal_ = nullptr;
-  stream_names_.clear();
-  for (const auto& sub : subs_) stream_names_.push_back(sub.keys.stream());
-  co_await asio::this_coro::throw_if_cancelled(false);
+asio::awaitable<void> consumer_impl::start_up() {
   const auto eviction = co_await check_eviction_policy(client_);
   if (!eviction.policy) {
     report(consumer_event::kind::eviction_policy_unknown, "",
@@ -154,11 +145,41 @@ asio::awaitable<void> consumer_impl::run_once() {
            "maxmemory-policy is " + *eviction.policy + ": queue keys may be evicted");
   }
   co_await ensure_groups();
+}
+
+asio::awaitable<void> consumer_impl::run_once() {
+  // A consumer may run again after a stop or a failed start: nothing of the last run carries
+  // over.
+  stopping_ = false;
+  stop_reading_ = false;
+  recover_own_ = true;
+  fatal_ = nullptr;
+  stop_.reset();
+  stream_names_.clear();
+  for (const auto& sub : subs_) stream_names_.push_back(sub.keys.stream());
+  co_await asio::this_coro::throw_if_cancelled(false);
+  // Start-up (server checks, groups) races stop(); a cancellation or stop() during it ends
+  // run() normally, as it would a moment later: there is nothing to drain yet.
+  std::exception_ptr start_failure;
+  auto starting = [&]() -> asio::awaitable<void> {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    try {
+      co_await start_up();
+    } catch (...) {
+      start_failure = std::current_exception();
+    }
+  };
+  co_await (starting() || stop_.wait());
+  const auto cs = co_await asio::this_coro::cancellation_state;
+  if (cs.cancelled() != asio::cancellation_type::none || stop_.requested()) co_return;
+  if (start_failure) std::rethrow_exception(start_failure);
   auto conn = client_.make_dedicated_connection("consumer");
   start_workers();
-  // Ends when run() is cancelled or a loop fails; every branch returns normally then.
-  co_await (read_side(*conn) || guarded(claim_loop()) || guarded(ack_loop()) ||
-            guarded(keepalive_loop()) || guarded(timeout_loop()));
+  // Ends when run() is cancelled, stop() is called or a loop fails; every branch returns
+  // normally then.
+  co_await (read_side(*conn) || guarded(claim_loop()) || guarded(retry_loop()) ||
+            guarded(ack_loop()) || guarded(keepalive_loop()) || guarded(timeout_loop()) ||
+            stop_.wait());
   co_await asio::this_coro::reset_cancellation_state();
   co_await drain();
   if (fatal_) std::rethrow_exception(fatal_);
@@ -221,65 +242,32 @@ asio::awaitable<void> consumer_impl::read_side(redis::connection& conn) {
   }
 }
 
-std::size_t consumer_impl::take_entries(std::vector<read_entry>& entries,
-                                        std::vector<std::string>* last_ids) {
-  for (auto& entry : entries) {
-    const std::size_t sub = entry.stream;
-    if (last_ids) (*last_ids)[sub] = entry.id;
-    if (entry.deleted) {  // in our PEL, but its data was trimmed away
-      ++stats_.lost;
-      report(consumer_event::kind::entries_lost, subs_[sub].keys.topic(),
-             "pending entry " + entry.id + " was trimmed or deleted before it was handled");
-      ack(sub, std::move(entry.id));
-      continue;
-    }
-    dispatch(sub, std::move(entry.id), std::move(entry.fields));
-  }
-  return entries.size();
-}
-
-asio::awaitable<void> consumer_impl::recover_own_pending(redis::connection& conn) {
-  // Entries delivered to this consumer name before a restart, and never acknowledged.
-  std::vector<std::string> last_ids(subs_.size(), "0");
-  const auto cs = co_await asio::this_coro::cancellation_state;
-  auto stopped = [&] { return stop_reading_ || cs.cancelled() != asio::cancellation_type::none; };
-  while (!stopped()) {
-    while (credit() == 0) {
-      co_await wait(credit_wake_);
-      if (stopped()) co_return;
-    }
-    resp::request req;
-    req.push("XREADGROUP", "GROUP", config_.group, config_.name, "COUNT",
-             std::min(credit(), config_.max_batch), "STREAMS", stream_keys(), last_ids);
-    stream_read_reply reply(stream_names_);
-    auto [ec] = co_await conn.async_exec(req, reply, use_tuple);
-    if (ec) co_return;  // the read loop and the claim loop take over from here
-    if (reply.error()) co_return;
-    if (take_entries(reply.entries(), &last_ids) == 0) co_return;
-  }
-}
-
-std::vector<resp::key> consumer_impl::stream_keys() const {
-  std::vector<resp::key> keys;
-  for (const auto& s : subs_) keys.push_back(resp::key{s.keys.stream()});
-  return keys;
-}
-
 asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
-  co_await recover_own_pending(conn);
-  const std::vector<std::string> new_entries(subs_.size(), ">");
   stream_read_reply reply(stream_names_);  // reused: its entry vector keeps its capacity
+  std::vector<resp::key> keys;
+  std::vector<std::string_view> new_entries;
   const auto cs = co_await asio::this_coro::cancellation_state;
   auto stopped = [&] { return stop_reading_ || cs.cancelled() != asio::cancellation_type::none; };
   while (!stopped()) {
-    if (credit() == 0) {  // flow control: read only what free handler slots can take
+    if (recover_own_) {
+      // At start, and after a read whose reply may have been lost: its entries are in this
+      // consumer's pending list, unseen. Taking them now beats waiting for claim_idle.
+      recover_own_ = false;
+      co_await recover_own_pending();
+      continue;
+    }
+    // Flow control: read only what free handler slots can take, over all topics together.
+    const auto plan = plan_read(credit(), config_.max_batch, subs_.size(), read_rotation_++);
+    if (plan.topics.empty()) {
       co_await wait(credit_wake_);
       continue;
     }
+    keys.clear();
+    for (auto t : plan.topics) keys.push_back(resp::key{subs_[t].keys.stream()});
+    new_entries.assign(plan.topics.size(), ">");
     resp::request req;
-    req.push("XREADGROUP", "GROUP", config_.group, config_.name, "COUNT",
-             std::min(credit(), config_.max_batch), "BLOCK", config_.block.count(), "STREAMS",
-             stream_keys(), new_entries);
+    req.push("XREADGROUP", "GROUP", config_.group, config_.name, "COUNT", plan.count, "BLOCK",
+             config_.block.count(), "STREAMS", keys, new_entries);
     // The blocking connection has no health check (a PING would queue behind the BLOCK): a
     // reply overdue by far means a half-open connection, which is dropped and reconnected.
     auto [ec] = co_await with_deadline(conn.async_exec(req, reply, use_tuple),
@@ -288,6 +276,9 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
     if (cs.cancelled() != asio::cancellation_type::none) break;
     if (ec == redis::client_errc::timeout) conn.drop_session();
     if (ec) {  // connection trouble: the dedicated connection reconnects by itself
+      // A read that was written may have run: its entries would sit in our pending list.
+      if (ec == redis::client_errc::timeout || ec == redis::client_errc::outcome_unknown)
+        recover_own_ = true;
       if (stop_reading_) break;
       asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
       co_await pause.async_wait(use_tuple);
@@ -301,23 +292,30 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
         ++stats_.data_loss_events;
         report(consumer_event::kind::data_loss_detected, "",
                "consumer group '" + config_.group + "' vanished (" + reply.diagnostic() +
-                   "); recreated");
+                   "); recreated",
+               errc::data_loss_detected);
         co_await ensure_groups();
         continue;
       }
       // Anything else (NOPERM, WRONGTYPE...) will not heal: end run() with it. Returning,
       // not throwing, lets the other loops be cancelled.
+      report(consumer_event::kind::read_failed, "", "XREADGROUP refused: " + reply.diagnostic(),
+             error);
       fatal_ = std::make_exception_ptr(boost::system::system_error(error, reply.diagnostic()));
       co_return;
     }
-    take_entries(reply.entries(), nullptr);
+    for (auto& entry : reply.entries()) {
+      if (entry.deleted) continue;  // only history reads return these; `>` never does
+      dispatch(entry.stream, std::move(entry.id), std::move(entry.fields), 1);
+    }
   }
 }
 
-void consumer_impl::dispatch(std::size_t sub, std::string id, fields entry) {
+void consumer_impl::dispatch(std::size_t sub, std::string id, fields entry,
+                             std::uint64_t deliveries) {
   ++stats_.in_flight;  // queued or running: credit() counts both
   ++stats_.delivered;
-  queue_.push_back(queued_entry{sub, std::move(id), std::move(entry)});
+  queue_.push_back(queued_entry{sub, std::move(id), std::move(entry), deliveries});
   work_wake_.cancel_one();
 }
 
@@ -332,6 +330,7 @@ void consumer_impl::start_workers() {
   // was the largest cost of a message's trip through the consumer.
   for (std::size_t i = 0; i < config_.concurrency; ++i) {
     auto& self = workers_.emplace_back();
+    self.index = i;
     ++workers_running_;
     asio::co_spawn(client_.get_executor(), worker(self),
                    asio::bind_cancellation_slot(self.signal.slot(), [this](std::exception_ptr) {
@@ -358,7 +357,7 @@ asio::awaitable<void> consumer_impl::worker(in_flight_entry& self) {
     self.id = std::move(next.id);
     self.deadline = std::chrono::steady_clock::time_point::max();
     self.timed_out = false;
-    co_await handle(self, std::move(next.fields));
+    co_await handle(self, std::move(next));
     self.busy = false;
     handler_finished();
     const auto cs = co_await asio::this_coro::cancellation_state;
@@ -369,21 +368,74 @@ asio::awaitable<void> consumer_impl::worker(in_flight_entry& self) {
   }
 }
 
-void consumer_impl::report(consumer_event::kind what, const std::string& topic,
-                           std::string detail) {
-  consumer_event event{what, topic, std::move(detail)};
-  if (config_.on_event) {
-    config_.on_event(event);
-    return;
+namespace {
+std::string_view event_name(consumer_event::kind what) {
+  using k = consumer_event::kind;
+  switch (what) {
+    case k::data_loss_detected: return "data_loss_detected";
+    case k::entries_lost: return "entries_lost";
+    case k::unsafe_eviction_policy: return "unsafe_eviction_policy";
+    case k::eviction_policy_unknown: return "eviction_policy_unknown";
+    case k::dead_lettered: return "dead_lettered";
+    case k::ownership_lost: return "ownership_lost";
+    case k::ack_failed: return "ack_failed";
+    case k::retry_failed: return "retry_failed";
+    case k::dead_letter_failed: return "dead_letter_failed";
+    case k::claim_failed: return "claim_failed";
+    case k::keepalive_failed: return "keepalive_failed";
+    case k::recovery_failed: return "recovery_failed";
+    case k::cleanup_failed: return "cleanup_failed";
+    case k::read_failed: return "read_failed";
   }
-  std::fprintf(stderr, "streamq consumer %s (group %s)%s%s: %s\n", config_.name.c_str(),
-               config_.group.c_str(), topic.empty() ? "" : ", topic ", topic.c_str(),
-               event.detail.c_str());
+  return "unknown";
 }
 
-consumer_health consumer_impl::health() const noexcept {
+log_level level_of(consumer_event::kind what) {
+  using k = consumer_event::kind;
+  switch (what) {
+    case k::dead_lettered:
+    case k::ownership_lost:
+    case k::unsafe_eviction_policy:
+    case k::eviction_policy_unknown: return log_level::warning;
+    default: return log_level::error;
+  }
+}
+}  // namespace
+
+void consumer_impl::report(consumer_event::kind what, const std::string& topic,
+                           std::string detail, error_code code) {
+  consumer_event event{what, topic, std::move(detail), code};
+  if (config_.log.enabled(level_of(what))) {
+    const std::string code_text =
+        code ? std::string(code.category().name()) + ":" + std::to_string(code.value()) : "";
+    config_.log.log(level_of(what), "consumer", event_name(what), event.detail,
+                    {{"group", config_.group},
+                     {"consumer", config_.name},
+                     {"topic", topic},
+                     {"code", code_text}});
+  }
+  if (config_.on_event) {
+    try {
+      config_.on_event(event);
+    } catch (...) {
+      // an event sink must not break the consumer
+    }
+  }
+}
+
+consumer_health consumer_impl::health() const {
   auto& conn = client_.shared_connection();
-  return {running_, conn.state(), conn.last_error(), stats_.in_flight};
+  consumer_health h;
+  h.running = running_;
+  h.connection = conn.state();
+  h.last_connection_error = conn.last_error();
+  h.in_flight = stats_.in_flight;
+  h.errors = stats_.errors;
+  std::lock_guard lock(error_mutex_);
+  h.last_error = last_error_;
+  h.last_error_detail = last_error_detail_;
+  h.last_error_at = last_error_at_;
+  return h;
 }
 
 asio::awaitable<std::vector<topic_status>> consumer_impl::inspect() {
@@ -420,42 +472,6 @@ asio::awaitable<std::vector<topic_status>> consumer_impl::inspect() {
   co_return out;
 }
 
-// ---- acknowledgements -----------------------------------------------------------------
-
-void consumer_impl::ack(std::size_t sub, std::string id) {
-  pending_acks_[sub].push_back(std::move(id));
-  ack_wake_.cancel();
-}
-
-asio::awaitable<void> consumer_impl::flush_acks() {
-  resp::request req;
-  std::size_t count = 0;
-  for (std::size_t sub = 0; sub < subs_.size(); ++sub) {
-    if (pending_acks_[sub].empty()) continue;
-    req.push("XACK", resp::key{subs_[sub].keys.stream()}, config_.group, pending_acks_[sub]);
-    count += pending_acks_[sub].size();
-    pending_acks_[sub].clear();
-  }
-  if (count == 0) co_return;
-  resp::ignore_response ignored;
-  // A lost XACK leaves the entry pending: it is delivered again (at-least-once). Run through
-  // uncancellable(): a cancellation would withdraw XACKs not yet written, and finished work
-  // would run again after a claim even on a graceful stop. exec_shared's deadline bounds it.
-  if (co_await exec_shared(req, ignored)) stats_.acked += count;
-}
-
-asio::awaitable<void> consumer_impl::ack_loop() {
-  const auto cs = co_await asio::this_coro::cancellation_state;
-  while (cs.cancelled() == asio::cancellation_type::none) {
-    co_await uncancellable(flush_acks());  // all queued while the last XACK was in flight
-    bool queued = false;
-    for (const auto& p : pending_acks_) queued = queued || !p.empty();
-    // Checked again before waiting: a cancellation recorded during flush_acks() does not
-    // cancel the next wait, which nothing else would end.
-    if (!queued && cs.cancelled() == asio::cancellation_type::none) co_await wait(ack_wake_);
-  }
-}
-
 asio::awaitable<void> consumer_impl::drain() {
   // Stop: running handlers get the grace period, then are cancelled; their entries (and any
   // still queued) stay pending for recovery. Nothing started here outlives run().
@@ -486,7 +502,7 @@ asio::awaitable<void> consumer_impl::drain() {
     co_await wait(drain_wake_);
   }
   workers_.clear();
-  co_await uncancellable(flush_acks());
+  co_await uncancellable(final_flush(config_.shutdown_grace + std::chrono::seconds(5)));
 }
 
 }  // namespace streamq::streams::detail

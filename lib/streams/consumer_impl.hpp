@@ -1,10 +1,20 @@
 #pragma once
 // The state and coroutines behind streams::consumer: the XREADGROUP loop on a dedicated
 // connection, handler dispatch with credit-based flow control, batched acknowledgements,
-// retries, dead letters and recovery of entries left by dead consumers.
+// retries kept in Redis per group, dead letters, and recovery of entries left by dead
+// consumers. The rules (what to do with an outcome, when to give up, how much to read) are in
+// sansio/delivery.hpp; the Redis requests in commands/delivery_commands.hpp.
+//
+//   consumer_impl.cpp      set-up, run() and its stop, the read side, dispatch, workers, drain
+//   consumer_handling.cpp  one message: decode, run the handler, carry out the decision
+//   consumer_recovery.cpp  own-pending recovery, idle claims, due retries, keep-alive, timeouts
+//   consumer_acks.cpp      acknowledgements (confirmed, resent after connection loss)
 
 #include <streamq/streams/consumer.hpp>
 
+#include "commands/delivery_commands.hpp"
+#include "consume/counters.hpp"
+#include "stop_request.hpp"
 #include "stream_reply.hpp"
 
 #include <boost/asio/cancellation_signal.hpp>
@@ -13,8 +23,10 @@
 #include <deque>
 #include <exception>
 #include <list>
+#include <mutex>
 #include <random>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -23,6 +35,7 @@ namespace streamq::streams::detail {
 // One of the `concurrency` handler workers, and the message it is handling (when busy).
 struct in_flight_entry {
   boost::asio::cancellation_signal signal;  // stops the handler (shutdown, timeout)
+  std::size_t index = 0;
   bool busy = false;
   std::size_t sub = 0;
   std::string id;
@@ -36,6 +49,7 @@ struct queued_entry {
   std::size_t sub = 0;
   std::string id;
   std::vector<std::string> fields;
+  std::uint64_t deliveries = 1;  // Redis's delivery count, this delivery included
 };
 
 struct subscription {
@@ -44,6 +58,9 @@ struct subscription {
   consumer::raw_handler handler;
   subscription_options options;
   std::string processed_key;  // keys.processed(group), with options.once
+  std::string retry_key;      // keys.retries(group)
+  std::string dead_key;       // keys.dead_letters(group)
+  std::string claim_cursor = "-";  // where the next idle-claim scan of the PEL starts
 };
 
 class consumer_impl {
@@ -53,83 +70,117 @@ class consumer_impl {
   void subscribe(std::string_view topic, std::string type_name, const subscription_options& options,
                  consumer::raw_handler handler);
   boost::asio::awaitable<void> run();
+  void stop() noexcept { stop_.request(); }
   boost::asio::awaitable<std::vector<topic_status>> inspect();
-  consumer_health health() const noexcept;
-  void report(consumer_event::kind what, const std::string& topic, std::string detail);
+  consumer_health health() const;
+  consumer_stats stats() const noexcept { return stats_.snapshot(); }
+  // An event: to on_event (if set) and the logger.
+  void report(consumer_event::kind what, const std::string& topic, std::string detail,
+              error_code code = {});
 
-  consumer_stats stats_;
   consumer_config config_;
 
  private:
   using fields = std::vector<std::string>;
 
   boost::asio::awaitable<void> run_once();  // run() apart from its running_ bookkeeping
+  boost::asio::awaitable<void> start_up();
   boost::asio::awaitable<void> ensure_groups();
   boost::asio::awaitable<bool> group_exists(const std::string& stream);
-  boost::asio::awaitable<void> recover_own_pending(redis::connection& conn);
   boost::asio::awaitable<void> read_loop(redis::connection& conn);
   // Runs `conn` and the reads on it; on cancellation lets a read already sent finish first.
   boost::asio::awaitable<void> read_side(redis::connection& conn);
   // Runs a loop as a branch of run()'s ||: a failure is recorded in fatal_, not thrown.
   boost::asio::awaitable<void> guarded(boost::asio::awaitable<void> loop);
-  boost::asio::awaitable<void> claim_loop();
-  boost::asio::awaitable<void> claim_topic(std::size_t sub);
-  boost::asio::awaitable<void> ack_loop();
-  boost::asio::awaitable<void> keepalive_loop();
-  boost::asio::awaitable<void> timeout_loop();
-  boost::asio::awaitable<void> flush_acks();
   // Runs `op` where run()'s cancellation cannot reach it: for requests whose withdrawal would
-  // strand work (an XACK, an XAUTOCLAIM). `op` must bound its own time.
+  // strand work (an XACK, a claim). `op` must bound its own time.
   boost::asio::awaitable<void> uncancellable(boost::asio::awaitable<void> op);
   boost::asio::awaitable<void> drain();
 
-  // Reads an XREADGROUP reply; dispatches (or, for deleted entries, acknowledges) each entry.
-  // Returns how many entries it saw per subscription index order, and the last IDs.
-  std::size_t take_entries(std::vector<read_entry>& entries, std::vector<std::string>* last_ids);
-  void dispatch(std::size_t sub, std::string id, fields entry);
-  boost::asio::awaitable<void> handle(in_flight_entry& flight, fields entry);
-  // Runs the handler within handler_timeout; returns the failure, if any, and its text.
-  boost::asio::awaitable<std::pair<error_code, std::string>> run_handler(
-      in_flight_entry& flight, const v1::Envelope& envelope, message_context& ctx);
+  // consumer_recovery.cpp
+  // Takes this consumer's own pending entries that it does not hold (after a restart under
+  // the same name, or a read whose reply was lost), counting the delivery.
+  boost::asio::awaitable<void> recover_own_pending();
+  boost::asio::awaitable<void> claim_loop();
+  boost::asio::awaitable<void> claim_idle(std::size_t sub);
+  boost::asio::awaitable<void> retry_loop();
+  boost::asio::awaitable<void> keepalive_loop();
+  boost::asio::awaitable<void> timeout_loop();
+  void take_claimed(std::size_t sub, claim_result& result, bool count_as_claim);
+  // IDs this consumer holds: queued, being handled, or acknowledged but not yet confirmed.
+  std::unordered_set<std::string> held_ids(std::size_t sub) const;
+
+  // consumer_acks.cpp
+  void ack(std::size_t sub, std::string id);
+  boost::asio::awaitable<void> ack_loop();
+  // Sends the queued acknowledgements; those whose outcome is unknown, or refused for a
+  // reason that passes (READONLY, LOADING...), are queued again. Returns false when some were
+  // queued again.
+  boost::asio::awaitable<bool> flush_acks();
+  // At stop: flushes, retrying what can be retried, until `limit`.
+  boost::asio::awaitable<void> final_flush(std::chrono::milliseconds limit);
+
+  // consumer_handling.cpp
+  void dispatch(std::size_t sub, std::string id, fields entry, std::uint64_t deliveries);
+  boost::asio::awaitable<void> handle(in_flight_entry& flight, queued_entry entry);
+  // Runs the handler within handler_timeout; a thrown failure comes back as an outcome.
+  boost::asio::awaitable<outcome> run_handler(in_flight_entry& flight,
+                                              const v1::Envelope& envelope, message_context& ctx);
   boost::asio::awaitable<void> dead_letter(std::size_t sub, const std::string& id,
                                            const v1::Envelope* envelope, const fields& entry,
-                                           error_code why, const std::string& text);
-  boost::asio::awaitable<void> requeue(std::size_t sub, const std::string& id,
-                                       v1::Envelope envelope);
-  void ack(std::size_t sub, std::string id);
+                                           std::uint32_t attempts, error_code why,
+                                           const std::string& text);
+  boost::asio::awaitable<void> schedule_retry(std::size_t sub, const std::string& id,
+                                              std::chrono::milliseconds delay,
+                                              const error_code& why, const std::string& text);
   // subscription_options::once: whether `message_key` was handled already, and recording it
   // together with the acknowledgement. False when the record could not be written (the
   // entry stays pending and comes back).
   boost::asio::awaitable<bool> already_processed(std::size_t sub, const std::string& message_key);
   boost::asio::awaitable<bool> ack_processed(std::size_t sub, const std::string& id,
                                              const std::string& message_key);
-  std::chrono::milliseconds backoff(std::uint32_t attempt);
   void record_latency(std::chrono::steady_clock::duration took) noexcept;
+  // Records a failed request: counters, health, event and log.
+  void failed(consumer_event::kind what, std::size_t sub, const command_result& result,
+              const std::string& doing);
+
   std::size_t credit() const noexcept;
-  std::vector<resp::key> stream_keys() const;
+  group_ref group_of(std::size_t sub) const noexcept;
   void handler_finished();
   // Runs handlers one after another, taking messages from queue_, until drain() ends it.
   boost::asio::awaitable<void> worker(in_flight_entry& self);
   void start_workers();
-  boost::asio::awaitable<bool> exec_shared(const resp::request& req, resp::response_adapter& resp);
+  double unit_random() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
 
   client& client_;
   std::vector<subscription> subs_;
   std::vector<std::string> stream_names_;  // subs_[i].keys.stream(), for stream_read_reply
-  std::vector<std::vector<std::string>> pending_acks_;  // per subscription
+  std::vector<std::vector<std::string>> pending_acks_;  // per subscription, not yet sent
+  std::vector<std::vector<std::string>> acks_in_flight_;  // per subscription, sent, unconfirmed
   // One waiter each; cancelled to wake it (re-armed by the waiter itself).
   boost::asio::steady_timer credit_wake_;  // read loop: a handler slot freed
   boost::asio::steady_timer ack_wake_;     // ack loop: acknowledgements queued
   boost::asio::steady_timer drain_wake_;   // shutdown: a handler finished
   boost::asio::steady_timer work_wake_;    // idle workers: a message was queued (cancel_one)
+  boost::asio::steady_timer retry_wake_;   // retry loop: a retry was scheduled here
   std::list<in_flight_entry> workers_;     // a list: workers hold references to their entry
   std::deque<queued_entry> queue_;
   std::size_t workers_running_ = 0;
+  std::size_t read_rotation_ = 0;  // plan_read's rotation: topics take turns when credit is short
+  std::chrono::steady_clock::time_point next_retry_poll_ =
+      std::chrono::steady_clock::time_point::max();
   bool stopping_ = false;      // drain() has begun: cancellations now mean shutdown
   bool stop_reading_ = false;  // run() is ending: send no further XREADGROUP
+  bool recover_own_ = true;    // before the next read: take back own pending entries
   std::minstd_rand rng_;
-  bool running_ = false;
+  std::atomic<bool> running_{false};
   std::exception_ptr fatal_;  // why run() must end, found by one of its loops
+  stop_request stop_;
+  consumer_counters stats_;
+  mutable std::mutex error_mutex_;  // guards the last_error_* fields (health() reads them)
+  error_code last_error_;
+  std::string last_error_detail_;
+  std::chrono::system_clock::time_point last_error_at_{};
 };
 
 }  // namespace streamq::streams::detail

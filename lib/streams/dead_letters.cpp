@@ -1,6 +1,8 @@
 #include <streamq/redis/error.hpp>
 #include <streamq/streams/dead_letters.hpp>
 
+#include "commands/delivery_commands.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/errc.hpp>
@@ -20,9 +22,9 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // KEYS[1] the dead-letter stream, KEYS[2] the topic stream, ARGV[1] the dead letter's ID,
 // ARGV[2..] the fields of the topic entry. Adds the entry and deletes the dead letter only if
-// the dead letter still exists (else returns ""): two concurrent requeues add it once. XADD
+// the dead letter still exists (else returns ""): two concurrent republishes add it once. XADD
 // runs first, so a refused XADD (e.g. OOM) leaves the dead letter in place.
-constexpr std::string_view requeue_script = R"lua(
+constexpr std::string_view republish_script = R"lua(
 if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then return '' end
 local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
 redis.call('XDEL', KEYS[1], ARGV[1])
@@ -33,6 +35,10 @@ using fields = std::vector<std::string>;
 
 [[noreturn]] void fail(error_code ec, const std::string& what = {}) {
   throw boost::system::system_error(ec, what);
+}
+
+error_code not_found() {
+  return boost::system::errc::make_error_code(boost::system::errc::no_such_file_or_directory);
 }
 
 // Runs `req`; throws for transport failures and for top-level error replies (which include
@@ -78,9 +84,9 @@ dead_letter_entry to_entry(const resp::value& v) {
   return entry;
 }
 
-// The topic entry requeueing `entry` adds: the envelope with attempt 0, or the raw fields as
-// they were. Empty when there is nothing to requeue.
-fields requeue_fields(const dead_letter_entry& entry) {
+// The topic entry republishing `entry` adds: the envelope with attempt 0, or the raw fields as
+// they were. Empty when there is nothing to republish.
+fields republish_fields(const dead_letter_entry& entry) {
   if (!entry.decoded) return {};
   if (entry.letter.has_envelope()) {
     v1::Envelope envelope = entry.letter.envelope();
@@ -141,17 +147,41 @@ asio::awaitable<std::size_t> dead_letters::count() {
 
 asio::awaitable<std::string> dead_letters::requeue(std::string_view id) {
   auto entry = co_await get(id);
-  if (!entry)
-    fail(boost::system::errc::make_error_code(boost::system::errc::no_such_file_or_directory),
-         "dead letter " + std::string(id) + " in " + key_);
-  const fields f = requeue_fields(*entry);
+  if (!entry) fail(not_found(), "dead letter " + std::string(id) + " in " + key_);
+  if (!entry->decoded || entry->letter.original_entry_id().empty())
+    fail(errc::malformed_entry, "dead letter " + std::string(id) + " in " + key_);
+  const auto status = co_await requeue_one(*entry);
+  if (status == detail::requeue_status::missing)  // requeued or purged since get()
+    fail(not_found(), "dead letter " + std::string(id) + " in " + key_);
+  if (status == detail::requeue_status::gone)
+    fail(errc::entry_gone, "entry " + entry->letter.original_entry_id() + " of dead letter " +
+                               std::string(id) + " is no longer in " + keys_.stream() +
+                               "; republish() it instead");
+  co_return entry->letter.original_entry_id();
+}
+
+asio::awaitable<detail::requeue_status> dead_letters::requeue_one(const dead_letter_entry& entry) {
+  // The entry is handed back to this group only, owned by the consumer that gave up on it
+  // until a consumer of the group takes its retry (at once: it is due now).
+  std::string owner = entry.letter.consumer();
+  if (!is_valid_name(owner)) owner = "streamq-requeue";
+  detail::requeue_status status{};
+  const auto result = co_await detail::requeue_dead_letter(
+      client_, keys_, group_, entry.id, entry.letter.original_entry_id(), owner, status);
+  if (!result) fail(result.ec, result.diagnostic);
+  co_return status;
+}
+
+asio::awaitable<std::string> dead_letters::republish(std::string_view id) {
+  auto entry = co_await get(id);
+  if (!entry) fail(not_found(), "dead letter " + std::string(id) + " in " + key_);
+  const fields f = republish_fields(*entry);
   if (f.empty()) fail(errc::malformed_entry, "dead letter " + std::string(id) + " in " + key_);
   resp::request req;
-  req.push("EVAL", requeue_script, 2, resp::key{key_}, resp::key{keys_.stream()}, id, f);
+  req.push("EVAL", republish_script, 2, resp::key{key_}, resp::key{keys_.stream()}, id, f);
   auto new_id = std::move((co_await exec(client_, req)).front().text);
   if (new_id.empty())  // requeued or purged since get()
-    fail(boost::system::errc::make_error_code(boost::system::errc::no_such_file_or_directory),
-         "dead letter " + std::string(id) + " in " + key_);
+    fail(not_found(), "dead letter " + std::string(id) + " in " + key_);
   co_return new_id;
 }
 
@@ -169,20 +199,14 @@ asio::awaitable<std::size_t> dead_letters::requeue_range(std::string_view first,
     const auto entries = co_await range(cursor, last, wanted);
     if (entries.empty()) break;
     cursor = "(" + entries.back().id;
-    resp::request req;
-    req.push("MULTI");
-    std::size_t commands = 0;
     for (const auto& entry : entries) {
-      const fields f = requeue_fields(entry);
-      if (f.empty()) continue;  // not a valid dead letter: left in place
-      req.push("EVAL", requeue_script, 2, resp::key{key_}, resp::key{keys_.stream()}, entry.id, f);
-      ++commands;
-    }
-    req.push("EXEC");
-    if (commands > 0) {
-      const auto replies = co_await exec(client_, req);
-      for (const auto& result : exec_results(replies, commands))
-        if (!result.text.empty()) ++requeued;  // empty: requeued or purged meanwhile
+      // Not a valid dead letter, or its entry is gone (republish() it): left in place.
+      if (!entry.decoded || entry.letter.original_entry_id().empty()) continue;
+      const auto status = co_await requeue_one(entry);
+      if (status == detail::requeue_status::requeued ||
+          status == detail::requeue_status::already_pending)
+        ++requeued;
+      if (requeued == max) break;
     }
     if (entries.size() < wanted) break;
   }

@@ -3,6 +3,8 @@
 #include <streamq/streams/durable_publisher.hpp>
 #include <streamq/streams/error.hpp>
 
+#include "publishing.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -23,8 +25,12 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 struct durable_publisher::pending {
   explicit pending(const asio::any_io_executor& ex)
       : done(ex, asio::steady_timer::time_point::max()) {}
-  std::string stream;
-  entry_fields fields;
+  std::shared_ptr<const topic_keys> keys;
+  v1::Envelope envelope;
+  bool unnumbered = false;  // gets its sequence number when first sent
+  entry_fields fields;      // encoded when first sent
+  bool queued = true;       // false while in a round trip (sent, or about to be)
+  bool by_source = false;   // keyed: EVAL instead of EVALSHA (the server lacked the script)
   asio::steady_timer done;  // cancelled when `finished`
   bool finished = false;
   error_code ec;
@@ -47,11 +53,15 @@ void durability_config::validate() const {
   if (request_timeout.count() <= 0) invalid("request_timeout", "must be positive");
   if (max_group == 0) invalid("max_group", "must be positive");
   if (limits.max_payload_bytes == 0) invalid("limits.max_payload_bytes", "must be positive");
+  if (dedup_window.count() <= 0) invalid("dedup_window", "must be positive");
+  if (!producer_id.empty())
+    if (auto why = producer_id_problem(producer_id); !why.empty()) invalid("producer_id", why);
 }
 
 durable_publisher::durable_publisher(client& c, durability_config config)
-    : client_(c), config_(config), wake_(c.get_executor()) {
+    : client_(c), config_(std::move(config)), wake_(c.get_executor()) {
   config_.validate();
+  if (config_.producer_id.empty()) config_.producer_id = new_producer_id();
 }
 
 durable_publisher::~durable_publisher() = default;
@@ -68,31 +78,47 @@ asio::awaitable<std::string> durable_publisher::publish(std::string_view topic,
 }
 
 asio::awaitable<std::string> durable_publisher::submit(std::string topic, v1::Envelope envelope) {
-  if (!is_valid_name(topic)) {
+  auto refuse = [&](error_code ec, const std::string& what) {
     ++stats_.failed;
-    throw boost::system::system_error(errc::invalid_name, "durable publish to '" + topic + "'");
-  }
-  if (auto ec = check_limits(envelope, config_.limits)) {
-    ++stats_.failed;
-    throw boost::system::system_error(ec, "durable publish");
-  }
-  if (!running_) {
-    ++stats_.failed;
-    throw boost::system::system_error(redis::client_errc::shut_down, "durable_publisher::run()");
+    throw boost::system::system_error(ec, "durable publish: " + what);
+  };
+  if (!is_valid_name(topic)) refuse(errc::invalid_name, "topic '" + topic + "'");
+  std::string what;
+  bool unnumbered = false;
+  if (auto ec = detail::check_for_publish(envelope, config_.producer_id, config_.limits, what,
+                                          unnumbered))
+    refuse(ec, what);
+  if (!running_) refuse(redis::client_errc::shut_down, "durable_publisher::run() is not running");
+  // A caller cancelled already would never see the wait below end (the signal came before the
+  // wait was there to receive it): nothing is queued for it.
+  if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
+    ++stats_.cancelled;
+    throw boost::system::system_error(asio::error::operation_aborted, "durable publish");
   }
   auto p = std::make_shared<pending>(client_.get_executor());
-  p->stream = stream_of(topic);
-  p->fields = encode_entry(envelope);
+  p->keys = keys_of(topic);
+  p->envelope = std::move(envelope);
+  p->unnumbered = unnumbered;
   queue_.push_back(p);
   wake_.cancel();
-  while (!p->finished) co_await p->done.async_wait(use_tuple);
+  // Ends when finish() cancels the timer, or when the caller's cancellation does.
+  co_await p->done.async_wait(use_tuple);
+  if (!p->finished) {
+    ++stats_.cancelled;
+    if (p->queued) {
+      std::erase(queue_, p);
+      throw boost::system::system_error(asio::error::operation_aborted, "durable publish");
+    }
+    throw boost::system::system_error(errc::publish_indeterminate,
+                                      "durable publish abandoned after it was sent");
+  }
   if (p->ec) throw boost::system::system_error(p->ec, "durable publish");
   co_return std::move(p->id);
 }
 
-const std::string& durable_publisher::stream_of(const std::string& topic) {
-  auto it = streams_.find(topic);
-  if (it == streams_.end()) it = streams_.emplace(topic, topic_keys(topic).stream()).first;
+std::shared_ptr<const topic_keys> durable_publisher::keys_of(const std::string& topic) {
+  auto it = keys_.find(topic);
+  if (it == keys_.end()) it = keys_.emplace(topic, std::make_shared<const topic_keys>(topic)).first;
   return it->second;
 }
 
@@ -130,7 +156,20 @@ asio::awaitable<void> durable_publisher::flush_loop(redis::connection& conn) {
       queue_.pop_front();
     }
     resp::request req;
-    for (const auto& p : group) req.push("XADD", resp::key{p->stream}, "*", p->fields);
+    for (const auto& p : group) {
+      p->queued = false;
+      // Numbered when first sent, in queue order: a publish that never goes out (cancelled,
+      // shut down) leaves no gap in the sequence.
+      if (p->fields[0].empty()) {
+        if (p->unnumbered) p->envelope.set_sequence(next_sequence_++);
+        p->fields = encode_entry(p->envelope);
+      }
+      if (p->envelope.idempotency_key().empty())
+        req.push("XADD", resp::key{p->keys->stream()}, "*", p->fields);
+      else
+        detail::push_dedup_publish(req, p->by_source, *p->keys, p->envelope.idempotency_key(),
+                                   config_.dedup_window, p->fields);
+    }
     req.push("WAIT", config_.replicas, config_.timeout.count());
     resp::generic_response replies;
     auto [ec] = co_await with_deadline(conn.async_exec(req, replies, use_tuple),
@@ -145,23 +184,49 @@ asio::awaitable<void> durable_publisher::flush_loop(redis::connection& conn) {
       stats_.failed += group.size();
       continue;
     }
-    const auto& acks = replies.values().back();
-    const bool confirmed =
-        !acks.is_error() && std::strtoull(acks.text.c_str(), nullptr, 10) >= config_.replicas;
-    for (std::size_t i = 0; i < group.size(); ++i) {
-      const auto& reply = replies.values().at(i);
-      if (reply.is_error()) {
-        ++stats_.failed;
-        group[i]->finish(error_code(make_error_code(resp::classify_server_error(reply.text))), "");
-      } else if (!confirmed) {
-        ++stats_.unconfirmed;
-        group[i]->finish(errc::replication_timeout, reply.text);
-      } else {
-        ++stats_.confirmed;
-        group[i]->finish(error_code(), reply.text);
+    complete(group, replies);
+  }
+}
+
+void durable_publisher::complete(std::vector<std::shared_ptr<pending>>& group,
+                                 const resp::generic_response& replies) {
+  const auto& acks = replies.values().back();
+  const bool confirmed =
+      !acks.is_error() && std::strtoull(acks.text.c_str(), nullptr, 10) >= config_.replicas;
+  std::vector<std::shared_ptr<pending>> again;
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    const auto& reply = replies.values().at(i);
+    auto& p = group[i];
+    if (reply.is_error()) {
+      const auto code = resp::classify_server_error(reply.text);
+      if (code == resp::server_errc::noscript && !p->by_source) {
+        // Nothing ran: sent again at once, with the script's source.
+        p->by_source = true;
+        p->queued = true;
+        again.push_back(p);
+        continue;
       }
+      ++stats_.failed;
+      p->finish(error_code(make_error_code(code)), "");
+      continue;
+    }
+    std::string id = reply.text;
+    bool duplicate = false;
+    if (!p->envelope.idempotency_key().empty() && !detail::read_dedup_reply(reply, id, duplicate)) {
+      ++stats_.failed;
+      p->finish(resp::adapt_errc::size_mismatch, "");
+      continue;
+    }
+    stats_.duplicates += duplicate ? 1 : 0;
+    if (!confirmed) {
+      ++stats_.unconfirmed;
+      p->finish(errc::replication_timeout, std::move(id));
+    } else {
+      ++stats_.confirmed;
+      p->finish(error_code(), std::move(id));
     }
   }
+  queue_.insert(queue_.begin(), again.begin(), again.end());
 }
 
 }  // namespace streamq::streams

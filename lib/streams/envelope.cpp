@@ -2,8 +2,14 @@
 #include <streamq/streams/message_id.hpp>
 
 #include "script.hpp"
+#include "shown.hpp"
+#include "wire_strings.hpp"
 
+#include <boost/system/system_error.hpp>
+
+#include <algorithm>
 #include <climits>
+#include <cstring>
 #include <stdexcept>
 
 namespace streamq::streams {
@@ -33,6 +39,13 @@ bool scan(std::span<const String> fields, std::string_view body_name, entry_view
   return true;
 }
 
+// The string fields of `Message`'s type, looked up once (thread-safe static).
+template <class Message>
+const detail::string_fields& string_fields_of() {
+  static const detail::string_fields fields(Message::descriptor());
+  return fields;
+}
+
 // Everything decode_entry and decode_dead_letter share: structure, version, size, parse.
 template <class String, class Message>
 error_code decode_body(std::span<const String> fields, std::string_view body_name,
@@ -43,6 +56,7 @@ error_code decode_body(std::span<const String> fields, std::string_view body_nam
   if (entry.body_count != 1) return errc::malformed_entry;
   if (entry.body.size() > max_bytes || entry.body.size() > std::size_t{INT_MAX})
     return errc::message_too_large;
+  if (!string_fields_of<Message>().valid(entry.body)) return errc::malformed_entry;
   if (!out.ParseFromArray(entry.body.data(), static_cast<int>(entry.body.size())))
     return errc::malformed_entry;
   return {};
@@ -54,6 +68,29 @@ error_code decode_envelope(std::span<const String> fields, v1::Envelope& out,
   if (auto ec = decode_body(fields, envelope_field, limits.max_envelope_bytes(), out)) return ec;
   if (out.payload().size() > limits.max_payload_bytes) return errc::message_too_large;
   return {};
+}
+
+// Makes `text` valid UTF-8 by writing each byte of an invalid sequence as "\\xNN".
+void repair_utf8(std::string& text) {
+  if (is_valid_utf8(text)) return;
+  std::string out;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    std::size_t good = 0;  // the longest valid prefix, grown one code point at a time
+    for (std::size_t n = 1; n <= 4 && n <= rest.size(); ++n)
+      if (is_valid_utf8(rest.substr(0, n))) {
+        good = n;
+        break;
+      }
+    if (good > 0) {
+      out.append(rest.substr(0, good));
+      rest.remove_prefix(good);
+    } else {
+      out += detail::shown(rest.substr(0, 1), 1);
+      rest.remove_prefix(1);
+    }
+  }
+  text = std::move(out);
 }
 
 template <class Message>
@@ -69,7 +106,69 @@ entry_fields encode_body(std::string_view body_name, const Message& message) {
 }  // namespace
 
 entry_fields encode_entry(const v1::Envelope& envelope) {
+  std::string field;
+  if (auto ec = validate_envelope_strings(envelope, &field))
+    throw boost::system::system_error(ec, "envelope field " + field);
   return encode_body(envelope_field, envelope);
+}
+
+bool is_valid_utf8(std::string_view text) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* const end = p + text.size();
+  while (p != end) {
+    // ASCII, the common case, eight bytes at a time.
+    std::uint64_t word = 0;
+    while (end - p >= 8 && (std::memcpy(&word, p, 8), (word & 0x8080808080808080u) == 0)) p += 8;
+    if (p == end) break;
+    if (*p < 0x80) {
+      ++p;
+      continue;
+    }
+    // The lead byte sets the count of continuation bytes and the range of the first one,
+    // which excludes overlong forms, surrogates (U+D800-DFFF) and code points over U+10FFFF.
+    const unsigned char lead = *p;
+    int continuation = 0;
+    unsigned char low = 0x80;
+    unsigned char high = 0xbf;
+    if (lead >= 0xc2 && lead <= 0xdf) {
+      continuation = 1;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+      continuation = 2;
+      if (lead == 0xe0) low = 0xa0;
+      if (lead == 0xed) high = 0x9f;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      continuation = 3;
+      if (lead == 0xf0) low = 0x90;
+      if (lead == 0xf4) high = 0x8f;
+    } else {
+      return false;
+    }
+    if (end - p <= continuation || p[1] < low || p[1] > high) return false;
+    for (int i = 2; i <= continuation; ++i)
+      if ((p[i] & 0xc0) != 0x80) return false;
+    p += continuation + 1;
+  }
+  return true;
+}
+
+error_code validate_envelope_strings(const v1::Envelope& envelope, std::string* field) {
+  auto refuse = [&](std::string name) -> error_code {
+    if (field != nullptr) *field = std::move(name);
+    return errc::invalid_utf8;
+  };
+  constexpr std::size_t key_shown = 64;
+  if (!is_valid_utf8(envelope.message_id())) return refuse("message_id");
+  if (!is_valid_utf8(envelope.type())) return refuse("type");
+  for (const auto& [name, value] : envelope.headers()) {
+    if (!is_valid_utf8(name))
+      return refuse("headers key \"" + detail::shown(name, key_shown) + "\"");
+    if (!is_valid_utf8(value))
+      return refuse("headers[\"" + detail::shown(name, key_shown) + "\"] value");
+  }
+  if (!is_valid_utf8(envelope.idempotency_key())) return refuse("idempotency_key");
+  if (!is_valid_utf8(envelope.partition_key())) return refuse("partition_key");
+  if (!is_valid_utf8(envelope.producer_id())) return refuse("producer_id");
+  return {};
 }
 
 error_code check_limits(const v1::Envelope& envelope, const entry_limits& limits) noexcept {
@@ -97,7 +196,19 @@ boost::system::result<v1::Envelope> decode_entry(std::span<const std::string> fi
 }
 
 entry_fields encode_dead_letter(const v1::DeadLetter& dead_letter) {
-  return encode_body(dead_letter_field, dead_letter);
+  // last_error is often an exception's what(), which may hold any bytes; the envelope inside
+  // was decoded (so its strings are valid) or is kept as raw_fields (bytes).
+  const std::array texts{
+      &dead_letter.original_entry_id(), &dead_letter.topic(),      &dead_letter.group(),
+      &dead_letter.last_error(),        &dead_letter.error_code(), &dead_letter.consumer()};
+  if (std::all_of(texts.begin(), texts.end(), [](auto* t) { return is_valid_utf8(*t); }))
+    return encode_body(dead_letter_field, dead_letter);
+  v1::DeadLetter repaired = dead_letter;
+  for (std::string* text :
+       {repaired.mutable_original_entry_id(), repaired.mutable_topic(), repaired.mutable_group(),
+        repaired.mutable_last_error(), repaired.mutable_error_code(), repaired.mutable_consumer()})
+    repair_utf8(*text);
+  return encode_body(dead_letter_field, repaired);
 }
 
 error_code decode_dead_letter(std::span<const std::string> fields, v1::DeadLetter& out) {
@@ -114,6 +225,20 @@ std::string content_idempotency_key(std::string_view type, std::string_view payl
   data.append(type).push_back('\0');
   data.append(payload);
   return "sha256:" + detail::sha256_hex(data);
+}
+
+std::string new_producer_id() {
+  return new_message_id();
+}
+
+std::string producer_id_problem(std::string_view producer_id) {
+  if (producer_id.empty()) return "must not be empty";
+  if (producer_id.size() > 128) return "must be at most 128 characters";
+  for (const char c : producer_id)
+    if (c <= ' ' || c > '~')
+      return "must be printable ASCII without spaces, not \"" + detail::shown(producer_id, 64) +
+             "\"";
+  return {};
 }
 
 v1::Envelope make_envelope(const google::protobuf::Message& message,

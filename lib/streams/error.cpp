@@ -39,6 +39,16 @@ class streams_category_impl final : public boost::system::error_category {
         return "message handler did not finish within its timeout";
       case errc::replication_timeout:
         return "published on the master, but not confirmed by enough replicas in time";
+      case errc::delivery_limit_exceeded:
+        return "entry was delivered more often than max_deliveries without being acknowledged";
+      case errc::entry_gone:
+        return "the topic entry is no longer in the stream (trimmed or deleted)";
+      case errc::ownership_lost:
+        return "another consumer of the group took the entry over";
+      case errc::rejected_by_handler:
+        return "the handler asked for the message to be dead-lettered";
+      case errc::invalid_utf8:
+        return "an envelope string field (header, ID or key) is not valid UTF-8";
     }
     return "unknown streamq streams error";
   }

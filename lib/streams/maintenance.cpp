@@ -4,7 +4,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 
 namespace streamq::streams {
 namespace asio = boost::asio;
@@ -13,8 +15,9 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// KEYS[1] stream. ARGV[1] max length (0: none), ARGV[2] min ID by age ("0": none),
-// ARGV[3] "1" to trim unacknowledged entries too. Returns the number of entries removed.
+// KEYS[1] stream. ARGV[1] max length (0: none), ARGV[2] max age ms ("0": none), measured by
+// the server's TIME (entry IDs are server times too), ARGV[3] "1" to trim unacknowledged
+// entries too. Returns the number of entries removed.
 constexpr std::string_view trim_script = R"lua(
 local function older(a, b)  -- stream IDs "ms-seq": is a < b?
   local am, as = string.match(a, '^(%d+)-(%d+)$')
@@ -29,7 +32,12 @@ if maxlen > 0 then
   local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', maxlen)
   if #newest == maxlen then cut = newest[#newest][1] end
 end
-if ARGV[2] ~= '0' and (cut == nil or older(cut, ARGV[2])) then cut = ARGV[2] end
+if ARGV[2] ~= '0' then
+  local t = redis.call('TIME')
+  local oldest = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[2])
+  local by_age = string.format('%d', oldest) .. '-0'
+  if oldest > 0 and (cut == nil or older(cut, by_age)) then cut = by_age end
+end
 if cut == nil then return 0 end
 if ARGV[3] ~= '1' then
   for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
@@ -65,14 +73,9 @@ return removed
 
 asio::awaitable<std::uint64_t> trim_topic(client& c, const topic_keys& keys,
                                           retention_policy policy) {
-  std::string min_id = "0";
-  if (policy.max_age.count() > 0) {
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::system_clock::now().time_since_epoch());
-    min_id = std::to_string((now - policy.max_age).count()) + "-0";
-  }
   resp::request req;
-  req.push("EVAL", trim_script, 1, resp::key{keys.stream()}, policy.max_length, min_id,
+  req.push("EVAL", trim_script, 1, resp::key{keys.stream()}, policy.max_length,
+           std::max<std::int64_t>(0, policy.max_age.count()),
            policy.trim_unacknowledged ? "1" : "0");
   resp::response<std::uint64_t> removed;
   auto [ec] = co_await c.async_exec(req, removed, use_tuple);

@@ -79,10 +79,19 @@ topic_keys::topic_keys(std::string_view topic) : topic_(topic) {
   delayed_ = base + "delayed";
   delayed_data_ = base + "delayed:data";
   dedup_prefix_ = base + "dedup:";
+  task_dedup_prefix_ = base + "task-dedup:";
   cron_ = base + "cron";
   meta_ = base + "meta";
   dead_prefix_ = base + "dead:";
   done_prefix_ = base + "done:";
+  retry_prefix_ = base + "retry:";
+}
+
+std::string topic_keys::retries(std::string_view group) const {
+  validate_name(name_kind::group, group);
+  std::string key = retry_prefix_;
+  key += group;
+  return key;
 }
 
 std::string topic_keys::processed(std::string_view group) const {
@@ -105,11 +114,18 @@ std::string topic_keys::dedup(std::string_view idempotency_key) const {
   return key;
 }
 
+std::string topic_keys::task_dedup(std::string_view idempotency_key) const {
+  std::string key = task_dedup_prefix_;
+  key += idempotency_key;
+  return key;
+}
+
 std::vector<std::string> topic_keys::all_keys(std::span<const std::string> groups) const {
   std::vector<std::string> keys{stream_, delayed_, delayed_data_, cron_, meta_};
   for (const auto& group : groups) {
     keys.push_back(dead_letters(group));
     keys.push_back(processed(group));
+    keys.push_back(retries(group));
   }
   return keys;
 }

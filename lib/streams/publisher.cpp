@@ -2,12 +2,14 @@
 #include <streamq/streams/error.hpp>
 #include <streamq/streams/publisher.hpp>
 
-#include "scheduler_scripts.hpp"
+#include "publishing.hpp"
+#include "script.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace streamq::streams {
@@ -27,14 +29,80 @@ error_code publish_error(error_code ec) {
   return ec;
 }
 
+// publish_batch: every entry or none. Redis does not undo what a script wrote before an error
+// (nor what EXEC ran before a failing command), so the script first checks all that could
+// make a write fail, with reads only; under maxmemory its first write is refused and nothing
+// is written. KEYS[1] stream, KEYS[2] meta, KEYS[3..] the dedup keys of the keyed entries in
+// order; ARGV[1] dedup window ms, ARGV[2..4] the version field, version and envelope field,
+// then per entry "1" (keyed: the next dedup key) or "0", and the envelope. Returns
+// {added, ID} per entry, flat.
+const detail::lua_script& batch_publish_script() {
+  static const detail::lua_script script(R"lua(
+local wrongtype = 'WRONGTYPE Operation against a key holding the wrong kind of value'
+local function type_of(key) return redis.call('TYPE', key)['ok'] end
+local stream_type = type_of(KEYS[1])
+if (stream_type ~= 'none' and stream_type ~= 'stream') or
+   (type_of(KEYS[2]) ~= 'none' and type_of(KEYS[2]) ~= 'hash') then
+  return redis.error_reply(wrongtype)
+end
+for i = 3, #KEYS do
+  local t = type_of(KEYS[i])
+  if t ~= 'none' and t ~= 'string' then return redis.error_reply(wrongtype) end
+end
+-- '*' IDs run out only after an ID in the last millisecond, 2^64-1, which only an explicit
+-- XADD can set: then fewer than 2^64-1 - seq more fit. Decimal strings, as Lua numbers are
+-- doubles; any seq below 18446744073000000000 leaves room for more than a batch can hold.
+if stream_type == 'stream' then
+  local info = redis.call('XINFO', 'STREAM', KEYS[1])
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then
+      local ms, seq = string.match(info[i + 1], '^(%d+)-(%d+)$')
+      if ms == '18446744073709551615' and #seq == 20 and seq:sub(1, 11) == '18446744073' and
+         709551615 - tonumber(seq:sub(12)) < (#ARGV - 4) / 2 then
+        return redis.error_reply(
+          'ERR The stream has exhausted the last possible ID, unable to add more items')
+      end
+    end
+  end
+end
+local out = {}
+local next_key = 3
+local duplicates = 0
+for i = 5, #ARGV, 2 do
+  local dedup = false
+  if ARGV[i] == '1' then
+    dedup = KEYS[next_key]
+    next_key = next_key + 1
+  end
+  local first = dedup and redis.call('GET', dedup)
+  if first then
+    duplicates = duplicates + 1
+    out[#out + 1] = 0
+    out[#out + 1] = first
+  else
+    local id = redis.call('XADD', KEYS[1], '*', ARGV[2], ARGV[3], ARGV[4], ARGV[i + 1])
+    if dedup then redis.call('SET', dedup, id, 'PX', ARGV[1]) end
+    out[#out + 1] = 1
+    out[#out + 1] = id
+  end
+end
+if duplicates > 0 then redis.call('HINCRBY', KEYS[2], 'duplicates_suppressed', duplicates) end
+return out
+)lua");
+  return script;
+}
+
 }  // namespace
 
-publisher::publisher(client& c, publisher_config config) : client_(c), config_(config) {
+publisher::publisher(client& c, publisher_config config) : client_(c), config_(std::move(config)) {
   if (config_.limits.max_payload_bytes == 0)
     throw std::invalid_argument(
         "streamq publisher_config.limits.max_payload_bytes: must be positive");
   if (config_.dedup_window.count() <= 0)
     throw std::invalid_argument("streamq publisher_config.dedup_window: must be positive");
+  if (config_.producer_id.empty()) config_.producer_id = new_producer_id();
+  if (auto why = producer_id_problem(config_.producer_id); !why.empty())
+    throw std::invalid_argument("streamq publisher_config.producer_id: " + why);
 }
 
 publisher_stats publisher::stats() const noexcept {
@@ -50,12 +118,17 @@ std::shared_ptr<const topic_keys> publisher::keys_of(std::string_view topic) {
   return it->second;
 }
 
-void publisher::prepare(v1::Envelope& envelope) {
-  if (envelope.sequence() == 0) envelope.set_sequence(next_sequence_.fetch_add(1));
-  if (auto ec = check_limits(envelope, config_.limits)) {
+entry_fields publisher::prepare(v1::Envelope& envelope) {
+  std::string what;
+  bool unnumbered = false;
+  if (auto ec = detail::check_for_publish(envelope, config_.producer_id, config_.limits, what,
+                                          unnumbered)) {
     ++failed_;
-    fail(ec, "message of " + std::to_string(envelope.payload().size()) + " payload bytes");
+    fail(ec, what);
   }
+  // Numbered only once it passed: a refused publish leaves no gap in the sequence.
+  if (unnumbered) envelope.set_sequence(next_sequence_.fetch_add(1));
+  return encode_entry(envelope);
 }
 
 asio::awaitable<std::string> publisher::publish(std::string_view topic,
@@ -94,9 +167,9 @@ asio::awaitable<std::string> publisher::send(std::string topic, v1::Envelope env
   }
   // The common case without a key, kept free of the script machinery: one XADD.
   const auto keys = keys_of(topic);
-  prepare(envelope);
+  const auto fields = prepare(envelope);
   resp::request req;
-  req.push("XADD", resp::key{keys->stream()}, "*", encode_entry(envelope));
+  req.push("XADD", resp::key{keys->stream()}, "*", fields);
   resp::response<std::string> id;
   auto [ec] = co_await client_.async_exec(req, id, use_tuple);
   if (ec) {
@@ -114,21 +187,19 @@ asio::awaitable<std::string> publisher::send(std::string topic, v1::Envelope env
 
 asio::awaitable<publish_receipt> publisher::send_checked(std::string topic, v1::Envelope envelope) {
   const auto keys = keys_of(topic);
-  prepare(envelope);
+  const auto fields = prepare(envelope);
   const bool keyed = !envelope.idempotency_key().empty();
   resp::response<resp::value> reply;
   error_code ec;
   if (keyed) {
     auto build = [&](resp::request& req, bool by_source) {
-      detail::dedup_publish_script().push(req, by_source, 3, resp::key{keys->stream()},
-                                          resp::key{keys->dedup(envelope.idempotency_key())},
-                                          resp::key{keys->meta()}, config_.dedup_window.count(),
-                                          encode_entry(envelope));
+      detail::push_dedup_publish(req, by_source, *keys, envelope.idempotency_key(),
+                                 config_.dedup_window, fields);
     };
     ec = co_await detail::exec_script(client_, reply, build);
   } else {
     resp::request req;
-    req.push("XADD", resp::key{keys->stream()}, "*", encode_entry(envelope));
+    req.push("XADD", resp::key{keys->stream()}, "*", fields);
     std::tie(ec) = co_await client_.async_exec(req, reply, use_tuple);
   }
   if (ec) {
@@ -144,11 +215,8 @@ asio::awaitable<publish_receipt> publisher::send_checked(std::string topic, v1::
   publish_receipt receipt;
   if (!keyed) {
     receipt.id = std::move(result.value().text);
-  } else {
-    auto& parts = result.value().elements;
-    if (parts.size() != 2) fail(resp::adapt_errc::size_mismatch, "dedup publish reply");
-    receipt.duplicate = parts[0].text == "0";
-    receipt.id = std::move(parts[1].text);
+  } else if (!detail::read_dedup_reply(result.value(), receipt.id, receipt.duplicate)) {
+    fail(resp::adapt_errc::size_mismatch, "dedup publish reply");
   }
   ++(receipt.duplicate ? duplicates_ : published_);
   co_return receipt;
@@ -158,56 +226,62 @@ asio::awaitable<std::vector<std::string>> publisher::send_batch(
     std::string topic, std::span<const v1::Envelope> envelopes) {
   const auto keys = keys_of(topic);
   if (envelopes.empty()) co_return std::vector<std::string>{};
-  resp::request req;
-  req.push("MULTI");
-  for (v1::Envelope envelope : envelopes) {  // a copy: the sequence may be filled in
-    prepare(envelope);
-    if (envelope.idempotency_key().empty()) {
-      req.push("XADD", resp::key{keys->stream()}, "*", encode_entry(envelope));
-    } else {
-      // EVAL, not EVALSHA: a NOSCRIPT inside EXEC could not be retried on its own.
-      detail::dedup_publish_script().push(req, true, 3, resp::key{keys->stream()},
-                                          resp::key{keys->dedup(envelope.idempotency_key())},
-                                          resp::key{keys->meta()}, config_.dedup_window.count(),
-                                          encode_entry(envelope));
+  // Every envelope is checked before any is numbered or sent: one bad envelope refuses all.
+  std::vector<v1::Envelope> batch(envelopes.begin(), envelopes.end());
+  std::vector<bool> unnumbered(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    std::string what;
+    bool needs_number = false;
+    if (auto ec = detail::check_for_publish(batch[i], config_.producer_id, config_.limits, what,
+                                            needs_number)) {
+      failed_ += batch.size();
+      fail(ec, "batch entry " + std::to_string(i) + ": " + what);
     }
+    unnumbered[i] = needs_number;
   }
-  req.push("EXEC");
-  resp::generic_response replies;
-  auto [ec] = co_await client_.async_exec(req, replies, use_tuple);
-  if (ec) {
+  const auto count =
+      static_cast<std::uint64_t>(std::count(unnumbered.begin(), unnumbered.end(), true));
+  std::uint64_t sequence = next_sequence_.fetch_add(count);
+  std::vector<resp::key> script_keys{resp::key{keys->stream()}, resp::key{keys->meta()}};
+  std::vector<std::string> dedup_keys;  // owns what script_keys points to
+  std::vector<std::string> entries;     // per entry: keyed flag, envelope
+  dedup_keys.reserve(batch.size());
+  entries.reserve(batch.size() * 2);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (unnumbered[i]) batch[i].set_sequence(sequence++);
+    const bool keyed = !batch[i].idempotency_key().empty();
+    if (keyed) dedup_keys.push_back(keys->dedup(batch[i].idempotency_key()));
+    entries.emplace_back(keyed ? "1" : "0");
+    entries.push_back(std::move(encode_entry(batch[i])[3]));
+  }
+  for (const auto& key : dedup_keys) script_keys.push_back(resp::key{key});
+  resp::response<resp::value> reply;
+  auto build = [&](resp::request& req, bool by_source) {
+    batch_publish_script().push(req, by_source, script_keys.size(), script_keys,
+                                config_.dedup_window.count(), version_field, envelope_version,
+                                envelope_field, entries);
+  };
+  if (auto ec = co_await detail::exec_script(client_, reply, build)) {
     ec = publish_error(ec);
-    (ec == errc::publish_indeterminate ? indeterminate_ : failed_) += envelopes.size();
+    (ec == errc::publish_indeterminate ? indeterminate_ : failed_) += batch.size();
     fail(ec);
   }
-  // A command refused while queueing (e.g. OOM) aborts the whole transaction: report it.
-  for (const auto& reply : replies.values())
-    if (reply.is_error()) {
-      failed_ += envelopes.size();
-      fail(resp::classify_server_error(reply.text), reply.text);
-    }
-  const resp::value& exec = replies.values().back();
-  if (exec.is_null() || exec.elements.size() != envelopes.size()) {
-    failed_ += envelopes.size();
-    fail(resp::server_errc::execabort, "transaction discarded");
+  auto& result = reply.get<0>();
+  if (!result.has_value()) {  // refused by Redis before its first write: nothing was added
+    failed_ += batch.size();
+    fail(result.error(), result.diagnostic());
   }
+  auto& flat = result.value().elements;
+  if (flat.size() != 2 * batch.size()) fail(resp::adapt_errc::size_mismatch, "batch reply");
   std::vector<std::string> ids;
-  ids.reserve(envelopes.size());
+  ids.reserve(batch.size());
   std::size_t duplicates = 0;
-  for (const auto& element : exec.elements) {
-    if (element.is_error()) {  // e.g. OOM inside the transaction; never hide one
-      failed_ += envelopes.size();
-      fail(resp::classify_server_error(element.text), element.text);
-    }
-    if (element.elements.size() == 2) {  // a deduplicated publish: {added, id}
-      duplicates += element.elements[0].text == "0" ? 1 : 0;
-      ids.push_back(element.elements[1].text);
-    } else {
-      ids.push_back(element.text);
-    }
+  for (std::size_t i = 0; i < flat.size(); i += 2) {
+    duplicates += flat[i].text == "0" ? 1 : 0;
+    ids.push_back(std::move(flat[i + 1].text));
   }
   duplicates_ += duplicates;
-  published_ += envelopes.size() - duplicates;
+  published_ += batch.size() - duplicates;
   co_return ids;
 }
 

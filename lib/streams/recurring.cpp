@@ -4,6 +4,7 @@
 #include <streamq/streams/message_id.hpp>
 #include <streamq/streams/scheduler.hpp>
 
+#include "failure_log.hpp"
 #include "scheduler_internal.hpp"
 #include "scheduler_scripts.hpp"
 
@@ -29,7 +30,8 @@ std::chrono::system_clock::time_point from_ms(std::int64_t ms) {
 
 namespace detail {
 
-std::vector<recurring_task> parse_recurring(const resp::value& hash) {
+std::vector<recurring_task> parse_recurring(
+    const resp::value& hash, std::vector<std::pair<std::string, std::string>>* unreadable) {
   // Fields are "<name>|spec", "<name>|env", "<name>|policy", "<name>|last", "<name>|paused";
   // names cannot contain '|' (names.hpp).
   std::map<std::string, std::map<std::string, const std::string*>, std::less<>> by_name;
@@ -47,7 +49,10 @@ std::vector<recurring_task> parse_recurring(const resp::value& hash) {
     recurring_task task;
     task.name = name;
     task.spec = *spec->second;
-    if (!task.envelope.ParseFromString(*env->second)) continue;
+    if (!task.envelope.ParseFromString(*env->second)) {
+      if (unreadable != nullptr) unreadable->emplace_back(name, task.spec);
+      continue;
+    }
     if (const auto p = fields.find("policy"); p != fields.end() && *p->second == "run_once")
       task.on_missed = missed_policy::run_once;
     if (const auto p = fields.find("paused"); p != fields.end()) task.paused = *p->second == "1";
@@ -70,16 +75,17 @@ asio::awaitable<void> scheduler::upsert_recurring(std::string_view topic, std::s
   if (auto ec = check_limits(envelope, config_.limits)) fail(ec, "recurring task message");
   const std::string spec = when.spec();
   const std::string bytes = envelope.SerializeAsString();
-  const auto now_ms = detail::unix_ms(std::chrono::system_clock::now());
+  // A new or changed schedule starts at the server's TIME, read by the script: the same
+  // clock the pollers fire by.
   resp::response<std::int64_t> reply;
   auto build = [&](resp::request& req, bool by_source) {
     detail::upsert_recurring_script().push(req, by_source, 1, resp::key{keys->cron()}, name, spec,
-                                           bytes, policy_name(on_missed), now_ms);
+                                           bytes, policy_name(on_missed));
   };
   if (auto ec = co_await detail::exec_script(client_, reply, build))
     fail(ec, "registering a recurring task");
   if (!reply.get<0>().has_value()) fail(reply.get<0>().error(), reply.get<0>().diagnostic());
-  if (running_) wake_for(std::chrono::system_clock::now());  // recompute the next wake-up
+  if (running_) wake_for(std::chrono::milliseconds(0));  // recompute the next wake-up
 }
 
 asio::awaitable<std::vector<recurring_task>> scheduler::list_recurring(std::string_view topic) {
@@ -119,6 +125,16 @@ asio::awaitable<bool> scheduler::remove_recurring(std::string_view topic, std::s
   return set_recurring_flag(topic, name, "remove");
 }
 
+void scheduler::recurring_unreadable(topic_state& t, const std::string& name,
+                                     const std::string& spec, std::string_view why) {
+  if (!t.unreadable.insert(name + "|" + spec).second) return;  // reported already
+  const std::string& topic = t.keys->topic();
+  std::string detail = "recurring task '" + name + "' is never fired: " + std::string(why);
+  failures_->log().log(log_level::warning, "scheduler", "recurring_task_unreadable", detail,
+                       {{"topic", topic}, {"task", name}, {"spec", spec}});
+  report({scheduler_event::kind::recurring_task_unreadable, topic, {}, std::move(detail), 0});
+}
+
 asio::awaitable<std::chrono::milliseconds> scheduler::fire_recurring(std::size_t topic_index,
                                                                      std::int64_t server_now_ms) {
   topic_state& t = *topics_[topic_index];
@@ -136,8 +152,10 @@ asio::awaitable<std::chrono::milliseconds> scheduler::fire_recurring(std::size_t
     if (parsed == t.parsed.end()) {
       try {
         parsed = t.parsed.emplace(task.spec, schedule::parse(task.spec)).first;
-      } catch (const std::invalid_argument&) {
-        continue;  // written by a newer streamq, or by hand: not ours to fire
+      } catch (const std::invalid_argument& e) {
+        // Written by a newer streamq, or by hand: not ours to fire, but someone must know.
+        recurring_unreadable(t, task.name, task.spec, e.what());
+        continue;
       }
     }
     const schedule& when = parsed->second;

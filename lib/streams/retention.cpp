@@ -1,7 +1,11 @@
 #include <streamq/deadline.hpp>
 #include <streamq/redis/error.hpp>
 #include <streamq/resp/error.hpp>
+#include <streamq/run_until.hpp>
 #include <streamq/streams/retention.hpp>
+
+#include "failure_log.hpp"
+#include "stop_request.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/error.hpp>
@@ -33,31 +37,27 @@ bool cancelled(const asio::cancellation_state& state) {
   return state.cancelled() != asio::cancellation_type::none;
 }
 
-// An error reply from Redis (or a reply of an unexpected shape) concerns one topic only;
-// any other failure is the connection's and would hit the next topic as well.
-bool answered_by_server(const error_code& ec) {
-  // A std::error_code inside a boost one keeps its category only once converted back.
-  const std::error_code std_ec = ec;
-  return std_ec.category() == resp::server_category() ||
-         std_ec.category() == resp::adapt_category();
-}
-
-// Clears the running flag however run() ends (no braced initialisation in coroutines:
-// GCC 12 mis-compiles some of it, so this has a constructor).
+// Clears the running flag and forgets a stop request however run() ends (no braced
+// initialisation in coroutines: GCC 12 mis-compiles some of it, so this has a constructor).
 class running_guard {
  public:
-  explicit running_guard(bool& flag) : flag_(flag) { flag_ = true; }
-  ~running_guard() { flag_ = false; }
+  running_guard(std::atomic<bool>& flag, detail::stop_request& stop) : flag_(flag), stop_(stop) {}
+  ~running_guard() {
+    stop_.reset();
+    flag_ = false;
+  }
   running_guard(const running_guard&) = delete;
   running_guard& operator=(const running_guard&) = delete;
 
  private:
-  bool& flag_;
+  std::atomic<bool>& flag_;
+  detail::stop_request& stop_;
 };
 
 }  // namespace
 
 void trimmer_config::validate() const {
+  const std::string too_long = "must be at most " + std::to_string(max_duration.count()) + " ms";
   if (topics.empty()) invalid("topics", "at least one topic is needed");
   std::set<std::string_view> seen;
   for (std::size_t i = 0; i < topics.size(); ++i) {
@@ -72,16 +72,26 @@ void trimmer_config::validate() const {
       invalid(field + ".topic", "'" + t.topic + "' is listed twice (one policy per topic)");
     if (t.policy.max_age.count() < 0)
       invalid(field + ".policy.max_age", "must be >= 0 (0: no age limit)");
+    if (t.policy.max_age > max_duration)
+      invalid(field + ".policy.max_age", too_long);
     if (t.policy.max_length == 0 && t.policy.max_age.count() == 0)
       invalid(field + ".policy", "set max_length or max_age (a policy with neither trims nothing)");
   }
   if (interval.count() <= 0) invalid("interval", "must be positive");
+  if (interval > max_duration) invalid("interval", too_long);
   if (trim_timeout.count() <= 0) invalid("trim_timeout", "must be positive");
+  if (trim_timeout > max_duration) invalid("trim_timeout", too_long);
+  if (error_report_interval.count() <= 0) invalid("error_report_interval", "must be positive");
+  if (error_report_interval > max_duration) invalid("error_report_interval", too_long);
 }
 
 topic_trimmer::topic_trimmer(client& c, trimmer_config config)
-    : client_(c), config_(std::move(config)) {
+    : client_(c),
+      config_(std::move(config)),
+      stop_(std::make_unique<detail::stop_request>(c.get_executor())) {
   config_.validate();
+  failures_ =
+      std::make_unique<detail::failure_log>("trimmer", config_.log, config_.error_report_interval);
   keys_.reserve(config_.topics.size());
   stats_.topics.reserve(config_.topics.size());
   for (const auto& t : config_.topics) {
@@ -90,28 +100,73 @@ topic_trimmer::topic_trimmer(client& c, trimmer_config config)
   }
 }
 
+topic_trimmer::~topic_trimmer() = default;
+
 trimmer_stats topic_trimmer::stats() const {
   const std::lock_guard lock(stats_mutex_);
   return stats_;
 }
 
-void topic_trimmer::record_failure(std::size_t topic, error_code ec) {
+trimmer_health topic_trimmer::health() const {
+  trimmer_health h;
+  h.running = running_;
+  const auto& conn = client_.shared_connection();
+  h.connection = conn.state();
+  h.last_connection_error = conn.last_error();
+  h.failing = failures_->failing();
+  h.last_error = failures_->last();
+  return h;
+}
+
+void topic_trimmer::stop() noexcept {
+}
+
+void topic_trimmer::record_failure(std::size_t topic, error_code ec, const std::string& text) {
   if (ec == redis::client_errc::timeout) {
     // Timed out waiting for a connection: say why there is none.
     const auto& conn = client_.shared_connection();
     if (conn.state() != redis::connection_state::connected && conn.last_error())
       ec = conn.last_error();
   }
-  const std::lock_guard lock(stats_mutex_);
-  ++stats_.errors;
-  ++stats_.topics[topic].errors;
-  stats_.last_error = ec;
+  {
+    const std::lock_guard lock(stats_mutex_);
+    ++stats_.errors;
+    ++stats_.topics[topic].errors;
+    stats_.last_error = ec;
+  }
+  const std::string& name = config_.topics[topic].topic;
+  if (const auto n = failures_->failed("trim_failed", name, ec, text))
+    report({trimmer_event::kind::trim_failed, name, ec, text, n});
+}
+
+void topic_trimmer::record_success(std::size_t topic, std::uint64_t removed) {
+  {
+    const std::lock_guard lock(stats_mutex_);
+    stats_.topics[topic].entries_trimmed += removed;
+    stats_.entries_trimmed += removed;
+  }
+  const std::string& name = config_.topics[topic].topic;
+  if (const auto n = failures_->succeeded("trim_recovered", name))
+    report({trimmer_event::kind::trim_recovered, name, {}, "trimming works again", n});
+}
+
+void topic_trimmer::report(const trimmer_event& event) {
+  failures_->notify(config_.on_event, event);
 }
 
 asio::awaitable<void> topic_trimmer::run() {
-  if (running_)
+  if (running_.exchange(true))
     throw boost::system::system_error(asio::error::already_started, "topic_trimmer::run");
-  const running_guard guard(running_);
+  const running_guard guard(running_, *stop_);
+  // stop() before run(), or a cancellation that came before run() started: co_await would
+  // throw operation_aborted for the latter.
+  const auto cs = co_await asio::this_coro::cancellation_state;
+  if (stop_->requested() || cancelled(cs)) co_return;
+  // stop() ends the wait, which cancels the loop: its graceful end.
+  co_await run_until(loop(), stop_->wait());
+}
+
+asio::awaitable<void> topic_trimmer::loop() {
   const auto cs = co_await asio::this_coro::cancellation_state;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (!cancelled(cs)) {
@@ -136,24 +191,24 @@ asio::awaitable<bool> topic_trimmer::round() {
   for (std::size_t i = 0; i < keys_.size(); ++i) {
     if (cancelled(cs)) co_return false;
     error_code ec;
+    std::string text;
     std::uint64_t removed = 0;
     try {
       removed = co_await with_deadline(trim_topic(client_, keys_[i], config_.topics[i].policy),
                                        config_.trim_timeout);
     } catch (const boost::system::system_error& e) {
       ec = e.code();
+      text = e.what();
     }
     // A failure after cancellation is the cancellation's doing (an aborted or timed-out
     // call): not an error of the trimmer.
     if (cancelled(cs)) co_return false;
     if (ec) {
-      record_failure(i, ec);
-      if (!answered_by_server(ec)) break;  // the next round tries again
+      record_failure(i, ec, text);
+      if (!detail::answered_by_server(ec)) break;  // the next round tries again
       continue;
     }
-    const std::lock_guard lock(stats_mutex_);
-    stats_.topics[i].entries_trimmed += removed;
-    stats_.entries_trimmed += removed;
+    record_success(i, removed);
   }
   co_return true;
 }

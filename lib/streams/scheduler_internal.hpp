@@ -13,7 +13,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace streamq::streams {
@@ -22,6 +24,7 @@ struct scheduler::topic_state {
   std::shared_ptr<const topic_keys> keys;
   std::vector<recurring_task> recurring;                // as read by the latest poll
   std::map<std::string, schedule, std::less<>> parsed;  // spec -> schedule, parsed once
+  std::set<std::string> unreadable;  // "<name>|<spec>" of tasks reported as never fired
 };
 
 namespace detail {
@@ -43,8 +46,11 @@ inline std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
 }
 
 // The recurring tasks of a topic from HGETALL of its recurring hash. Tasks whose fields are
-// incomplete (being removed) or whose template is not an envelope are left out.
-std::vector<recurring_task> parse_recurring(const resp::value& hash);
+// incomplete (being removed) are left out; so are those whose template is not an envelope,
+// with their name and spec added to `unreadable` when given.
+std::vector<recurring_task> parse_recurring(
+    const resp::value& hash,
+    std::vector<std::pair<std::string, std::string>>* unreadable = nullptr);
 
 }  // namespace detail
 }  // namespace streamq::streams

@@ -5,7 +5,10 @@ namespace streamq::streams::detail {
 const lua_script& dedup_publish_script() {
   static const lua_script script(R"lua(
 local first = redis.call('GET', KEYS[2])
-if first then
+-- Entry IDs contain '-'; a value without one is a task ID that a scheduler of wave 1 wrote
+-- here, when tasks shared this namespace. It is no publish: it suppresses nothing, and this
+-- publish's SET takes the key over.
+if first and string.find(first, '-', 1, true) then
   redis.call('HINCRBY', KEYS[3], 'duplicates_suppressed', 1)
   return {0, first}
 end
@@ -18,20 +21,30 @@ return {1, id}
 
 const lua_script& schedule_script() {
   static const lua_script script(R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if ARGV[3] ~= '0' then
   local first = redis.call('GET', KEYS[4])
+  -- Wave 1 kept task keys in the publisher's namespace: a task ID there (no '-', unlike an
+  -- entry ID) still suppresses a task with its key until it expires.
+  if not first and KEYS[5] ~= KEYS[3] then
+    local old = redis.call('GET', KEYS[5])
+    if old and not string.find(old, '-', 1, true) then first = old end
+  end
   if first then
     redis.call('HINCRBY', KEYS[3], 'duplicates_suppressed', 1)
-    return {0, first}
+    return {0, first, 0, now}
   end
 end
+local due = tonumber(ARGV[1])
+if ARGV[4] == 'in' then due = now + due end
 -- Zero-padded sequence numbers: tasks due at the same millisecond sort, and so are moved,
 -- in the order they were scheduled.
 local id = string.format('%016d', redis.call('HINCRBY', KEYS[3], 'delayed_seq', 1))
-redis.call('ZADD', KEYS[1], ARGV[1], id)
+redis.call('ZADD', KEYS[1], due, id)
 redis.call('HSET', KEYS[2], id, ARGV[2])
 if ARGV[3] ~= '0' then redis.call('SET', KEYS[4], id, 'PX', ARGV[3]) end
-return {1, id}
+return {1, id, due, now}
 )lua");
   return script;
 }
@@ -85,9 +98,11 @@ return out
 const lua_script& upsert_recurring_script() {
   static const lua_script script(R"lua(
 local name = ARGV[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', KEYS[1], name .. '|env', ARGV[3], name .. '|policy', ARGV[4])
 if redis.call('HGET', KEYS[1], name .. '|spec') ~= ARGV[2] then
-  redis.call('HSET', KEYS[1], name .. '|spec', ARGV[2], name .. '|last', ARGV[5])
+  redis.call('HSET', KEYS[1], name .. '|spec', ARGV[2], name .. '|last', now)
   return 1
 end
 return 0

@@ -9,12 +9,15 @@
 namespace streamq::streams::detail {
 
 // KEYS[1] stream, KEYS[2] dedup key, KEYS[3] meta; ARGV[1] window ms, ARGV[2..5] entry
-// fields. Adds the entry unless the key is taken; returns {1, new ID} or {0, first ID}.
+// fields. Adds the entry unless the key holds an entry ID; returns {1, new ID} or {0, first
+// ID}. (A task ID there, left by wave 1's scheduler, is overwritten.)
 const lua_script& dedup_publish_script();
 
-// KEYS[1] delayed, KEYS[2] delayed data, KEYS[3] meta, KEYS[4] dedup key (KEYS[3] again when
-// none); ARGV[1] due ms, ARGV[2] serialized envelope, ARGV[3] dedup window ms ("0": none).
-// Returns {1, task ID} or {0, the earlier task's ID}.
+// KEYS[1] delayed, KEYS[2] delayed data, KEYS[3] meta, KEYS[4] task dedup key, KEYS[5] the
+// same key in the publisher's namespace, where wave 1 kept it (both KEYS[3] again when
+// none); ARGV[1] due unix ms ("at") or delay ms ("in": from the server's TIME), ARGV[2]
+// serialized envelope, ARGV[3] dedup window ms ("0": none), ARGV[4] "at" or "in".
+// Returns {1, task ID, due ms, server now ms} or {0, the earlier task's ID, 0, now}.
 const lua_script& schedule_script();
 
 // KEYS[1] stream, KEYS[2] delayed, KEYS[3] delayed data; ARGV[1] batch, ARGV[2..4] the
@@ -29,7 +32,7 @@ const lua_script& cancel_script();
 const lua_script& list_scheduled_script();
 
 // KEYS[1] recurring hash; ARGV[1] name, ARGV[2] spec, ARGV[3] envelope template, ARGV[4]
-// policy, ARGV[5] now ms. A changed spec restarts the history at now.
+// policy. A changed spec restarts the history at the server's TIME.
 const lua_script& upsert_recurring_script();
 
 // KEYS[1] recurring hash; ARGV[1] name, ARGV[2] "pause", "resume" or "remove". 1 if it exists.

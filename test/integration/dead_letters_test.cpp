@@ -2,6 +2,7 @@
 // dead letters written by a real consumer.
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
+#include "support/stream_checks.hpp"
 
 #include <streamq/client.hpp>
 #include <streamq/streams/consumer.hpp>
@@ -27,6 +28,7 @@ using namespace asio::experimental::awaitable_operators;
 using streamq::client;
 using streamq::resp::key;
 using streamq::resp::request;
+using streamq::resp::response;
 using streamq::streams::consumer;
 using streamq::streams::consumer_config;
 using streamq::streams::dead_letter_entry;
@@ -161,7 +163,9 @@ TEST_CASE("dead letters are listed, inspected, counted and purged") {
     REQUIRE(by_order.contains("order-3"));
     REQUIRE(by_order.contains(""));  // the foreign entry
     CHECK(by_order["order-1"]->letter.error_code() == "streamq.streams:9");
-    CHECK(by_order["order-1"]->letter.envelope().attempt() == 1);
+    // A retry keeps the entry (and its envelope); the letter counts the runs.
+    CHECK(by_order["order-1"]->letter.envelope().attempt() == 0);
+    CHECK(by_order["order-1"]->letter.attempts() == 2);
     CHECK(by_order["order-3"]->letter.error_code() == "streamq.streams:10");
     CHECK(by_order["order-3"]->letter.last_error().find("invalid order") != std::string::npos);
     const auto& raw = by_order[""]->letter;
@@ -231,13 +235,15 @@ TEST_CASE("requeued dead letters are handled again with attempt 0 and leave the 
     }
     CHECK(not_found);
 
-    // One: order-1 (dead-lettered at attempt 1) comes back with attempt 0 and succeeds.
+    // One: order-1 (dead-lettered at attempt 1) comes back to the group under its own entry
+    // ID, with attempt 0, and succeeds. Nothing is added to the stream.
     const auto entries_before = (co_await stream_entries(c, stream)).size();
-    const auto new_id = co_await dl.requeue(id_of["order-1"]);
-    CHECK_FALSE(new_id.empty());
+    const auto letter_1 = co_await dl.get(id_of["order-1"]);
+    const auto entry_id = co_await dl.requeue(id_of["order-1"]);
+    CHECK(entry_id == letter_1->letter.original_entry_id());
     CHECK(co_await dl.count() == 3);
     CHECK_FALSE((co_await dl.get(id_of["order-1"])).has_value());
-    CHECK((co_await stream_entries(c, stream)).size() == entries_before + 1);
+    CHECK((co_await stream_entries(c, stream)).size() == entries_before);
     not_found = false;
     try {
       co_await dl.requeue(id_of["order-1"]);  // already requeued
@@ -253,11 +259,12 @@ TEST_CASE("requeued dead letters are handled again with attempt 0 and leave the 
     CHECK(handled["order-1"] == std::vector<std::uint32_t>{0});
     CHECK(co_await dl.count() == 3);
 
-    // The foreign entry goes back with its fields unchanged.
-    CHECK_FALSE((co_await dl.requeue(id_of[""])).empty());
+    // The foreign entry is republished: a new entry with its fields unchanged.
+    CHECK_FALSE((co_await dl.republish(id_of[""])).empty());
     const auto entries = co_await stream_entries(c, stream);
     const std::vector<std::string> foreign{"x", "y"};
     CHECK(entries.back() == foreign);
+    CHECK(entries.size() == entries_before + 1);
     CHECK(co_await dl.count() == 2);
 
     // A range (order-3 and order-5 are left), then all of what is left.
@@ -279,21 +286,37 @@ TEST_CASE("requeued dead letters are handled again with attempt 0 and leave the 
     CHECK(handled.size() == 2);
     CHECK(handled.contains("order-3"));
     CHECK(handled.contains("order-5"));
-    for (const auto& [id, attempts] : handled)
-      CHECK_MESSAGE(attempts == std::vector<std::uint32_t>{0}, id);
+    for (const auto& [id, attempts] : handled) {
+      CAPTURE(id);
+      CAPTURE(attempts.size());
+      CAPTURE(attempts.empty() ? 99 : attempts[0]);
+      CHECK(attempts == std::vector<std::uint32_t>{0});
+    }
     CHECK(co_await dl.count() == 1);
   });
 }
 
-TEST_CASE("requeue_range moves large ranges in batches") {
+TEST_CASE("requeue_range moves large ranges in batches; letters whose entry is gone stay") {
   redis_server server;
   const auto topic = streamq::test::unique_topic();
+  const auto stream = streamq::streams::topic_keys(topic).stream();
   streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     dead_letters dl(c, topic, group);
     constexpr int n = 250;  // more than two batches
+    {
+      request req;
+      req.push("XGROUP", "CREATE", key{stream}, group, "0", "MKSTREAM");
+      response<std::string> created;
+      co_await c.async_exec(req, created);
+    }
+    publisher pub(c);
     for (int i = 0; i < n; ++i) {
+      // A wave-1 style letter (attempt 4 in its envelope) of an entry still in the stream.
+      const auto entry_id = co_await pub.publish(topic, order(i));
       streamq::v1::DeadLetter letter;
       letter.set_topic(topic);
+      letter.set_group(std::string(group));
+      letter.set_original_entry_id(entry_id);
       *letter.mutable_envelope() = streamq::streams::make_envelope(order(i));
       letter.mutable_envelope()->set_attempt(4);
       auto f = streamq::streams::encode_dead_letter(letter);
@@ -307,22 +330,35 @@ TEST_CASE("requeue_range moves large ranges in batches") {
     CHECK((co_await dl.get(listed[20].id)).has_value());
     CHECK(co_await dl.requeue_range("-", "+", 120) == 120);
     CHECK(co_await dl.count() == n - 130);
-    CHECK(co_await dl.requeue_all() == n - 130);
-    CHECK(co_await dl.count() == 0);
-    const auto entries = co_await stream_entries(c, streamq::streams::topic_keys(topic).stream());
-    REQUIRE(entries.size() == n);
-    std::set<std::string> ids;
-    for (const auto& f : entries) {
-      streamq::v1::Envelope envelope;
-      REQUIRE_FALSE(streamq::streams::decode_entry(f, envelope));
-      CHECK(envelope.attempt() == 0);
-      Order o;
-      REQUIRE(o.ParseFromString(envelope.payload()));
-      ids.insert(o.id());
+    // A letter whose entry was trimmed is refused by requeue (entry_gone) and left in place.
+    const auto last = co_await dl.list(1, listed[n - 2].id);
+    REQUIRE(last.size() == 1);
+    {
+      request req;
+      req.push("XDEL", key{stream}, last[0].letter.original_entry_id());
+      response<std::int64_t> deleted;
+      co_await c.async_exec(req, deleted);
+      CHECK(deleted.get<0>().value() == 1);
     }
-    CHECK(ids.size() == n);
-    CHECK(ids.contains("order-0"));
-    CHECK(ids.contains("order-249"));
+    bool gone = false;
+    try {
+      co_await dl.requeue(last[0].id);
+    } catch (const boost::system::system_error& e) {
+      gone = e.code() == errc::entry_gone;
+    }
+    CHECK(gone);
+    CHECK(co_await dl.requeue_all() == n - 131);
+    CHECK(co_await dl.count() == 1);
+    // Every requeued entry is pending in the group again, due for a retry now; nothing was
+    // added to the stream.
+    const auto entries = co_await stream_entries(c, stream);
+    CHECK(entries.size() == n - 1);
+    CHECK(co_await streamq::test::pending_count(c, topic, std::string(group)) == n - 1);
+    request zcard;
+    zcard.push("ZCARD", key{streamq::streams::topic_keys(topic).retries(group)});
+    response<std::int64_t> retries;
+    co_await c.async_exec(zcard, retries);
+    CHECK(retries.get<0>().value() == n - 1);
   });
 }
 

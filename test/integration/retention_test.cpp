@@ -201,6 +201,21 @@ TEST_CASE("trimmer_config is validated at construction, naming the field") {
   auto no_timeout = good;
   no_timeout.trim_timeout = 0ms;
   check(no_timeout, "trimmer_config.trim_timeout");
+  // Durations near milliseconds::max() would overflow deadlines: bounded by max_duration.
+  const auto huge = std::chrono::milliseconds::max();
+  const auto longest = trimmer_config::max_duration;
+  CHECK_NOTHROW(topic_trimmer(c, config_for("orders", retention_policy{.max_age = longest}, longest)));
+  check(config_for("orders", retention_policy{.max_age = huge}, 1s),
+        "trimmer_config.topics[0].policy.max_age");
+  check(config_for("orders", retention_policy{.max_length = 10}, huge), "trimmer_config.interval");
+  check(config_for("orders", retention_policy{.max_length = 10}, longest + 1ms),
+        "trimmer_config.interval");
+  auto huge_timeout = good;
+  huge_timeout.trim_timeout = huge;
+  check(huge_timeout, "trimmer_config.trim_timeout");
+  auto huge_reports = good;
+  huge_reports.error_report_interval = huge;
+  check(huge_reports, "trimmer_config.error_report_interval");
 }
 
 TEST_CASE("the trimmer keeps a topic at max_length while publishers write to it") {

@@ -354,3 +354,27 @@ TEST_CASE("scheduler configuration is validated, naming the field") {
     co_return;
   });
 }
+
+TEST_CASE("scheduler durations beyond max_duration are refused, naming the field") {
+  using ms = std::chrono::milliseconds;
+  const std::vector<std::pair<std::string, ms scheduler_config::*>> fields{
+      {"max_sleep", &scheduler_config::max_sleep},
+      {"misfire_grace", &scheduler_config::misfire_grace},
+      {"dedup_window", &scheduler_config::dedup_window},
+      {"retry_delay", &scheduler_config::retry_delay},
+      {"error_report_interval", &scheduler_config::error_report_interval}};
+  for (const auto& [name, field] : fields) {
+    scheduler_config config;
+    config.*field = scheduler_config::max_duration;
+    CHECK_NOTHROW(config.validate());
+    // Near milliseconds::max(), a deadline computed from it would overflow.
+    for (const ms bad : {scheduler_config::max_duration + ms(1), ms::max()}) {
+      config.*field = bad;
+      CHECK_THROWS_WITH_AS(config.validate(), doctest::Contains(("scheduler_config." + name).c_str()),
+                           std::invalid_argument);
+    }
+  }
+  scheduler_config zero_interval;
+  zero_interval.error_report_interval = ms(0);
+  CHECK_THROWS_AS(zero_interval.validate(), std::invalid_argument);
+}

@@ -30,21 +30,27 @@ std::string json_string(std::string_view text) {
 
 std::string ledger_report::json() const {
   std::string out = "{\"test\":" + json_string(test);
-  const std::pair<const char*, std::uint64_t> fields[] = {
-      {"ok", ok},
-      {"lost", lost},
-      {"duplicated", duplicated},
-      {"reexecuted", reexecuted},
-      {"recovered", recovered},
-      {"unexpected", unexpected},
-      {"recovery_ms", recovery_ms},
+  struct field {
+    const char* name;
+    std::uint64_t value;
+    bool measured;
   };
-  for (const auto& [name, value] : fields)
-    out += ",\"" + std::string(name) + "\":" + std::to_string(value);
+  const field fields[] = {
+      {"ok", ok, true},
+      {"lost", lost, true},
+      {"duplicated", duplicated, true},
+      {"reexecuted", reexecuted, scope.handlers},
+      {"recovered", recovered, true},
+      {"unexpected", unexpected, true},
+      {"recovery_ms", recovery_ms, scope.recovery},
+  };
+  for (const auto& [name, value, measured] : fields)
+    if (measured) out += ",\"" + std::string(name) + "\":" + std::to_string(value);
   return out + "}";
 }
 
-ledger::ledger(std::string test_name) : test_(std::move(test_name)) {}
+ledger::ledger(std::string test_name, ledger_scope scope)
+    : test_(std::move(test_name)), scope_(scope) {}
 
 std::string ledger::label(std::uint64_t seq) {
   return "seq-" + std::to_string(seq);
@@ -122,6 +128,7 @@ ledger_report ledger::report() const {
   std::lock_guard lock(mutex_);
   ledger_report r;
   r.test = test_;
+  r.scope = scope_;
   r.recovery_ms = static_cast<std::uint64_t>(recovery_.count());
   r.dead_lettered = dead_.size();
   r.handled = handled_.size();
@@ -130,7 +137,10 @@ ledger_report ledger::report() const {
     switch (how) {
       case outcome::ok:
         ++r.ok;
-        if (!handled_.contains(seq) && !dead_.contains(seq)) ++r.lost;
+        // With no handlers, a confirmed publish is safe once it is stored.
+        if (!(scope_.handlers ? handled_.contains(seq) : present_.contains(seq)) &&
+            !dead_.contains(seq))
+          ++r.lost;
         break;
       case outcome::failed:
         ++r.failed;

@@ -4,7 +4,8 @@
 // fault, then drains the topic and its dead-letter stream into the ledger and reports:
 //
 //   ok          publishes confirmed by Redis
-//   lost        confirmed, but never handled nor dead-lettered
+//   lost        confirmed, but never handled nor dead-lettered (with no handlers: confirmed,
+//               but missing from the drained stream)
 //   duplicated  stream entries beyond the first per sequence number
 //   reexecuted  handler runs beyond the first per sequence number
 //   recovered   indeterminate publishes (written, reply lost) found in the stream
@@ -15,7 +16,8 @@
 //
 // print() writes exactly one line to stdout: `LEDGER {"test":"...","ok":N,...}` with the keys
 // test, ok, lost, duplicated, reexecuted, recovered, unexpected, recovery_ms in that order.
-// Scripts collect these lines from the CTest output: keep the key names.
+// Scripts collect these lines from the CTest output: keep the key names. A figure the test does
+// not measure (see ledger_scope) is left out of the line, never printed as a zero.
 //
 // Std only (no streamq): the bookkeeping must not share bugs with the code under test.
 // Thread-safe: handlers may record from any thread.
@@ -32,8 +34,20 @@
 
 namespace streamq::test {
 
+// What a test measures.
+struct ledger_scope {
+  // Handlers run and every run is recorded (record_handled). false for a test of publishing
+  // and storage alone: `lost` then counts confirmed publishes missing from the drained topic
+  // stream, and `reexecuted` is left out of the line.
+  bool handlers = true;
+  // A success (a confirmed publish or a handler run) follows the injected fault. false when
+  // nothing is attempted after it: `recovery_ms` is left out of the line.
+  bool recovery = true;
+};
+
 struct ledger_report {
   std::string test;
+  ledger_scope scope;  // which figures were measured
   std::uint64_t ok = 0;
   std::uint64_t lost = 0;
   std::uint64_t duplicated = 0;
@@ -54,7 +68,7 @@ class ledger {
  public:
   enum class outcome { ok, failed, indeterminate };
 
-  explicit ledger(std::string test_name);
+  explicit ledger(std::string test_name, ledger_scope scope = {});
 
   // "seq-<n>" for n, and back (nullopt for anything else).
   [[nodiscard]] static std::string label(std::uint64_t seq);
@@ -84,6 +98,7 @@ class ledger {
   void success_locked();
 
   std::string test_;
+  ledger_scope scope_;
   mutable std::mutex mutex_;
   std::uint64_t next_ = 1;
   std::map<std::uint64_t, outcome> published_;

@@ -101,10 +101,12 @@ TEST_CASE("topic_keys spells every key of a topic with the {topic} hash tag") {
   CHECK(keys.dead_letters("billing") == "streamq:{orders}:dead:billing");
   CHECK(keys.processed("billing") == "streamq:{orders}:done:billing");
   CHECK_THROWS_AS(keys.processed("bad group"), std::invalid_argument);
+  CHECK(keys.retries("billing") == "streamq:{orders}:retry:billing");
+  CHECK_THROWS_AS(keys.retries("bad group"), std::invalid_argument);
 
   const std::vector<std::string> groups{"billing", "shipping"};
   const auto all = keys.all_keys(groups);
-  CHECK(all.size() == 9);
+  CHECK(all.size() == 11);
   CHECK(std::set<std::string>(all.begin(), all.end()).size() == all.size());
   CHECK(keys.all_keys().size() == 5);
 }

@@ -23,6 +23,7 @@ enum class parse_errc {
   aggregate_too_large,    // aggregate size over parser_limits::max_aggregate_size
   depth_exceeded,         // nesting deeper than parser_limits::max_depth
   unsupported_streamed,   // RESP3 streamed strings/aggregates ('?'): Redis never sends them
+  missing_lf,             // a CR inside a line is not followed by LF (lines carry no bare CR)
 };
 
 // A reply did not have the shape the caller asked for.

@@ -6,15 +6,26 @@
 //       -> asio::awaitable<void> { ...; co_return; });
 //   co_await c.run();  // until cancelled: then drains in-flight handlers and returns
 //
-// A handler that returns normally acknowledges its message. One that throws is retried with
-// exponential backoff (retry_policy), unless the error is permanent (is_permanent(), e.g. a
-// system_error with errc::permanent_failure), in which case the message goes to the
-// dead-letter stream at once, as do messages that do not decode as T (poison).
+// A handler returns awaitable<void> (returning acknowledges) or awaitable<outcome> (ack, retry
+// after a delay, dead letter, drop: outcome.hpp). One that throws is retried with exponential
+// backoff (retry_policy), unless the error is permanent (is_permanent(), e.g. a system_error
+// with errc::permanent_failure), in which case the message goes to the dead-letter stream at
+// once, as do messages that do not decode as T (poison).
+//
+// Delivery model (docs/wire-format.md, section 8): each consumer group gets each message once.
+// A failed message stays in its group's pending list under its own entry ID while its retry
+// waits in Redis (the group's retry set), so no other group sees it again, its position in
+// the stream is kept, and the wait occupies no handler slot. When it is due, any consumer of
+// the group takes it over (XCLAIM, which counts the delivery) and runs it. The attempt number
+// is Redis's delivery count, on every path: first read, retry, own-pending recovery at start
+// and claims from dead consumers; max_deliveries and retry_policy::max_attempts hold on each.
 
 #include <streamq/client.hpp>
+#include <streamq/log.hpp>
 #include <streamq/streams/envelope.hpp>
 #include <streamq/streams/error.hpp>
 #include <streamq/streams/names.hpp>
+#include <streamq/streams/outcome.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/system_error.hpp>
@@ -28,6 +39,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace streamq::streams {
@@ -38,12 +50,15 @@ class consumer_impl;
 
 struct retry_policy {
   std::uint32_t max_attempts = 5;         // handler runs at most this often; then dead letter
+  // The delay before retry n (n = 1, 2, ...) is base * 2^(n-1), capped at `cap`, then scaled
+  // down by up to `jitter` (a fraction) at random, so that failures do not retry in lockstep.
   std::chrono::milliseconds base{100};    // delay before the first retry
   std::chrono::milliseconds cap{30'000};  // delays double up to this
   double jitter = 0.5;                    // each delay drawn from [d*(1-jitter), d]
 };
 
-// Something an operator should hear about. None of these stop the consumer.
+// Something an operator should hear about. None of these stop the consumer. Every event also
+// goes to consumer_config::log (level warning, or error for the *_failed kinds and losses).
 struct consumer_event {
   enum class kind : std::uint8_t {
     data_loss_detected,       // a consumer group vanished (Redis restarted empty?); recreated
@@ -52,10 +67,22 @@ struct consumer_event {
     eviction_policy_unknown,  // the policy could not be read (CONFIG and INFO denied)
     dead_lettered,            // a message was moved to the dead-letter stream
     ownership_lost,           // an in-flight entry had been taken over by another consumer
+    // Failures of the consumer's own requests. The entries concerned stay pending in the
+    // group (nothing is lost) and come back; `code` says why. Persistent ones (NOPERM, ...)
+    // mean a configuration problem: they are reported each time.
+    ack_failed,             // XACK refused (or its outcome stayed unknown until stop)
+    retry_failed,           // a retry could not be scheduled
+    dead_letter_failed,     // a dead letter could not be written
+    claim_failed,           // taking over idle entries or due retries failed
+    keepalive_failed,       // refreshing the claims of running handlers failed
+    recovery_failed,        // re-reading this consumer's own pending entries failed
+    cleanup_failed,         // removing idle consumers of the group failed
+    read_failed,            // XREADGROUP failed other than by connection trouble
   };
   kind what;
   std::string topic;
   std::string detail;
+  error_code code{};  // the error, for the *_failed kinds
 };
 
 struct consumer_config {
@@ -70,6 +97,9 @@ struct consumer_config {
   // are still running every claim_idle / 3, so long handlers are not taken over.
   std::chrono::milliseconds claim_idle{30'000};
   std::chrono::milliseconds claim_interval{5'000};  // how often to look for them
+  // How often the group's retry set is looked at for retries due that this consumer did not
+  // schedule (those of consumers that died or stopped); its own are taken when due.
+  std::chrono::milliseconds retry_poll_interval{1'000};
   // An entry delivered more often than this (it keeps crashing consumers) is dead-lettered
   // instead of being handled again.
   std::uint32_t max_deliveries = 10;
@@ -91,19 +121,26 @@ struct consumer_config {
   // At start, a maxmemory-policy other than noeviction makes run() throw
   // errc::unsafe_eviction_policy (true) or only reports an event (false).
   bool refuse_unsafe_eviction_policy = true;
-  // Receives consumer_event reports, on the client's executor; must not block. Empty: they
-  // are printed to stderr, so nothing is ever silently dropped.
+  // Receives consumer_event reports, on the client's executor; must not block. Whether set or
+  // not, every event also goes to `log`.
   std::function<void(const consumer_event&)> on_event{};
+  // Where events and errors are logged (log.hpp); empty: one JSON object per line on stderr.
+  logger log{};
 
-  // Throws std::invalid_argument naming the first invalid field.
+  // Throws std::invalid_argument naming the first invalid field. Durations must lie within
+  // [0, 1 year] (so that deadlines computed from them cannot overflow).
   void validate() const;
 };
 
 // What a handler knows about the message it handles.
 struct message_context {
   std::string_view topic;
-  std::string_view entry_id;               // the stream entry ID
-  std::uint32_t attempt = 0;               // 0 on the first run, +1 per retry
+  std::string_view entry_id;               // the stream entry ID (the same on every retry)
+  std::uint32_t attempt = 0;               // 0 on the first run, +1 per earlier delivery
+  std::string_view group;                  // the consumer group
+  std::string_view consumer;               // this consumer's name
+  std::uint64_t deliveries = 1;            // Redis's delivery count of the entry (1, 2, ...)
+  std::size_t worker = 0;                  // which of the `concurrency` workers runs it
   const v1::Envelope* envelope = nullptr;  // headers, message_id, created_at, ...
   // When the handler will be cancelled (consumer_config::handler_timeout); time_point::max()
   // without a timeout. Pass it on to calls with their own deadlines.
@@ -116,7 +153,11 @@ struct message_context {
 struct consumer_stats {
   std::uint64_t delivered = 0;          // entries handed to handlers (incl. retries, recoveries)
   std::uint64_t acked = 0;              // handled successfully and acknowledged
-  std::uint64_t retried = 0;            // failures re-queued for another attempt
+  std::uint64_t retried = 0;            // failures scheduled for another attempt
+  std::uint64_t retries_taken = 0;      // due retries this consumer took over and ran
+  std::uint64_t dropped = 0;            // outcome::drop: acknowledged without a dead letter
+  std::uint64_t ack_failures = 0;       // entries whose XACK was refused (they stay pending)
+  std::uint64_t errors = 0;             // failed requests of any kind (see consumer_event)
   std::uint64_t dead_lettered = 0;      // moved to the dead-letter stream
   std::uint64_t claimed = 0;            // taken over from idle consumers
   std::uint64_t lost = 0;               // pending entries whose data was gone (trimmed/deleted)
@@ -148,6 +189,11 @@ struct consumer_health {
   redis::connection_state connection{};     // the client's shared connection
   redis::error_code last_connection_error;  // why it last failed, if it did
   std::uint64_t in_flight = 0;
+  // The consumer's last failed request (see consumer_event's *_failed kinds): what, why, when.
+  error_code last_error;
+  std::string last_error_detail;
+  std::chrono::system_clock::time_point last_error_at{};
+  std::uint64_t errors = 0;
   [[nodiscard]] bool healthy() const noexcept {
     return running && connection == redis::connection_state::connected;
   }
@@ -170,7 +216,7 @@ struct subscription_options {
 class consumer {
  public:
   using raw_handler =
-      std::function<boost::asio::awaitable<void>(const v1::Envelope&, message_context&)>;
+      std::function<boost::asio::awaitable<outcome>(const v1::Envelope&, message_context&)>;
 
   // Throws std::invalid_argument for an invalid configuration.
   consumer(client& c, consumer_config config);
@@ -188,20 +234,43 @@ class consumer {
   void subscribe(std::string_view topic, Handler handler, const subscription_options& options) {
     subscribe_raw(topic, T::descriptor()->full_name(), options,
                   [h = std::move(handler)](const v1::Envelope& envelope,
-                                           message_context& ctx) -> boost::asio::awaitable<void> {
+                                           message_context& ctx) -> boost::asio::awaitable<outcome> {
                     T message;
                     if (!message.ParseFromString(envelope.payload()))
                       throw boost::system::system_error(
                           errc::decode_failed,
                           "payload does not parse as " + T::descriptor()->full_name());
-                    co_await h(message, ctx);
+                    if constexpr (std::is_same_v<decltype(h(message, ctx)),
+                                                 boost::asio::awaitable<void>>) {
+                      co_await h(message, ctx);
+                      co_return outcome::ack();
+                    } else {
+                      co_return co_await h(message, ctx);
+                    }
                   });
   }
 
   // The type-erased form: `type_name` is the full protobuf name the envelope must carry.
-  void subscribe_raw(std::string_view topic, std::string type_name, raw_handler handler);
+  // `handler` returns awaitable<outcome> or awaitable<void>.
+  template <class Handler>
+  void subscribe_raw(std::string_view topic, std::string type_name, Handler handler) {
+    subscribe_raw(topic, std::move(type_name), subscription_options{}, std::move(handler));
+  }
+  template <class Handler>
   void subscribe_raw(std::string_view topic, std::string type_name,
-                     const subscription_options& options, raw_handler handler);
+                     const subscription_options& options, Handler handler) {
+    if constexpr (std::is_invocable_r_v<boost::asio::awaitable<void>, Handler&,
+                                        const v1::Envelope&, message_context&>) {
+      subscribe_erased(topic, std::move(type_name), options,
+                       [h = std::move(handler)](const v1::Envelope& envelope, message_context& ctx)
+                           -> boost::asio::awaitable<outcome> {
+                         co_await h(envelope, ctx);
+                         co_return outcome::ack();
+                       });
+    } else {
+      subscribe_erased(topic, std::move(type_name), options, raw_handler(std::move(handler)));
+    }
+  }
 
   // The owner operation. Creates the groups (MKSTREAM), re-reads this consumer's own
   // pending entries, then reads, dispatches, acknowledges, retries and recovers until it is
@@ -211,6 +280,11 @@ class consumer {
   // against the server (e.g. NOPERM); connection trouble is waited out.
   boost::asio::awaitable<void> run();
 
+  // Asks a running run() to stop gracefully (as cancelling it does) and return. Callable from
+  // any thread; before run() (or after it returned) it does nothing, so a later run() runs.
+  void stop() noexcept;
+
+  // Safe from any thread: a snapshot of counters kept with atomics.
   [[nodiscard]] consumer_stats stats() const noexcept;
   [[nodiscard]] consumer_health health() const noexcept;
   // Pending count, lag and length per subscribed topic (XINFO GROUPS, XLEN; one round
@@ -220,6 +294,8 @@ class consumer {
   [[nodiscard]] const std::string& name() const noexcept;
 
  private:
+  void subscribe_erased(std::string_view topic, std::string type_name,
+                        const subscription_options& options, raw_handler handler);
   std::unique_ptr<detail::consumer_impl> impl_;
 };
 

@@ -20,6 +20,8 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <cstdint>
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -27,6 +29,10 @@
 #include <vector>
 
 namespace streamq::streams {
+
+namespace detail {
+enum class requeue_status : std::int8_t;
+}
 
 // One entry of a dead-letter stream.
 struct dead_letter_entry {
@@ -67,26 +73,35 @@ class dead_letters {
   // How many dead letters there are (XLEN).
   boost::asio::awaitable<std::size_t> count();
 
-  // Puts dead letter `id` back on the topic's stream and deletes it, atomically (one Lua
-  // script: the entry is added only if the dead letter still exists, so two concurrent
-  // requeues add it once). The envelope is requeued with attempt reset to 0 (message_id,
-  // headers, payload kept), so the handler gets a full set of retries; a letter holding
-  // raw_fields (its entry did not decode) is re-added with those fields unchanged.
-  // Returns the new topic stream entry ID. Throws system_error with
+  // Hands dead letter `id` back to its consumer group, and to no other group, then deletes it,
+  // atomically (one Lua script; two concurrent requeues requeue once). The topic entry it came
+  // from (still in the stream under letter.original_entry_id()) becomes pending in the group
+  // again with a delivery count of 0, and is due for a retry at once: a consumer of the group
+  // takes it over and runs it with a full set of attempts (an entry written by wave-1 retries
+  // keeps the attempts its envelope records). Letters holding raw_fields are requeued the same
+  // way. Returns the topic entry ID. Throws system_error with
   // boost::system::errc::no_such_file_or_directory when there is no dead letter `id` (or it
-  // was requeued or purged meanwhile), and errc::malformed_entry when the entry is not a
-  // valid dead letter or holds neither an envelope nor raw fields (purge it instead).
+  // was requeued or purged meanwhile), errc::entry_gone when the topic entry was trimmed or
+  // deleted (nothing changes: republish() it), and errc::malformed_entry when the entry is not
+  // a valid dead letter (purge it instead).
   boost::asio::awaitable<std::string> requeue(std::string_view id);
 
   // Requeues (as requeue() does) the dead letters with IDs from `first` to `last`, inclusive
-  // ("-" and "+" for the ends), oldest first, at most `max`, in transactions of batch_size.
-  // Entries that are not valid dead letters are left in place. Returns how many were
-  // requeued. A failure throws after the batches before it were committed.
+  // ("-" and "+" for the ends), oldest first, at most `max`, each atomically. Letters that are
+  // not valid, or whose topic entry is gone, are left in place. Returns how many were
+  // requeued. A failure throws after the ones before it were requeued.
   boost::asio::awaitable<std::size_t> requeue_range(std::string_view first, std::string_view last);
   boost::asio::awaitable<std::size_t> requeue_range(std::string_view first, std::string_view last,
                                                     std::size_t max);
   // requeue_range("-", "+") without a limit.
   boost::asio::awaitable<std::size_t> requeue_all();
+
+  // Publishes dead letter `id` again as a NEW topic entry and deletes it, atomically: its
+  // envelope with attempt 0 (message_id, headers, payload kept), or its raw_fields unchanged.
+  // Every consumer group of the topic receives the new entry, not only this one: for letters
+  // whose entry is gone (errc::entry_gone from requeue()). Returns the new entry ID; throws as
+  // requeue() does.
+  boost::asio::awaitable<std::string> republish(std::string_view id);
 
   // Deletes dead letter `id` (XDEL); false when there was none.
   boost::asio::awaitable<bool> purge(std::string_view id);
@@ -98,6 +113,7 @@ class dead_letters {
   boost::asio::awaitable<std::vector<dead_letter_entry>> range(std::string start,
                                                                std::string_view end,
                                                                std::size_t count);
+  boost::asio::awaitable<detail::requeue_status> requeue_one(const dead_letter_entry& entry);
 
   client& client_;
   topic_keys keys_;

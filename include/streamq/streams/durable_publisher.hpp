@@ -11,6 +11,11 @@
 // WAIT blocks its connection, so run() owns a dedicated one, and publishes are group-committed:
 // everything queued while one XADDs+WAIT round trip is in flight goes out together in the next
 // (one WAIT for the whole group).
+//
+// Idempotency keys work as with publisher (envelope_options::idempotency_key, same keys, same
+// script): a publish retried with the key of one that already landed (after
+// replication_timeout or publish_indeterminate) adds nothing and returns the first entry's ID,
+// once `replicas` replicas have everything up to this retry, the first entry included.
 
 #include <streamq/client.hpp>
 #include <streamq/streams/envelope.hpp>
@@ -26,6 +31,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace streamq::streams {
 
@@ -39,6 +45,12 @@ struct durability_config {
   std::chrono::milliseconds request_timeout{5000};
   std::size_t max_group = 512;  // most publishes one XADDs+WAIT round trip carries
   entry_limits limits{};
+  // How long an idempotency key suppresses another publish with the same key on the same
+  // topic (shared with publisher: a key either of them used counts for both).
+  std::chrono::milliseconds dedup_window{std::chrono::hours(24)};
+  // Envelope.producer_id of the messages this publisher numbers; as publisher_config's: empty
+  // means new_producer_id(), unique per durable_publisher object.
+  std::string producer_id;
 
   // Throws std::invalid_argument naming the first invalid field.
   void validate() const;
@@ -49,6 +61,12 @@ struct durable_publisher_stats {
   std::uint64_t unconfirmed = 0;  // added, but WAIT timed out (replication_timeout)
   std::uint64_t failed = 0;       // refused, or the connection failed
   std::uint64_t round_trips = 0;  // XADDs+WAIT groups sent
+  // Of the confirmed and unconfirmed, those that added nothing: their idempotency key had
+  // been used, and the first entry's ID was returned.
+  std::uint64_t duplicates = 0;
+  // Publishes whose caller stopped waiting (cancellation, a deadline): operation_aborted
+  // before sending, publish_indeterminate after.
+  std::uint64_t cancelled = 0;
 };
 
 class durable_publisher {
@@ -64,11 +82,20 @@ class durable_publisher {
   boost::asio::awaitable<void> run();
 
   // Publishes and returns the entry ID once `replicas` replicas confirmed it. Throws
-  // boost::system::system_error: errc::invalid_name / message_too_large (nothing sent);
-  // errc::replication_timeout (on the master, not confirmed: it may be lost with the master);
-  // errc::publish_indeterminate (sent, connection lost before the reply); resp::server_errc
-  // (refused, e.g. oom); redis::client_errc::shut_down when run() is not running or stopped.
+  // boost::system::system_error: errc::invalid_name / message_too_large / invalid_utf8 (the
+  // field named in what(); nothing sent); errc::replication_timeout (on the master, not
+  // confirmed: it may be lost with the master); errc::publish_indeterminate (sent, connection
+  // lost before the reply); resp::server_errc (refused, e.g. oom);
+  // redis::client_errc::shut_down when run() is not running or stopped.
   // Must be called on the client's executor; `topic` and `message` are copied first.
+  //
+  // Cancellation: the wait for the reply honours the caller's (terminal) cancellation, which
+  // is how with_deadline and `||` end it. A publish still queued, not yet sent, is taken out of
+  // the queue and never sent: asio::error::operation_aborted. One already sent cannot be
+  // recalled: it fails with errc::publish_indeterminate at once (it may be added and
+  // replicated later; retry with an idempotency key), and its reply, when it comes, is
+  // dropped. Either way the publisher keeps nothing of it and stays usable; a caller already
+  // cancelled when it calls publish gets operation_aborted and nothing is queued.
   boost::asio::awaitable<std::string> publish(std::string_view topic,
                                               const google::protobuf::Message& message);
   boost::asio::awaitable<std::string> publish(std::string_view topic,
@@ -76,20 +103,26 @@ class durable_publisher {
                                               const envelope_options& options);
 
   [[nodiscard]] durable_publisher_stats stats() const noexcept { return stats_; }
+  // Envelope.producer_id of what this publisher numbers (the configured one, or a new one).
+  [[nodiscard]] const std::string& producer_id() const noexcept { return config_.producer_id; }
 
  private:
   struct pending;
   boost::asio::awaitable<std::string> submit(std::string topic, v1::Envelope envelope);
   boost::asio::awaitable<void> flush_loop(redis::connection& conn);
-  // The stream key of a valid topic name, computed once per topic.
-  const std::string& stream_of(const std::string& topic);
+  // Reads the replies of one group's round trip and completes its publishes.
+  void complete(std::vector<std::shared_ptr<pending>>& group,
+                const resp::generic_response& replies);
+  // The keys of a valid topic name, computed once per topic.
+  std::shared_ptr<const topic_keys> keys_of(const std::string& topic);
 
   client& client_;
   durability_config config_;
   durable_publisher_stats stats_;
+  std::uint64_t next_sequence_ = 1;
   std::deque<std::shared_ptr<pending>> queue_;
-  std::unordered_map<std::string, std::string> streams_;  // topic -> stream key
-  boost::asio::steady_timer wake_;                        // flush_loop: something was queued
+  std::unordered_map<std::string, std::shared_ptr<const topic_keys>> keys_;
+  boost::asio::steady_timer wake_;  // flush_loop: something was queued
   bool running_ = false;
 };
 

@@ -48,9 +48,24 @@ struct entry_limits {
 // strings, so it expands in place: request.push("XADD", resp::key{k}, "*", fields).
 using entry_fields = std::array<std::string, 4>;
 
-// Serializes `envelope` into entry fields. Throws std::length_error if it is over 2 GiB - 1
-// (protobuf's own limit); check_limits() refuses much smaller messages first.
+// Serializes `envelope` into entry fields. Throws boost::system::system_error with
+// errc::invalid_utf8 naming the field when validate_envelope_strings() refuses it (libprotobuf
+// would log an error and every consumer would fail to parse the entry), std::length_error if
+// it is over 2 GiB - 1 (protobuf's own limit); check_limits() refuses much smaller messages
+// first.
 [[nodiscard]] entry_fields encode_entry(const v1::Envelope& envelope);
+
+// True if `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+// above U+10FFFF): what protobuf demands of proto3 `string` fields.
+[[nodiscard]] bool is_valid_utf8(std::string_view text) noexcept;
+
+// errc::invalid_utf8 when a `string` field of `envelope` (message_id, type, a headers key or
+// value, idempotency_key, partition_key, producer_id) is not valid UTF-8; then `field`, if
+// given, receives its name, e.g.  partition_key  or  headers key "k\xff"  or
+// headers["tenant"] value  (bytes that are not printable ASCII shown as \xNN). Publishers call
+// it before writing anything. Otherwise success, and `field` is left alone.
+[[nodiscard]] error_code validate_envelope_strings(const v1::Envelope& envelope,
+                                                   std::string* field = nullptr);
 
 // errc::message_too_large when the payload or the whole serialized envelope is over
 // `limits`; a publisher calls it before writing anything. Otherwise success.
@@ -63,7 +78,9 @@ using entry_fields = std::array<std::string, 4>;
 //   unknown_envelope_version  `v` is not envelope_version (whatever the other fields are)
 //   malformed_entry           `e` missing or repeated
 //   message_too_large         `e` over limits.max_envelope_bytes() (checked before parsing)
-//   malformed_entry           `e` is not a valid serialized Envelope
+//   malformed_entry           `e` is not a valid serialized Envelope, including a `string`
+//                             field that is not UTF-8 (found before parsing, so libprotobuf
+//                             never logs about it)
 //   message_too_large         the payload is over limits.max_payload_bytes
 // `out` is unspecified after an error.
 [[nodiscard]] error_code decode_entry(std::span<const std::string> fields, v1::Envelope& out,
@@ -75,6 +92,9 @@ using entry_fields = std::array<std::string, 4>;
 
 // Dead-letter stream entries: {"v", "1", "d", <serialized DeadLetter>}. Same rules as
 // encode_entry / decode_entry, without size limits (streamq writes these entries itself).
+// encode_dead_letter never refuses a letter for its text: bytes of last_error (or another
+// string of the letter itself) that are not UTF-8 are written as "\xNN", so that the letter
+// can still be read back.
 [[nodiscard]] entry_fields encode_dead_letter(const v1::DeadLetter& dead_letter);
 [[nodiscard]] error_code decode_dead_letter(std::span<const std::string> fields,
                                             v1::DeadLetter& out);
@@ -103,6 +123,14 @@ struct envelope_options {
 // "sha256:" and the hex SHA-256 of the type name, a NUL byte and the payload: equal for
 // byte-identical messages of one type, different otherwise.
 [[nodiscard]] std::string content_idempotency_key(std::string_view type, std::string_view payload);
+
+// A new producer ID (Envelope.producer_id) for a publisher that was given none: shaped like
+// new_message_id() (creation time and 80 random bits), so unique per publisher object.
+[[nodiscard]] std::string new_producer_id();
+
+// The reason a producer ID given in a configuration is refused (1 to 128 printable ASCII
+// characters, no spaces), or an empty string when it is valid.
+[[nodiscard]] std::string producer_id_problem(std::string_view producer_id);
 
 // An Envelope holding `message`: type = its full protobuf name, payload = its serialization,
 // message_id and created_at as `options` say (attempt 0, no sequence: publishers fill those).

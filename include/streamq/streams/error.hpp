@@ -57,6 +57,26 @@ enum class errc {
   // within the timeout (WAIT). It is in the stream for now, but a failover may lose it;
   // retry with an idempotency key, or alert.
   replication_timeout = 13,
+  // The entry was delivered more often than consumer_config::max_deliveries without being
+  // acknowledged: it keeps killing (or stalling) its consumers. Dead-lettered without another
+  // run; look at the consumer's logs around its deliveries.
+  delivery_limit_exceeded = 14,
+  // The topic entry a dead letter refers to is no longer in the stream (trimmed or deleted),
+  // so it cannot be handed back to its group alone. dead_letters::republish() adds its
+  // envelope as a new entry instead, which every group then receives.
+  entry_gone = 15,
+  // This consumer no longer owns the entry: another consumer of the group took it over (it
+  // was presumed dead). What this consumer would have recorded for it (a retry, a dead letter)
+  // is left to the new owner.
+  ownership_lost = 16,
+  // The handler's outcome told the consumer to dead-letter the message (outcome::dead_letter
+  // without a code of its own).
+  rejected_by_handler = 17,
+  // A `string` field of the envelope (a header, an ID, a key) is not valid UTF-8, which proto3
+  // requires: every consumer would fail to parse the entry. Refused before anything is
+  // written; the exception's text names the field. Send such data in the payload or as
+  // base64/hex text.
+  invalid_utf8 = 18,
 };
 
 [[nodiscard]] const boost::system::error_category& streams_category() noexcept;

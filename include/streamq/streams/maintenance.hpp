@@ -16,7 +16,7 @@ namespace streamq::streams {
 
 struct retention_policy {
   std::uint64_t max_length = 0;          // keep about this many newest entries; 0: no cap
-  std::chrono::milliseconds max_age{0};  // drop entries older than this; 0: no limit
+  std::chrono::milliseconds max_age{0};  // drop entries older than this (server clock); 0: none
   // By default nothing a consumer group has not acknowledged is trimmed: not entries
   // pending in a group, nor entries not yet delivered to it. Set to trim them anyway.
   bool trim_unacknowledged = false;

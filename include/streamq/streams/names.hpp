@@ -54,11 +54,21 @@ class topic_keys {
   // Messages a consumer group handled with subscription_options::once (sorted set of message
   // keys by handling time): "streamq:{T}:done:<group>". Throws like dead_letters().
   [[nodiscard]] std::string processed(std::string_view group) const;
+  // Entries of one consumer group waiting for a retry (sorted set: member = entry ID, score =
+  // due time in server ms): "streamq:{T}:retry:<group>". The entries stay in the group's
+  // pending list meanwhile. Throws like dead_letters().
+  [[nodiscard]] std::string retries(std::string_view group) const;
   // Deduplication key of one idempotency key: dedup_prefix() + key. Any bytes may follow the
   // prefix; the hash tag stays {T}.
   [[nodiscard]] std::string dedup(std::string_view idempotency_key) const;
+  // Prefix of the deduplication keys of scheduled tasks: "streamq:{T}:task-dedup:". Apart from
+  // the publisher's, so a publish and a task with the same idempotency key never suppress
+  // each other.
+  [[nodiscard]] const std::string& task_dedup_prefix() const noexcept { return task_dedup_prefix_; }
+  // Deduplication key of one scheduled task's idempotency key: task_dedup_prefix() + key.
+  [[nodiscard]] std::string task_dedup(std::string_view idempotency_key) const;
 
-  // Every key above except dedup keys, with dead_letters() and processed() for each of
+  // Every key above except dedup keys, with dead_letters(), processed() and retries() for each of
   // `groups`.
   [[nodiscard]] std::vector<std::string> all_keys(std::span<const std::string> groups = {}) const;
 
@@ -71,10 +81,12 @@ class topic_keys {
   std::string delayed_;
   std::string delayed_data_;
   std::string dedup_prefix_;
+  std::string task_dedup_prefix_;
   std::string cron_;
   std::string meta_;
   std::string dead_prefix_;
   std::string done_prefix_;
+  std::string retry_prefix_;
 };
 
 }  // namespace streamq::streams

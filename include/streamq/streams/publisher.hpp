@@ -30,6 +30,15 @@ struct publisher_config {
   // How long an idempotency key (envelope_options) suppresses another publish with the same
   // key on the same topic. Covers producer retries after errc::publish_indeterminate.
   std::chrono::milliseconds dedup_window{std::chrono::hours(24)};
+  // Envelope.producer_id of every message this publisher numbers (Envelope.sequence counts
+  // 1, 2, 3... per publisher object, over all topics). Empty (the default): new_producer_id(),
+  // different for every publisher object, so two publishers, or one restarted, never seem to
+  // share one counter. A gap in one producer's sequence is a numbered publish that did not
+  // land: refused by Redis (the caller got the error), suppressed as a duplicate, or lost.
+  // Publishes refused before sending (invalid_utf8, message_too_large) take no number. A name
+  // given here must be used by one live publisher at a time; its sequence starts again at 1
+  // with each publisher object. 1 to 128 printable ASCII characters, no spaces.
+  std::string producer_id;
 };
 
 struct publisher_stats {
@@ -52,8 +61,9 @@ class publisher {
 
   // Publishes `message` to `topic` and returns the stream entry ID.
   // Throws boost::system::system_error with:
-  //  - errc::invalid_name for a bad topic name, errc::message_too_large over the limits
-  //    (both before anything is written);
+  //  - errc::invalid_name for a bad topic name, errc::message_too_large over the limits,
+  //    errc::invalid_utf8 for an envelope string (header, key, ID) that is not UTF-8, its
+  //    field named in what() (all before anything is written);
   //  - errc::publish_indeterminate when the XADD was written but the connection was lost
   //    before Redis replied: it may be in the stream; a blind retry may duplicate it;
   //  - a resp::server_errc when Redis refused it (e.g. oom under maxmemory);
@@ -68,7 +78,9 @@ class publisher {
   boost::asio::awaitable<std::string> publish(std::string_view topic,
                                               const google::protobuf::Message& message);
 
-  // Publishes an envelope as it is (attempt, headers, IDs kept; a zero sequence is filled).
+  // Publishes an envelope as it is (attempt, headers, IDs kept). A zero sequence is filled
+  // from this publisher's counter, with producer_id set to this publisher's; an envelope that
+  // has a sequence keeps it and its producer_id (a message written again keeps its origin).
   // With an idempotency key, the duplicate check and the XADD are one Lua script: any number
   // of concurrent publishers of one key add exactly one entry, and all get its ID.
   boost::asio::awaitable<std::string> publish_envelope(std::string_view topic,
@@ -77,21 +89,32 @@ class publisher {
   boost::asio::awaitable<publish_receipt> publish_envelope_checked(std::string_view topic,
                                                                    v1::Envelope envelope);
 
-  // Publishes all envelopes in one round trip, atomically (MULTI/EXEC): either every entry
-  // is added, in order, or none (the errors of publish, for the first failure). The
-  // envelopes are read when the awaitable runs: they must outlive it (the topic is copied).
+  // Publishes all envelopes in one round trip, all or none: one Lua script checks everything
+  // that could make an XADD fail (the type of every key it touches, the stream's room for new
+  // IDs) before its first write, then adds the entries in order; under maxmemory Redis
+  // refuses it at that first write. So when this throws, no entry was added: the envelopes
+  // are checked like publish's before anything is sent (the whole batch is refused for one
+  // bad envelope), a refusal by Redis (e.g. WRONGTYPE, oom) added nothing, and
+  // errc::publish_indeterminate means all were added or none. Returns the entry IDs in
+  // order; an envelope whose idempotency key was already used (also earlier in the same
+  // batch) gets the first entry's ID and adds nothing. Sequence numbers of one batch are
+  // consecutive. The envelopes are read when the awaitable runs: they must outlive it (the
+  // topic is copied).
   boost::asio::awaitable<std::vector<std::string>> publish_batch(
       std::string_view topic, std::span<const v1::Envelope> envelopes);
 
   [[nodiscard]] publisher_stats stats() const noexcept;
+  // The configuration, with producer_id filled in when it was left empty.
   [[nodiscard]] const publisher_config& config() const noexcept { return config_; }
+  [[nodiscard]] const std::string& producer_id() const noexcept { return config_.producer_id; }
 
  private:
   boost::asio::awaitable<std::string> send(std::string topic, v1::Envelope envelope);
   boost::asio::awaitable<publish_receipt> send_checked(std::string topic, v1::Envelope envelope);
   boost::asio::awaitable<std::vector<std::string>> send_batch(
       std::string topic, std::span<const v1::Envelope> envelopes);
-  void prepare(v1::Envelope& envelope);
+  // Checks `envelope` (strings, size; throws before anything is written) and numbers it.
+  entry_fields prepare(v1::Envelope& envelope);
   // The keys of `topic`, built once per topic (every publish needs the stream key).
   std::shared_ptr<const topic_keys> keys_of(std::string_view topic);
 

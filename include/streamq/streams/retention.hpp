@@ -7,27 +7,57 @@
 //   trimmer_config config;
 //   config.topics.push_back(topic_retention{"orders", retention_policy{.max_length = 100'000}});
 //   topic_trimmer trimmer(client, config);  // throws std::invalid_argument for a bad config
-//   co_await trimmer.run();                  // until cancelled; then it returns normally
+//   co_await trimmer.run();                  // until stop() or cancelled; then it returns
+//
+// max_age is measured by the server's clock (trim_topic reads TIME in its script).
 
 #include <streamq/client.hpp>
+#include <streamq/log.hpp>
 #include <streamq/streams/error.hpp>
+#include <streamq/streams/last_error.hpp>
 #include <streamq/streams/maintenance.hpp>
 #include <streamq/streams/names.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 namespace streamq::streams {
 
+namespace detail {
+class stop_request;
+class failure_log;
+}  // namespace detail
+
 // One topic and how much of it to keep.
 struct topic_retention {
   std::string topic{};        // a valid topic name (names.hpp), listed once per trimmer
   retention_policy policy{};  // needs max_length > 0 or max_age > 0 (or both)
+};
+
+// Something an operator should hear about. None of these stop the trimmer. Each also goes to
+// trimmer_config::log.
+struct trimmer_event {
+  enum class kind : std::uint8_t {
+    // Trimming `topic` failed (NOPERM, WRONGTYPE, connection trouble, a timeout, ...); it is
+    // tried again next round. Reported when it starts, when the error changes, then at most
+    // once per error_report_interval while it persists; `failures` counts what it stands for.
+    trim_failed,
+    // Trimming `topic` works again; `failures` is how many failed.
+    trim_recovered,
+  };
+  kind what;
+  std::string topic;
+  error_code error;  // why (clear for trim_recovered)
+  std::string detail;
+  std::uint64_t failures = 0;
 };
 
 struct trimmer_config {
@@ -40,6 +70,18 @@ struct trimmer_config {
   // Bounds each trim call (one EVAL). One that takes longer counts as an error
   // (client_errc::timeout); its script may still run on the server. Must be positive.
   std::chrono::milliseconds trim_timeout{5'000};
+  // Receives trimmer_event reports on run()'s executor; must not block. An exception from it
+  // is logged and dropped. Empty: the events still reach `log`.
+  std::function<void(const trimmer_event&)> on_event{};
+  // Where events and errors are written; empty: one JSON object per line on stderr.
+  logger log{};
+  // A failure that repeats (same topic, same error) is reported at most once per this long;
+  // health() and stats() show every one at once.
+  std::chrono::milliseconds error_report_interval{std::chrono::minutes(1)};
+
+  // Every duration above, and each policy's max_age, is at most this long: longer is surely a
+  // mistake, and a deadline computed from one near milliseconds::max() would overflow.
+  static constexpr std::chrono::milliseconds max_duration{std::chrono::days(3650)};
 
   // Throws std::invalid_argument naming the first invalid field, e.g.
   // "streamq trimmer_config.topics[1].policy: ...".
@@ -64,24 +106,37 @@ struct trimmer_stats {
   std::vector<topic_trim_stats> topics;  // in the order of trimmer_config::topics
 };
 
+struct trimmer_health {
+  bool running = false;                     // run() is active
+  redis::connection_state connection{};     // the client's shared connection
+  redis::error_code last_connection_error;  // why it last failed, if it did
+  bool failing = false;                     // the latest trim of some topic failed
+  last_error_info last_error;               // the latest failure, with its text; kept after
+                                            // recovery
+  [[nodiscard]] bool healthy() const noexcept {
+    return running && connection == redis::connection_state::connected && !failing;
+  }
+};
+
 class topic_trimmer {
  public:
   // Throws std::invalid_argument (see trimmer_config::validate). `c` must outlive this.
   topic_trimmer(client& c, trimmer_config config);
+  ~topic_trimmer();
   topic_trimmer(const topic_trimmer&) = delete;
   topic_trimmer& operator=(const topic_trimmer&) = delete;
 
   // The owner operation: trims every topic (in order, one EVAL each) at once, then every
   // config().interval, until cancelled.
   //
-  // Errors: none are thrown for trimming. A failed trim call is counted in stats() and tried
-  // again on the next round. When the connection fails (transport error or timeout, as
+  // Errors: none are thrown for trimming. A failed trim call is counted in stats(), shown by
+  // health(), reported (trimmer_event, config().log) and tried again on the next round. When the connection fails (transport error or timeout, as
   // opposed to an error reply from Redis), the rest of that round is skipped: the other
   // topics would only wait on the same connection. Throws boost::system::system_error with
   // asio::error::already_started if run() is already running; std::bad_alloc passes through.
   //
-  // Cancellation (per-operation, any type): run() returns normally, promptly, also when the
-  // cancellation arrives while it is not suspended. A trim in flight is given up: withdrawn
+  // Cancellation (per-operation, any type) and stop(): run() returns normally, promptly, also
+  // when the cancellation arrives while it is not suspended. A trim in flight is given up: withdrawn
   // if not yet written, else abandoned (its script may still run on the server; it never
   // trims more than the policy allows). A cancelled trim is not counted as an error. The
   // trimmer may be run again afterwards.
@@ -90,20 +145,30 @@ class topic_trimmer {
   // Lifetimes: this object and the client must outlive the operation. Thread safety: one
   // run() at a time; stats() from anywhere.
   boost::asio::awaitable<void> run();
+  // Asks run() to return, as cancellation does. Any thread. Called while no run() is active,
+  // it makes the next run() return at once; a run() that returned has forgotten the request.
+  void stop() noexcept;
 
   // A snapshot of the counters. Safe from any thread.
   [[nodiscard]] trimmer_stats stats() const;
+  // Safe from any thread.
+  [[nodiscard]] trimmer_health health() const;
   [[nodiscard]] const trimmer_config& config() const noexcept { return config_; }
 
  private:
+  boost::asio::awaitable<void> loop();
   // One round; returns false if it was cut short by cancellation.
   boost::asio::awaitable<bool> round();
-  void record_failure(std::size_t topic, error_code ec);
+  void record_failure(std::size_t topic, error_code ec, const std::string& text);
+  void record_success(std::size_t topic, std::uint64_t removed);
+  void report(const trimmer_event& event);
 
   client& client_;
   trimmer_config config_;
   std::vector<topic_keys> keys_;  // per topic, in config order
-  bool running_ = false;          // touched by run() only
+  std::atomic<bool> running_{false};
+  std::unique_ptr<detail::stop_request> stop_;
+  std::unique_ptr<detail::failure_log> failures_;
   mutable std::mutex stats_mutex_;
   trimmer_stats stats_;
 };

@@ -5,7 +5,7 @@
 //   auto id = co_await s.publish_in("emails", reminder, std::chrono::minutes(5));
 //   co_await s.upsert_recurring("emails", "nightly-report", schedule::parse("cron:0 2 * * *"),
 //                               report_request, missed_policy::skip);
-//   co_await s.run();  // until cancelled: moves due tasks, fires recurring ones
+//   co_await s.run();  // until stop() or cancelled: moves due tasks, fires recurring ones
 //
 // Delayed tasks wait in a sorted set under the topic's hash tag (docs/wire-format.md). run()
 // moves due tasks into the topic stream with one Lua script per poll (due range, XADD,
@@ -19,9 +19,16 @@
 // scheduler computes the same occurrences, and each occurrence is claimed in one Lua script
 // that records it as fired and adds the message: exactly one process wins, with no leader
 // election.
+//
+// Clocks: due times are the server's (docs/wire-format.md §9). publish_in() adds its delay to
+// the server's TIME inside the scheduling script; publish_at() takes an absolute time, which by
+// definition is the caller's wall clock, so a skew between this host and Redis shifts it.
 
 #include <streamq/client.hpp>
+#include <streamq/log.hpp>
+#include <streamq/resp/value.hpp>
 #include <streamq/streams/envelope.hpp>
+#include <streamq/streams/last_error.hpp>
 #include <streamq/streams/names.hpp>
 #include <streamq/streams/schedule.hpp>
 
@@ -31,19 +38,49 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace streamq::streams {
 
+namespace detail {
+class stop_request;
+class failure_log;
+}  // namespace detail
+
 // What to do with occurrences of a recurring task that passed while no scheduler ran (or that
 // are found later than scheduler_config::misfire_grace).
 enum class missed_policy : std::uint8_t {
   skip,      // drop them; the next occurrence fires as usual
   run_once,  // fire once for the latest missed occurrence, however many were missed
+};
+
+// Something an operator should hear about. None of these stop the scheduler. Each also goes to
+// scheduler_config::log.
+struct scheduler_event {
+  enum class kind : std::uint8_t {
+    // A poll failed: for every topic (`topic` empty: connection trouble, waited out) or for one
+    // (an error reply such as NOPERM or WRONGTYPE: that topic's tasks wait until it is fixed;
+    // the other topics go on). Reported when it starts, when the error changes, then at most
+    // once per error_report_interval while it persists; `failures` counts what it stands for.
+    poll_failed,
+    // Polls of `topic` (empty: of every topic) work again; `failures` is how many failed.
+    poll_recovered,
+    // A recurring task this build cannot read (its spec is not one it knows, or its message is
+    // not an envelope): it is never fired. Reported once per task and spec.
+    recurring_task_unreadable,
+  };
+  kind what;
+  std::string topic;
+  error_code error;  // why (clear for poll_recovered)
+  std::string detail;
+  std::uint64_t failures = 0;
 };
 
 struct scheduler_config {
@@ -63,6 +100,18 @@ struct scheduler_config {
   // Wait after a failed poll (connection trouble) before the next one.
   std::chrono::milliseconds retry_delay{200};
   entry_limits limits{};
+  // Receives scheduler_event reports on run()'s executor; must not block. An exception from it
+  // is logged and dropped. Empty: the events still reach `log`.
+  std::function<void(const scheduler_event&)> on_event{};
+  // Where events and errors are written; empty: one JSON object per line on stderr.
+  logger log{};
+  // A failure that repeats (same topic, same error) is reported at most once per this long;
+  // health() shows every one at once.
+  std::chrono::milliseconds error_report_interval{std::chrono::minutes(1)};
+
+  // Every duration above is at most this long: longer is surely a mistake, and a deadline
+  // computed from one near milliseconds::max() would overflow.
+  static constexpr std::chrono::milliseconds max_duration{std::chrono::days(3650)};
 
   // Throws std::invalid_argument naming the first invalid field.
   void validate() const;
@@ -84,13 +133,25 @@ struct recurring_task {
   v1::Envelope envelope;  // what each occurrence publishes (a fresh message_id each time)
 };
 
+struct scheduler_health {
+  bool running = false;                     // run() is active
+  redis::connection_state connection{};     // the client's shared connection
+  redis::error_code last_connection_error;  // why it last failed, if it did
+  bool failing = false;                     // the latest poll failed (for some topic)
+  last_error_info last_error;               // the latest failure; kept after recovery
+  [[nodiscard]] bool healthy() const noexcept {
+    return running && connection == redis::connection_state::connected && !failing;
+  }
+};
+
 struct scheduler_stats {
   std::uint64_t scheduled = 0;          // delayed tasks scheduled through this object
   std::uint64_t duplicates = 0;         // scheduling suppressed by an idempotency key
   std::uint64_t cancelled = 0;          // cancel_scheduled() calls that removed a task
   std::uint64_t moved = 0;              // due tasks this poller moved into their topics
   std::uint64_t polls = 0;              // poll round trips
-  std::uint64_t poll_errors = 0;        // failed polls (retried after retry_delay)
+  std::uint64_t poll_errors = 0;        // failed polls, one per topic that failed (retried
+                                        // after retry_delay; see scheduler_health)
   std::uint64_t recurring_fired = 0;    // occurrences this process claimed and published
   std::uint64_t recurring_skipped = 0;  // missed occurrences this process claimed and dropped
 };
@@ -106,7 +167,8 @@ class scheduler {
   // Schedules `message` for `topic` at `due` (or after `delay`) and returns the task ID.
   // With options.idempotency_key (or dedup_by_content), a second task with the same key
   // within dedup_window is not added: the first task's ID is returned. A due time in the
-  // past is due at once. Throws boost::system::system_error: errc::invalid_name,
+  // past is due at once. publish_in's due time is the server's TIME + delay (a negative delay
+  // counts as 0; one over max_delay throws std::invalid_argument). Throws boost::system::system_error: errc::invalid_name,
   // errc::message_too_large (nothing written), errc::publish_indeterminate (written, reply
   // lost: a retry with an idempotency key is safe), resp::server_errc (e.g. oom),
   // redis::client_errc. Two overloads each: see publisher::publish. The arguments are
@@ -154,12 +216,22 @@ class scheduler {
   boost::asio::awaitable<bool> remove_recurring(std::string_view topic, std::string_view name);
 
   // The owner operation: polls the configured topics, moving due tasks and firing recurring
-  // ones, until cancelled (then returns normally). Connection trouble is counted and waited
-  // out. Throws std::logic_error when called twice at once.
+  // ones, until stop() or cancellation (then returns normally, promptly: a poll in flight is
+  // given up, which is safe since each is one atomic script). Failures are waited out and
+  // reported (scheduler_event, config().log, health()). Run it on the client's executor.
+  // Throws std::logic_error when called twice at once.
   boost::asio::awaitable<void> run();
+  // Asks run() to return. Any thread. Called while no run() is active, it makes the next
+  // run() return at once; a run() that returned has forgotten the request.
+  void stop() noexcept;
 
   [[nodiscard]] scheduler_stats stats() const noexcept;
+  // Any thread.
+  [[nodiscard]] scheduler_health health() const;
   [[nodiscard]] const scheduler_config& config() const noexcept { return config_; }
+
+  // The longest delay publish_in() accepts.
+  static constexpr std::chrono::milliseconds max_delay{std::chrono::days(36500)};
 
  private:
   struct topic_state;
@@ -168,12 +240,25 @@ class scheduler {
         poll_errors{0}, recurring_fired{0}, recurring_skipped{0};
   };
 
-  boost::asio::awaitable<std::string> schedule_copy(std::string topic, v1::Envelope envelope,
-                                                    std::chrono::system_clock::time_point due);
+  // Exactly one of `due` and `delay` is set.
+  boost::asio::awaitable<std::string> schedule_copy(
+      std::string topic, v1::Envelope envelope,
+      std::optional<std::chrono::system_clock::time_point> due,
+      std::optional<std::chrono::milliseconds> delay);
   std::shared_ptr<const topic_keys> keys_of(std::string_view topic);
-  // Wakes run() when a task due before its planned wake-up was scheduled by this object.
-  void wake_for(std::chrono::system_clock::time_point due);
+  // Wakes run() when a task due in `in` (from now) is before its planned wake-up.
+  void wake_for(std::chrono::milliseconds in);
+  boost::asio::awaitable<void> poll_loop();
   boost::asio::awaitable<std::chrono::milliseconds> poll_once(bool& by_source);
+  // One topic's part of a poll; throws for its failure.
+  boost::asio::awaitable<std::chrono::milliseconds> poll_topic(std::size_t topic_index,
+                                                               const resp::value& moved,
+                                                               const resp::value& recurring);
+  void poll_failed(std::string_view topic, const error_code& ec, std::string_view text);
+  // Reports a recurring task of `t` that is never fired, once per name and `spec`.
+  void recurring_unreadable(topic_state& t, const std::string& name, const std::string& spec,
+                            std::string_view why);
+  void report(const scheduler_event& event);
   boost::asio::awaitable<std::chrono::milliseconds> fire_recurring(std::size_t topic_index,
                                                                    std::int64_t server_now_ms);
   boost::asio::awaitable<bool> set_recurring_flag(std::string_view topic, std::string_view name,
@@ -188,6 +273,8 @@ class scheduler {
   boost::asio::steady_timer sleep_;  // run()'s wait between polls; cancelled to wake it
   std::chrono::steady_clock::time_point planned_wake_{};
   std::atomic<bool> running_{false};
+  std::unique_ptr<detail::stop_request> stop_;
+  std::unique_ptr<detail::failure_log> failures_;
   // Expires with this object: a wake-up dispatched by wake_for() checks it before touching it.
   std::shared_ptr<const void> alive_ = std::make_shared<char>();
 };

@@ -1,0 +1,64 @@
+#pragma once
+// What publisher and durable_publisher share: the checks an envelope passes before anything is
+// written, its numbering (sequence and producer_id), and the one script a keyed publish is.
+
+#include <streamq/resp/request.hpp>
+#include <streamq/resp/value.hpp>
+#include <streamq/streams/envelope.hpp>
+#include <streamq/streams/names.hpp>
+
+#include "scheduler_scripts.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+
+namespace streamq::streams::detail {
+
+// Why `envelope` may not be published, found before anything is written: a string field that
+// is not UTF-8 (errc::invalid_utf8), or the message over `limits` (errc::message_too_large);
+// `what` then says which field or how large. An envelope without a sequence gets
+// `producer_id` and is measured with the widest sequence number, so that numbering it
+// afterwards (number()) cannot push it over the limit; `unnumbered` tells the caller to.
+inline error_code check_for_publish(v1::Envelope& envelope, const std::string& producer_id,
+                                    const entry_limits& limits, std::string& what,
+                                    bool& unnumbered) {
+  std::string field;
+  if (auto ec = validate_envelope_strings(envelope, &field)) {
+    what = "envelope field " + field;
+    return ec;
+  }
+  unnumbered = envelope.sequence() == 0;
+  if (unnumbered) {
+    envelope.set_producer_id(producer_id);
+    envelope.set_sequence(std::numeric_limits<std::uint64_t>::max());
+  }
+  if (auto ec = check_limits(envelope, limits)) {
+    what = "message of " + std::to_string(envelope.payload().size()) + " payload bytes";
+    return ec;
+  }
+  return {};
+}
+
+// Appends a keyed publish: the idempotency key's check and the XADD in one script, so that
+// any number of concurrent publishes of one key add one entry. Its reply is read by
+// read_dedup_reply().
+inline void push_dedup_publish(resp::request& req, bool by_source, const topic_keys& keys,
+                               std::string_view idempotency_key, std::chrono::milliseconds window,
+                               const entry_fields& fields) {
+  dedup_publish_script().push(req, by_source, 3, resp::key{keys.stream()},
+                              resp::key{keys.dedup(idempotency_key)}, resp::key{keys.meta()},
+                              window.count(), fields);
+}
+
+// The {added, ID} reply of a keyed publish: false if it is not shaped so.
+inline bool read_dedup_reply(const resp::value& reply, std::string& id, bool& duplicate) {
+  if (reply.elements.size() != 2) return false;
+  duplicate = reply.elements[0].text == "0";
+  id = reply.elements[1].text;
+  return true;
+}
+
+}  // namespace streamq::streams::detail
