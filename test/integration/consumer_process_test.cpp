@@ -7,6 +7,7 @@
 #include "support/stream_checks.hpp"
 
 #include <streamq/client.hpp>
+#include <streamq/run_until.hpp>
 #include <streamq/streams/consumer.hpp>
 #include <streamq/streams/publisher.hpp>
 
@@ -167,4 +168,93 @@ TEST_CASE("a consumer process paused past claim_idle loses its work to another, 
         CHECK(co_await pending_count(c, topic, "g") == 0);
       },
       std::chrono::seconds(60));
+}
+
+TEST_CASE("three groups, group A's failing consumer SIGKILLed and restarted: B and C see each "
+          "message once") {
+  redis_server server;
+  const auto topic = streamq::test::unique_topic();
+  constexpr int n = 600;
+  auto spawn_a = [&](const std::string& name) {
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {  // group "a", 5 ms per message, each message fails twice first
+      ::execl(STREAMQ_TEST_WORKER, STREAMQ_TEST_WORKER, server.url().c_str(), topic.c_str(), "a",
+              name.c_str(), "5", "2", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    return pid;
+  };
+  streamq::test::run_with_client(
+      server.url(),
+      [&](client& c) -> asio::awaitable<void> {
+        std::map<std::string, int> runs_b, runs_c;
+        auto config = [](std::string group) {
+          streamq::streams::consumer_config cfg{.group = std::move(group)};
+          cfg.log = streamq::logger([](const streamq::log_record&) {});
+          return cfg;
+        };
+        streamq::streams::consumer b(c, config("b")), cc(c, config("c"));
+        b.subscribe<streamq::test::Order>(
+            topic, [&](const streamq::test::Order& o,
+                       streamq::streams::message_context&) -> asio::awaitable<void> {
+              ++runs_b[o.id()];
+              co_return;
+            });
+        cc.subscribe<streamq::test::Order>(
+            topic, [&](const streamq::test::Order& o,
+                       streamq::streams::message_context&) -> asio::awaitable<void> {
+              ++runs_c[o.id()];
+              co_return;
+            });
+        auto scenario = [&]() -> asio::awaitable<void> {
+          ledger unused("three_groups_sigkill_publish");
+          co_await publish_all(c, topic, unused, n);
+          // Group A's process is killed mid-run three times and comes back under the same name.
+          for (int round = 0; round < 3; ++round) {
+            const pid_t worker = spawn_a("a-stable");
+            co_await streamq::test::sleep_for(300ms);
+            ::kill(worker, SIGKILL);
+            CHECK(WIFSIGNALED(reap(worker)));
+          }
+          const pid_t last = spawn_a("a-stable");
+          for (int i = 0; i < 600; ++i) {
+            if ((co_await handled_counts(c, topic)).size() == n &&
+                co_await pending_count(c, topic, "a") == 0)
+              break;
+            co_await streamq::test::sleep_for(100ms);
+          }
+          ::kill(last, SIGTERM);
+          CHECK(WIFEXITED(reap(last)));
+          co_await streamq::test::wait_until(
+              [&] { return runs_b.size() == n && runs_c.size() == n; });
+        };
+        co_await streamq::run_until(b.run(), streamq::run_until(cc.run(), scenario()));
+        for (const auto& [id, r] : runs_b) CHECK_MESSAGE(r == 1, id);
+        for (const auto& [id, r] : runs_c) CHECK_MESSAGE(r == 1, id);
+        const auto handled_a = co_await handled_counts(c, topic);
+        CHECK(handled_a.size() == n);
+        long reexecuted = 0;
+        for (const auto& [id, r] : handled_a) reexecuted += r - 1;
+        // A's runs per message: at least its 3 (two failures, then success); more only for the
+        // messages in flight at a kill.
+        request req;
+        req.push("HVALS", key{topic + ":runs:a"});
+        response<std::vector<std::string>> runs;
+        co_await c.async_exec(req, runs);
+        std::size_t over = 0;
+        for (const auto& r : runs.get<0>().value()) {
+          CHECK(std::stol(r) >= 3);
+          over += std::stol(r) > 3;
+        }
+        MESSAGE("group a: " << over << " of " << n << " messages ran more than 3 times (in flight "
+                            "at a kill), successes re-executed " << reexecuted);
+        CHECK(over <= 3 * 8 + 8);  // at most the handlers in flight at each kill (concurrency 8)
+        for (const char* g : {"a", "b", "c"}) {
+          CAPTURE(g);
+          CHECK(co_await pending_count(c, topic, g) == 0);
+        }
+        CHECK(co_await streamq::test::topic_length(c, topic) == n);
+      },
+      std::chrono::seconds(90));
 }

@@ -296,7 +296,7 @@ TEST_CASE("requeued dead letters are handled again with attempt 0 and leave the 
   });
 }
 
-TEST_CASE("requeue_range moves large ranges in batches; letters whose entry is gone stay") {
+TEST_CASE("requeue_range moves large ranges in batches and leaves letters whose entry is gone") {
   redis_server server;
   const auto topic = streamq::test::unique_topic();
   const auto stream = streamq::streams::topic_keys(topic).stream();

@@ -206,7 +206,7 @@ TEST_CASE("a retry keeps its entry and waits without taking a handler slot") {
   });
 }
 
-TEST_CASE("stop does not wait for a backoff; another consumer of the group runs the retry") {
+TEST_CASE("stop does not wait for a backoff and another consumer of the group runs the retry") {
   redis_server server;
   const auto topic = streamq::test::unique_topic();
   streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
@@ -428,7 +428,7 @@ TEST_CASE("connections killed under load: lost read replies are re-read at once,
       120s);
 }
 
-TEST_CASE("run() cancelled or stopped during start-up returns; stop() works from another thread") {
+TEST_CASE("run() cancelled during start-up returns and stop() works from another thread") {
   redis_server server;
   const auto topic = streamq::test::unique_topic();
   streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
