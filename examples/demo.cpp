@@ -12,6 +12,7 @@
 
 #include <streamq/client.hpp>
 #include <streamq/deadline.hpp>
+#include <streamq/run_until.hpp>
 #include <streamq/streams/consumer.hpp>
 #include <streamq/streams/dead_letters.hpp>
 #include <streamq/streams/publisher.hpp>
@@ -146,16 +147,8 @@ asio::awaitable<void> demo(streamq::client& client) {
                   static_cast<unsigned long long>(status.pending),
                   status.lag ? std::to_string(*status.lag).c_str() : "unknown");
   };
-  std::exception_ptr failure;
-  auto guarded = [&]() -> asio::awaitable<void> {
-    try {
-      co_await scenario();
-    } catch (...) {
-      failure = std::current_exception();
-    }
-  };
-  co_await (consumer.run() || guarded());  // the consumer stops (gracefully) when it is done
-  if (failure) std::rethrow_exception(failure);
+  // The consumer stops (gracefully) when the scenario ends, however it ends.
+  co_await streamq::run_until(consumer.run(), scenario());
   co_await scheduling_demo(client);
 }
 

@@ -5,6 +5,7 @@
 #include "demo_scheduling.hpp"
 
 #include <streamq/deadline.hpp>
+#include <streamq/run_until.hpp>
 #include <streamq/streams/consumer.hpp>
 #include <streamq/streams/publisher.hpp>
 #include <streamq/streams/scheduler.hpp>
@@ -118,14 +119,6 @@ asio::awaitable<void> scheduling_demo(streamq::client& client) {
         static_cast<unsigned long long>(publisher.stats().duplicates));
     if (created != 1) throw std::runtime_error("order-7 was delivered more than once");
   };
-  std::exception_ptr failure;
-  auto guarded = [&]() -> asio::awaitable<void> {
-    try {
-      co_await scenario();
-    } catch (...) {
-      failure = std::current_exception();
-    }
-  };
-  co_await (consumer.run() || scheduler.run() || guarded());
-  if (failure) std::rethrow_exception(failure);
+  // The consumer and the scheduler stop (gracefully) when the scenario ends, however it ends.
+  co_await streamq::run_until(consumer.run(), streamq::run_until(scheduler.run(), scenario()));
 }

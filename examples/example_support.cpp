@@ -1,6 +1,7 @@
 #include "example_support.hpp"
 
 #include <streamq/deadline.hpp>
+#include <streamq/run_until.hpp>
 #include <streamq/resp/request.hpp>
 #include <streamq/resp/response.hpp>
 #include <streamq/streams/names.hpp>
@@ -81,12 +82,7 @@ asio::awaitable<void> reset_topic(client& c, std::string_view topic, std::string
 }
 
 asio::awaitable<void> serve_until(asio::awaitable<void> service, asio::awaitable<void> scenario) {
-  std::exception_ptr service_failure;
-  std::exception_ptr scenario_failure;
-  co_await (capture(std::move(service), service_failure) ||
-            capture(std::move(scenario), scenario_failure));
-  if (service_failure) std::rethrow_exception(service_failure);
-  if (scenario_failure) std::rethrow_exception(scenario_failure);
+  co_await streamq::run_until(std::move(service), std::move(scenario));
 }
 
 asio::awaitable<void> wait_until(std::function<bool()> done, std::chrono::milliseconds limit,

@@ -162,7 +162,7 @@ asio::awaitable<void> durable_publisher::flush_loop(redis::connection& conn) {
       // shut down) leaves no gap in the sequence.
       if (p->fields[0].empty()) {
         if (p->unnumbered) p->envelope.set_sequence(next_sequence_++);
-        p->fields = encode_entry(p->envelope);
+        p->fields = detail::encode_checked_entry(p->envelope);
       }
       if (p->envelope.idempotency_key().empty())
         req.push("XADD", resp::key{p->keys->stream()}, "*", p->fields);

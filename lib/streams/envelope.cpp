@@ -1,6 +1,7 @@
 #include <streamq/streams/envelope.hpp>
 #include <streamq/streams/message_id.hpp>
 
+#include "publishing.hpp"
 #include "script.hpp"
 #include "shown.hpp"
 #include "wire_strings.hpp"
@@ -70,6 +71,63 @@ error_code decode_envelope(std::span<const String> fields, v1::Envelope& out,
   return {};
 }
 
+// The OR of all bytes of `text`, folded into one word, eight bytes at a time: its high bits
+// (high_bits) are clear exactly when `text` is ASCII, the common case.
+inline std::uint64_t or_of_bytes(std::string_view text) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t size = text.size();
+  std::uint64_t any = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, p + i, 8);
+    any |= word;
+  }
+  for (; i < size; ++i) any |= p[i];
+  return any;
+}
+constexpr std::uint64_t high_bits = 0x8080808080808080u;
+
+// The full UTF-8 check, sequence by sequence.
+bool utf8_sequences_valid(std::string_view text) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* const end = p + text.size();
+  while (p != end) {
+    // ASCII, the common case, eight bytes at a time.
+    std::uint64_t word = 0;
+    while (end - p >= 8 && (std::memcpy(&word, p, 8), (word & 0x8080808080808080u) == 0)) p += 8;
+    if (p == end) break;
+    if (*p < 0x80) {
+      ++p;
+      continue;
+    }
+    // The lead byte sets the count of continuation bytes and the range of the first one,
+    // which excludes overlong forms, surrogates (U+D800-DFFF) and code points over U+10FFFF.
+    const unsigned char lead = *p;
+    int continuation = 0;
+    unsigned char low = 0x80;
+    unsigned char high = 0xbf;
+    if (lead >= 0xc2 && lead <= 0xdf) {
+      continuation = 1;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+      continuation = 2;
+      if (lead == 0xe0) low = 0xa0;
+      if (lead == 0xed) high = 0x9f;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      continuation = 3;
+      if (lead == 0xf0) low = 0x90;
+      if (lead == 0xf4) high = 0x8f;
+    } else {
+      return false;
+    }
+    if (end - p <= continuation || p[1] < low || p[1] > high) return false;
+    for (int i = 2; i <= continuation; ++i)
+      if ((p[i] & 0xc0) != 0x80) return false;
+    p += continuation + 1;
+  }
+  return true;
+}
+
 // Makes `text` valid UTF-8 by writing each byte of an invalid sequence as "\\xNN".
 void repair_utf8(std::string& text) {
   if (is_valid_utf8(text)) return;
@@ -112,43 +170,12 @@ entry_fields encode_entry(const v1::Envelope& envelope) {
   return encode_body(envelope_field, envelope);
 }
 
+entry_fields detail::encode_checked_entry(const v1::Envelope& envelope) {
+  return encode_body(envelope_field, envelope);
+}
+
 bool is_valid_utf8(std::string_view text) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const auto* const end = p + text.size();
-  while (p != end) {
-    // ASCII, the common case, eight bytes at a time.
-    std::uint64_t word = 0;
-    while (end - p >= 8 && (std::memcpy(&word, p, 8), (word & 0x8080808080808080u) == 0)) p += 8;
-    if (p == end) break;
-    if (*p < 0x80) {
-      ++p;
-      continue;
-    }
-    // The lead byte sets the count of continuation bytes and the range of the first one,
-    // which excludes overlong forms, surrogates (U+D800-DFFF) and code points over U+10FFFF.
-    const unsigned char lead = *p;
-    int continuation = 0;
-    unsigned char low = 0x80;
-    unsigned char high = 0xbf;
-    if (lead >= 0xc2 && lead <= 0xdf) {
-      continuation = 1;
-    } else if (lead >= 0xe0 && lead <= 0xef) {
-      continuation = 2;
-      if (lead == 0xe0) low = 0xa0;
-      if (lead == 0xed) high = 0x9f;
-    } else if (lead >= 0xf0 && lead <= 0xf4) {
-      continuation = 3;
-      if (lead == 0xf0) low = 0x90;
-      if (lead == 0xf4) high = 0x8f;
-    } else {
-      return false;
-    }
-    if (end - p <= continuation || p[1] < low || p[1] > high) return false;
-    for (int i = 2; i <= continuation; ++i)
-      if ((p[i] & 0xc0) != 0x80) return false;
-    p += continuation + 1;
-  }
-  return true;
+  return (or_of_bytes(text) & high_bits) == 0 || utf8_sequences_valid(text);
 }
 
 error_code validate_envelope_strings(const v1::Envelope& envelope, std::string* field) {
@@ -156,6 +183,13 @@ error_code validate_envelope_strings(const v1::Envelope& envelope, std::string* 
     if (field != nullptr) *field = std::move(name);
     return errc::invalid_utf8;
   };
+  // One pass over every string for the common case, all ASCII; field by field only if not.
+  std::uint64_t any = or_of_bytes(envelope.message_id()) | or_of_bytes(envelope.type()) |
+                      or_of_bytes(envelope.idempotency_key()) |
+                      or_of_bytes(envelope.partition_key()) | or_of_bytes(envelope.producer_id());
+  for (const auto& [name, value] : envelope.headers())
+    any |= or_of_bytes(name) | or_of_bytes(value);
+  if ((any & high_bits) == 0) return {};
   constexpr std::size_t key_shown = 64;
   if (!is_valid_utf8(envelope.message_id())) return refuse("message_id");
   if (!is_valid_utf8(envelope.type())) return refuse("type");

@@ -34,13 +34,11 @@ bool answered_by_server(const error_code& ec) {
          std_ec.category() == resp::adapt_category();
 }
 
-failure_log::failure_log(std::string_view component, logger log,
-                         std::chrono::milliseconds interval)
+failure_log::failure_log(std::string_view component, logger log, std::chrono::milliseconds interval)
     : component_(component), log_(std::move(log)), interval_(interval) {}
 
 std::uint64_t failure_log::failed(std::string_view event, std::string_view topic,
                                   const error_code& ec, std::string_view text) {
-  if (ec) return 0;
   {
     const std::lock_guard lock(mutex_);
     last_.code = ec;
@@ -85,6 +83,16 @@ void failure_log::hook_threw(const std::exception_ptr& e) const noexcept {
   } catch (...) {
     log_.log(log_level::error, component_, "on_event_threw", "unknown exception");
   }
+}
+
+component_health failure_log::health(const redis::connection& conn, bool running) const {
+  component_health h;
+  h.running = running;
+  h.connection = conn.state();
+  h.last_connection_error = conn.last_error();
+  h.failing = failing();
+  h.last_error = last();
+  return h;
 }
 
 last_error_info failure_log::last() const {

@@ -71,6 +71,8 @@ class failure_log {
   [[nodiscard]] last_error_info last() const;
   // Any thread: true while some topic's latest attempt failed.
   [[nodiscard]] bool failing() const noexcept { return failing_ > 0; }
+  // Any thread: the component's health() from these and `conn`.
+  [[nodiscard]] component_health health(const redis::connection& conn, bool running) const;
 
   // Calls the component's event hook, if it has one; an exception from it is logged and
   // dropped (the component goes on).

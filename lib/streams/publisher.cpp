@@ -128,7 +128,7 @@ entry_fields publisher::prepare(v1::Envelope& envelope) {
   }
   // Numbered only once it passed: a refused publish leaves no gap in the sequence.
   if (unnumbered) envelope.set_sequence(next_sequence_.fetch_add(1));
-  return encode_entry(envelope);
+  return detail::encode_checked_entry(envelope);
 }
 
 asio::awaitable<std::string> publisher::publish(std::string_view topic,
@@ -252,7 +252,7 @@ asio::awaitable<std::vector<std::string>> publisher::send_batch(
     const bool keyed = !batch[i].idempotency_key().empty();
     if (keyed) dedup_keys.push_back(keys->dedup(batch[i].idempotency_key()));
     entries.emplace_back(keyed ? "1" : "0");
-    entries.push_back(std::move(encode_entry(batch[i])[3]));
+    entries.push_back(std::move(detail::encode_checked_entry(batch[i])[3]));
   }
   for (const auto& key : dedup_keys) script_keys.push_back(resp::key{key});
   resp::response<resp::value> reply;

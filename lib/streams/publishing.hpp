@@ -17,6 +17,10 @@
 
 namespace streamq::streams::detail {
 
+// encode_entry() without its check of the strings, for an envelope check_for_publish()
+// passed: the check is then done once per publish (envelope.cpp).
+[[nodiscard]] entry_fields encode_checked_entry(const v1::Envelope& envelope);
+
 // Why `envelope` may not be published, found before anything is written: a string field that
 // is not UTF-8 (errc::invalid_utf8), or the message over `limits` (errc::message_too_large);
 // `what` then says which field or how large. An envelope without a sequence gets

@@ -5,6 +5,7 @@
 #include <streamq/streams/retention.hpp>
 
 #include "failure_log.hpp"
+#include "run_guard.hpp"
 #include "stop_request.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -37,23 +38,6 @@ bool cancelled(const asio::cancellation_state& state) {
   return state.cancelled() != asio::cancellation_type::none;
 }
 
-// Clears the running flag and forgets a stop request however run() ends (no braced
-// initialisation in coroutines: GCC 12 mis-compiles some of it, so this has a constructor).
-class running_guard {
- public:
-  running_guard(std::atomic<bool>& flag, detail::stop_request& stop) : flag_(flag), stop_(stop) {}
-  ~running_guard() {
-    stop_.reset();
-    flag_ = false;
-  }
-  running_guard(const running_guard&) = delete;
-  running_guard& operator=(const running_guard&) = delete;
-
- private:
-  std::atomic<bool>& flag_;
-  detail::stop_request& stop_;
-};
-
 }  // namespace
 
 void trimmer_config::validate() const {
@@ -72,8 +56,7 @@ void trimmer_config::validate() const {
       invalid(field + ".topic", "'" + t.topic + "' is listed twice (one policy per topic)");
     if (t.policy.max_age.count() < 0)
       invalid(field + ".policy.max_age", "must be >= 0 (0: no age limit)");
-    if (t.policy.max_age > max_duration)
-      invalid(field + ".policy.max_age", too_long);
+    if (t.policy.max_age > max_duration) invalid(field + ".policy.max_age", too_long);
     if (t.policy.max_length == 0 && t.policy.max_age.count() == 0)
       invalid(field + ".policy", "set max_length or max_age (a policy with neither trims nothing)");
   }
@@ -108,17 +91,11 @@ trimmer_stats topic_trimmer::stats() const {
 }
 
 trimmer_health topic_trimmer::health() const {
-  trimmer_health h;
-  h.running = running_;
-  const auto& conn = client_.shared_connection();
-  h.connection = conn.state();
-  h.last_connection_error = conn.last_error();
-  h.failing = failures_->failing();
-  h.last_error = failures_->last();
-  return h;
+  return failures_->health(client_.shared_connection(), running_);
 }
 
 void topic_trimmer::stop() noexcept {
+  stop_->request();
 }
 
 void topic_trimmer::record_failure(std::size_t topic, error_code ec, const std::string& text) {
@@ -157,7 +134,7 @@ void topic_trimmer::report(const trimmer_event& event) {
 asio::awaitable<void> topic_trimmer::run() {
   if (running_.exchange(true))
     throw boost::system::system_error(asio::error::already_started, "topic_trimmer::run");
-  const running_guard guard(running_, *stop_);
+  const detail::run_guard guard(running_, *stop_);
   // stop() before run(), or a cancellation that came before run() started: co_await would
   // throw operation_aborted for the latter.
   const auto cs = co_await asio::this_coro::cancellation_state;

@@ -4,6 +4,7 @@
 #include <streamq/streams/scheduler.hpp>
 
 #include "failure_log.hpp"
+#include "run_guard.hpp"
 #include "scheduler_internal.hpp"
 #include "scheduler_scripts.hpp"
 #include "stop_request.hpp"
@@ -54,8 +55,8 @@ scheduler::scheduler(client& c, scheduler_config config)
       sleep_(c.get_executor()),
       stop_(std::make_unique<detail::stop_request>(c.get_executor())) {
   config_.validate();
-  failures_ =
-      std::make_unique<detail::failure_log>("scheduler", config_.log, config_.error_report_interval);
+  failures_ = std::make_unique<detail::failure_log>("scheduler", config_.log,
+                                                    config_.error_report_interval);
   for (const auto& topic : config_.topics) {
     auto state = std::make_unique<topic_state>();
     state->keys = keys_of(topic);
@@ -74,17 +75,11 @@ scheduler_stats scheduler::stats() const noexcept {
 }
 
 scheduler_health scheduler::health() const {
-  scheduler_health h;
-  h.running = running_;
-  const auto& conn = client_.shared_connection();
-  h.connection = conn.state();
-  h.last_connection_error = conn.last_error();
-  h.failing = failures_->failing();
-  h.last_error = failures_->last();
-  return h;
+  return failures_->health(client_.shared_connection(), running_);
 }
 
 void scheduler::stop() noexcept {
+  stop_->request();
 }
 
 std::shared_ptr<const topic_keys> scheduler::keys_of(std::string_view topic) {
@@ -154,8 +149,7 @@ asio::awaitable<std::string> scheduler::schedule_copy(
     detail::schedule_script().push(req, by_source, 5, resp::key{keys->delayed()},
                                    resp::key{keys->delayed_data()}, resp::key{keys->meta()},
                                    resp::key{dedup_key}, resp::key{wave1_key}, when, bytes,
-                                   keyed ? config_.dedup_window.count() : 0,
-                                   delay ? "in" : "at");
+                                   keyed ? config_.dedup_window.count() : 0, delay ? "in" : "at");
   };
   if (auto ec = co_await detail::exec_script(client_, reply, build))
     fail(detail::publish_error(ec), "scheduling a task");
@@ -176,8 +170,8 @@ asio::awaitable<std::string> scheduler::schedule_copy(
 
 void scheduler::wake_for(std::chrono::milliseconds in) {
   if (!running_) return;
-  const auto due_steady = std::chrono::steady_clock::now() +
-                          std::clamp(in, std::chrono::milliseconds(0), max_delay);
+  const auto due_steady =
+      std::chrono::steady_clock::now() + std::clamp(in, std::chrono::milliseconds(0), max_delay);
   // The timer belongs to run()'s executor; this may be called from another thread. run() may
   // have ended, and this scheduler been destroyed, by the time the wake-up runs: `alive` says.
   asio::dispatch(sleep_.get_executor(),
@@ -241,29 +235,9 @@ asio::awaitable<std::uint64_t> scheduler::scheduled_count(std::string_view topic
 
 // ---- the poller ------------------------------------------------------------------------
 
-namespace {
-// Clears the running flag and forgets a stop request however run() ends (a class with a
-// constructor: GCC 12 mis-compiles some braced initialisation in coroutines).
-class run_guard {
- public:
-  run_guard(std::atomic<bool>& running, detail::stop_request& stop)
-      : running_(running), stop_(stop) {}
-  ~run_guard() {
-    stop_.reset();
-    running_ = false;
-  }
-  run_guard(const run_guard&) = delete;
-  run_guard& operator=(const run_guard&) = delete;
-
- private:
-  std::atomic<bool>& running_;
-  detail::stop_request& stop_;
-};
-}  // namespace
-
 asio::awaitable<void> scheduler::run() {
   if (running_.exchange(true)) throw std::logic_error("streamq scheduler: run() twice at once");
-  const run_guard guard(running_, *stop_);
+  const detail::run_guard guard(running_, *stop_);
   // stop() before run(), or a cancellation that came before run() started: co_await would
   // throw operation_aborted for the latter.
   const auto cs = co_await asio::this_coro::cancellation_state;
@@ -298,8 +272,8 @@ asio::awaitable<void> scheduler::poll_loop() {
 void scheduler::poll_failed(std::string_view topic, const error_code& ec, std::string_view text) {
   const auto failures = failures_->failed("poll_failed", topic, ec, text);
   if (failures > 0)
-    report({scheduler_event::kind::poll_failed, std::string(topic), ec, std::string(text),
-            failures});
+    report(
+        {scheduler_event::kind::poll_failed, std::string(topic), ec, std::string(text), failures});
 }
 
 void scheduler::report(const scheduler_event& event) {

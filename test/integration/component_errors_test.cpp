@@ -73,15 +73,14 @@ std::size_t event_count(const std::vector<Event>& events, Kind what) {
 
 // A user with every command on the keys of `allowed` only.
 std::string limited_user(const redis_server& server, const std::string& allowed) {
-  const auto reply = server.command(
-      {"ACL", "SETUSER", "limited", "on", ">Sq-NoLeak-pw", "+@all", "~streamq:{" + allowed + "}:*"});
+  const auto reply = server.command({"ACL", "SETUSER", "limited", "on", ">Sq-NoLeak-pw", "+@all",
+                                     "~streamq:{" + allowed + "}:*"});
   REQUIRE(reply == "+OK\r\n");
   return "redis://limited:Sq-NoLeak-pw@127.0.0.1:" + std::to_string(server.port());
 }
 
 void grant(const redis_server& server, const std::string& topic) {
-  REQUIRE(server.command({"ACL", "SETUSER", "limited", "~streamq:{" + topic + "}:*"}) ==
-          "+OK\r\n");
+  REQUIRE(server.command({"ACL", "SETUSER", "limited", "~streamq:{" + topic + "}:*"}) == "+OK\r\n");
 }
 
 Order order(const std::string& id) {
@@ -123,8 +122,9 @@ TEST_CASE("a scheduler refused one topic's keys reports it once, serves the othe
           // reported once, though it failed every poll
           CHECK(event_count(events, scheduler_event::kind::poll_failed) == 1);
           REQUIRE(log_count(records, "poll_failed") == 1);
-          const auto& logged = *std::find_if(records.begin(), records.end(),
-                                             [](const record& r) { return r.event == "poll_failed"; });
+          const auto& logged = *std::find_if(records.begin(), records.end(), [](const record& r) {
+            return r.event == "poll_failed";
+          });
           CHECK(logged.level == "error");
           CHECK(logged.topic == denied);
           CHECK_FALSE(logged.code.empty());

@@ -48,11 +48,10 @@ asio::awaitable<void> stop_from_another_thread(Component& component,
                                                std::function<bool()> started) {
   bool returned = false;
   std::exception_ptr failure;
-  asio::co_spawn(co_await asio::this_coro::executor, component.run(),
-                 [&](std::exception_ptr e) {
-                   failure = e;
-                   returned = true;
-                 });
+  asio::co_spawn(co_await asio::this_coro::executor, component.run(), [&](std::exception_ptr e) {
+    failure = e;
+    returned = true;
+  });
   co_await wait_until(started);
   CHECK(component.health().running);
   const auto asked = std::chrono::steady_clock::now();
@@ -76,7 +75,7 @@ asio::awaitable<void> stop_before_run(Component& component, std::function<bool()
 
 }  // namespace
 
-TEST_CASE("scheduler::stop() from another thread ends run(); stop() before run() too") {
+TEST_CASE("scheduler::stop() from another thread ends run(), stop() before run() ends it at once") {
   redis_server server;
   const auto topic = streamq::test::unique_topic();
   streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
@@ -89,7 +88,8 @@ TEST_CASE("scheduler::stop() from another thread ends run(); stop() before run()
   });
 }
 
-TEST_CASE("topic_trimmer::stop() from another thread ends run(); stop() before run() too") {
+TEST_CASE(
+    "topic_trimmer::stop() from another thread ends run(), stop() before run() ends it at once") {
   redis_server server;
   const auto topic = streamq::test::unique_topic();
   streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {

@@ -211,6 +211,36 @@ TEST_CASE("a handler that keeps timing out is dead-lettered as handler_timeout")
   });
 }
 
+TEST_CASE("with `once`, copies whose handlers overlap both run, as documented") {
+  // subscription_options::once checks before the handler and records after it: two copies in
+  // flight at once are not held back (the header says so). This pins that documented limit.
+  redis_server server;
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    consumer cons(c, consumer_config{.group = "g", .concurrency = 4});
+    int runs = 0;
+    streamq::streams::subscription_options once;
+    once.once = true;
+    cons.subscribe<Order>(
+        topic,
+        [&](const Order&, message_context&) -> asio::awaitable<void> {
+          ++runs;
+          co_await sleep_for(300ms);
+        },
+        once);
+    const auto copy = streamq::streams::make_envelope(order(1));
+    co_await while_consuming(cons, nullptr, [&]() -> asio::awaitable<void> {
+      co_await pub.publish_envelope(topic, copy);
+      co_await pub.publish_envelope(topic, copy);
+      co_await wait_until([&] { return cons.stats().acked == 2; });
+      co_await pub.publish_envelope(topic, copy);  // after the record: skipped
+      co_await wait_until([&] { return cons.stats().skipped_processed == 1; });
+    });
+    CHECK(runs == 2);
+  });
+}
+
 TEST_CASE("with `once`, a message that arrives twice runs its handler once") {
   redis_server server;
   const auto topic = streamq::test::unique_topic();

@@ -439,10 +439,18 @@ TEST_CASE("run() cancelled during start-up returns and stop() works from another
     // Cancelled before its first request completes: returns, does not throw.
     co_await run_until(cons.run(), sleep_for(0ms));
     // Stopped from another thread while running.
+    publisher pub(c);
+    co_await publish_orders(pub, topic, 50);
     std::atomic<bool> started{false};
+    std::uint64_t seen = 0;
     std::thread stopper([&] {
       while (!started) std::this_thread::sleep_for(1ms);
-      std::this_thread::sleep_for(200ms);
+      // stats() and health() from another thread while run() works (checked under TSan).
+      const auto until = std::chrono::steady_clock::now() + 200ms;
+      while (std::chrono::steady_clock::now() < until) {
+        seen = std::max(seen, cons.stats().delivered);
+        (void)cons.health();
+      }
       cons.stop();
     });
     const auto t0 = std::chrono::steady_clock::now();
@@ -451,5 +459,6 @@ TEST_CASE("run() cancelled during start-up returns and stop() works from another
     stopper.join();
     CHECK(std::chrono::steady_clock::now() - t0 < 5s);
     CHECK(!cons.health().running);
+    CHECK(seen <= cons.stats().delivered);
   });
 }

@@ -102,7 +102,7 @@ TEST_CASE("a durable publish retried with its idempotency key lands once, with t
   const topic_keys keys(topic);
   streamq::test::run_with_client(pair.master.url(), [&](client& c) -> asio::awaitable<void> {
     durability_config config;
-    config.timeout = 300ms;
+    config.timeout = 2000ms;  // generous: a loaded machine may take a while to replicate
     durable_publisher pub(c, config);
     co_await while_running(pub, [&]() -> asio::awaitable<void> {
       // The server does not know the script yet: the NOSCRIPT reply costs one more round trip.

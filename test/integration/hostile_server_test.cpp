@@ -103,6 +103,9 @@ TEST_CASE("hostile RESP from a fake server fails typed, allocates nothing huge, 
       {"line without CRLF", "+" + std::string(100'000, 'x')},
       {"bulk without CRLF", "$3\r\nabcXY"},
       {"unknown type byte", "@what\r\n"},
+      // Invalid whatever follows, then silence: the reply must fail, not wait for a CRLF.
+      {"bare CR, then nothing", "+OK\rX"},
+      {"integer with a letter, then nothing", ":12a"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);

@@ -204,7 +204,8 @@ TEST_CASE("trimmer_config is validated at construction, naming the field") {
   // Durations near milliseconds::max() would overflow deadlines: bounded by max_duration.
   const auto huge = std::chrono::milliseconds::max();
   const auto longest = trimmer_config::max_duration;
-  CHECK_NOTHROW(topic_trimmer(c, config_for("orders", retention_policy{.max_age = longest}, longest)));
+  CHECK_NOTHROW(
+      topic_trimmer(c, config_for("orders", retention_policy{.max_age = longest}, longest)));
   check(config_for("orders", retention_policy{.max_age = huge}, 1s),
         "trimmer_config.topics[0].policy.max_age");
   check(config_for("orders", retention_policy{.max_length = 10}, huge), "trimmer_config.interval");

@@ -370,7 +370,8 @@ TEST_CASE("scheduler durations beyond max_duration are refused, naming the field
     // Near milliseconds::max(), a deadline computed from it would overflow.
     for (const ms bad : {scheduler_config::max_duration + ms(1), ms::max()}) {
       config.*field = bad;
-      CHECK_THROWS_WITH_AS(config.validate(), doctest::Contains(("scheduler_config." + name).c_str()),
+      CHECK_THROWS_WITH_AS(config.validate(),
+                           doctest::Contains(("scheduler_config." + name).c_str()),
                            std::invalid_argument);
     }
   }

@@ -13,7 +13,8 @@ namespace streamq::test::acl_roles {
 // publish, publish_batch, idempotent publish; schedule and cancel delayed tasks.
 inline constexpr std::string_view producer =
     "reset on >PASSWORD resetchannels -@all +ping +client|setname +xadd +multi +exec +eval "
-    "+evalsha +get +set +hincrby +zadd +hset +zrem +hdel +time ~streamq:{tenantA.*}:stream "
+    "+evalsha +get +set +hincrby +type +xinfo|stream +zadd +hset +zrem +hdel +time "
+    "~streamq:{tenantA.*}:stream "
     "~streamq:{tenantA.*}:dedup:* ~streamq:{tenantA.*}:task-dedup:* ~streamq:{tenantA.*}:meta "
     "~streamq:{tenantA.*}:delayed ~streamq:{tenantA.*}:delayed:data";
 

@@ -1,5 +1,7 @@
 #include "support/stream_checks.hpp"
 
+#include <streamq/run_until.hpp>
+
 #include "support/async_test.hpp"
 
 #include <streamq/deadline.hpp>
@@ -162,12 +164,10 @@ asio::awaitable<std::vector<v1::DeadLetter>> read_dead_letters(client& c, const 
 
 asio::awaitable<void> while_consuming(streams::consumer& first, streams::consumer* second,
                                       std::function<asio::awaitable<void>()> scenario) {
-  std::exception_ptr failure;
   if (second == nullptr)
-    co_await (first.run() || capture_failure(scenario(), failure));
+    co_await streamq::run_until(first.run(), scenario());
   else
-    co_await ((first.run() && second->run()) || capture_failure(scenario(), failure));
-  if (failure) std::rethrow_exception(failure);
+    co_await streamq::run_until(first.run(), streamq::run_until(second->run(), scenario()));
 }
 
 asio::awaitable<std::int64_t> info_number(client& c, const std::string& section,

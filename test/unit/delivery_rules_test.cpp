@@ -120,3 +120,32 @@ TEST_CASE("the retry poller sleeps until the next due retry, within the poll int
   CHECK(retry_poll_delay(1000, 9000, 500ms) == 500ms);
   CHECK(retry_poll_delay(1000, 900, 500ms) == 1ms);  // overdue: at once (at least 1 ms)
 }
+
+TEST_CASE("consumer_config refuses durations that would overflow a deadline") {
+  auto valid = [] {
+    consumer_config cfg;
+    cfg.group = "g";
+    cfg.name = "c";
+    return cfg;
+  };
+  CHECK_NOTHROW(valid().validate());
+  auto huge = std::chrono::milliseconds::max();
+  auto with = [&](auto set) {
+    auto cfg = valid();
+    set(cfg);
+    return cfg;
+  };
+  CHECK_THROWS_AS(with([&](consumer_config& c) { c.block = huge; }).validate(), std::invalid_argument);
+  CHECK_THROWS_AS(with([&](consumer_config& c) { c.handler_timeout = huge; }).validate(),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(with([&](consumer_config& c) { c.shutdown_grace = huge; }).validate(),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(with([&](consumer_config& c) { c.claim_idle = huge; }).validate(),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(with([&](consumer_config& c) { c.retry.cap = huge; }).validate(),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(with([&](consumer_config& c) { c.retry_poll_interval = 0ms; }).validate(),
+                  std::invalid_argument);
+  CHECK_NOTHROW(with([&](consumer_config& c) { c.handler_timeout = std::chrono::hours(24 * 30); })
+                    .validate());
+}

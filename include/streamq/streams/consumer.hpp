@@ -201,13 +201,20 @@ struct consumer_health {
 
 // How one subscription handles its messages.
 struct subscription_options {
-  // Handle each message once per consumer group, even when it arrives again. A success is
-  // recorded (under the envelope's idempotency key, else its message ID) in the same Lua
-  // script as its acknowledgement, and a message already recorded is acknowledged without
-  // running the handler. That covers duplicates of one message: a producer's retried
-  // publish, a dead letter requeued although it had succeeded, an entry finished by a
-  // consumer that was presumed dead. A crash after the handler but before the record still
-  // runs it again (at-least-once). Costs one extra round trip per message.
+  // Skip duplicates that arrive after a success. A success is recorded (under the envelope's
+  // idempotency key, else its message ID) in the same Lua script as its acknowledgement, and
+  // a message found recorded before its handler starts is acknowledged without running it.
+  // That covers duplicates that come after the first copy succeeded: a producer's retried
+  // publish, a dead letter republished although it had succeeded, a message published again
+  // by an upstream retry. What it does NOT cover, exactly:
+  //  - duplicates handled at the same time: the check (before the handler) and the record
+  //    (after it) are separate round trips, so two copies whose handlers overlap, on one
+  //    consumer or two, both run;
+  //  - a crash (or a lost acknowledgement) after the handler but before the record: the
+  //    entry is delivered again and runs again (at-least-once);
+  //  - duplicates arriving after remember_for.
+  // Handlers must still be idempotent for those; `once` only makes repeats rare. Costs one
+  // extra round trip per message (the check), and the record shares the acknowledgement's.
   bool once = false;
   // How long a record is kept: duplicates arriving later run the handler again.
   std::chrono::milliseconds remember_for{std::chrono::hours(24)};

@@ -106,17 +106,8 @@ struct trimmer_stats {
   std::vector<topic_trim_stats> topics;  // in the order of trimmer_config::topics
 };
 
-struct trimmer_health {
-  bool running = false;                     // run() is active
-  redis::connection_state connection{};     // the client's shared connection
-  redis::error_code last_connection_error;  // why it last failed, if it did
-  bool failing = false;                     // the latest trim of some topic failed
-  last_error_info last_error;               // the latest failure, with its text; kept after
-                                            // recovery
-  [[nodiscard]] bool healthy() const noexcept {
-    return running && connection == redis::connection_state::connected && !failing;
-  }
-};
+// running, connection, `failing` (the latest trim of some topic failed) and the last error.
+using trimmer_health = component_health;
 
 class topic_trimmer {
  public:
@@ -130,14 +121,15 @@ class topic_trimmer {
   // config().interval, until cancelled.
   //
   // Errors: none are thrown for trimming. A failed trim call is counted in stats(), shown by
-  // health(), reported (trimmer_event, config().log) and tried again on the next round. When the connection fails (transport error or timeout, as
-  // opposed to an error reply from Redis), the rest of that round is skipped: the other
-  // topics would only wait on the same connection. Throws boost::system::system_error with
-  // asio::error::already_started if run() is already running; std::bad_alloc passes through.
+  // health(), reported (trimmer_event, config().log) and tried again on the next round. When the
+  // connection fails (transport error or timeout, as opposed to an error reply from Redis), the
+  // rest of that round is skipped: the other topics would only wait on the same connection. Throws
+  // boost::system::system_error with asio::error::already_started if run() is already running;
+  // std::bad_alloc passes through.
   //
   // Cancellation (per-operation, any type) and stop(): run() returns normally, promptly, also
-  // when the cancellation arrives while it is not suspended. A trim in flight is given up: withdrawn
-  // if not yet written, else abandoned (its script may still run on the server; it never
+  // when the cancellation arrives while it is not suspended. A trim in flight is given up:
+  // withdrawn if not yet written, else abandoned (its script may still run on the server; it never
   // trims more than the policy allows). A cancelled trim is not counted as an error. The
   // trimmer may be run again afterwards.
   //

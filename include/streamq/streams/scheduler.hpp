@@ -133,16 +133,8 @@ struct recurring_task {
   v1::Envelope envelope;  // what each occurrence publishes (a fresh message_id each time)
 };
 
-struct scheduler_health {
-  bool running = false;                     // run() is active
-  redis::connection_state connection{};     // the client's shared connection
-  redis::error_code last_connection_error;  // why it last failed, if it did
-  bool failing = false;                     // the latest poll failed (for some topic)
-  last_error_info last_error;               // the latest failure; kept after recovery
-  [[nodiscard]] bool healthy() const noexcept {
-    return running && connection == redis::connection_state::connected && !failing;
-  }
-};
+// running, connection, `failing` (the latest poll failed for some topic) and the last error.
+using scheduler_health = component_health;
 
 struct scheduler_stats {
   std::uint64_t scheduled = 0;          // delayed tasks scheduled through this object
@@ -168,12 +160,12 @@ class scheduler {
   // With options.idempotency_key (or dedup_by_content), a second task with the same key
   // within dedup_window is not added: the first task's ID is returned. A due time in the
   // past is due at once. publish_in's due time is the server's TIME + delay (a negative delay
-  // counts as 0; one over max_delay throws std::invalid_argument). Throws boost::system::system_error: errc::invalid_name,
-  // errc::message_too_large (nothing written), errc::publish_indeterminate (written, reply
-  // lost: a retry with an idempotency key is safe), resp::server_errc (e.g. oom),
-  // redis::client_errc. Two overloads each: see publisher::publish. The arguments are
-  // copied before these return. The other calls below read their string_views when the
-  // awaitable runs: keep those strings alive until it completes.
+  // counts as 0; one over max_delay throws std::invalid_argument). Throws
+  // boost::system::system_error: errc::invalid_name, errc::message_too_large (nothing written),
+  // errc::publish_indeterminate (written, reply lost: a retry with an idempotency key is safe),
+  // resp::server_errc (e.g. oom), redis::client_errc. Two overloads each: see publisher::publish.
+  // The arguments are copied before these return. The other calls below read their string_views
+  // when the awaitable runs: keep those strings alive until it completes.
   boost::asio::awaitable<std::string> publish_at(std::string_view topic,
                                                  const google::protobuf::Message& message,
                                                  std::chrono::system_clock::time_point due,
