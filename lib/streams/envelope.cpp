@@ -95,7 +95,7 @@ bool utf8_sequences_valid(std::string_view text) noexcept {
   while (p != end) {
     // ASCII, the common case, eight bytes at a time.
     std::uint64_t word = 0;
-    while (end - p >= 8 && (std::memcpy(&word, p, 8), (word & 0x8080808080808080u) == 0)) p += 8;
+    while (end - p >= 8 && (std::memcpy(&word, p, 8), (word & high_bits) == 0)) p += 8;
     if (p == end) break;
     if (*p < 0x80) {
       ++p;
@@ -128,7 +128,7 @@ bool utf8_sequences_valid(std::string_view text) noexcept {
   return true;
 }
 
-// Makes `text` valid UTF-8 by writing each byte of an invalid sequence as "\\xNN".
+// Makes `text` valid UTF-8 by writing each byte of an invalid sequence as the text \xNN.
 void repair_utf8(std::string& text) {
   if (is_valid_utf8(text)) return;
   std::string out;

@@ -75,7 +75,9 @@ for i = 5, #ARGV, 2 do
     next_key = next_key + 1
   end
   local first = dedup and redis.call('GET', dedup)
-  if first then
+  -- A value without '-' is a wave-1 task ID, not an entry: it suppresses nothing (as in the
+  -- single publish's script).
+  if first and string.find(first, '-', 1, true) then
     duplicates = duplicates + 1
     out[#out + 1] = 0
     out[#out + 1] = first

@@ -36,23 +36,12 @@ using streamq::streams::durable_publisher;
 using streamq::streams::envelope_options;
 using streamq::streams::errc;
 using streamq::streams::topic_keys;
-using streamq::test::Order;
+using streamq::test::keyed;
+using streamq::test::order_with_id;
 using streamq::test::redis_server;
 using streamq::test::sleep_for;
 
 namespace {
-
-Order order(const std::string& id) {
-  Order o;
-  o.set_id(id);
-  return o;
-}
-
-envelope_options keyed(const std::string& key) {
-  envelope_options options;
-  options.idempotency_key = key;
-  return options;
-}
 
 // A master and one replica in sync: WAIT 1 confirms.
 struct master_and_replica {
@@ -106,30 +95,30 @@ TEST_CASE("a durable publish retried with its idempotency key lands once, with t
     durable_publisher pub(c, config);
     co_await while_running(pub, [&]() -> asio::awaitable<void> {
       // The server does not know the script yet: the NOSCRIPT reply costs one more round trip.
-      const auto first = co_await pub.publish(topic, order("a"), keyed("k1"));
+      const auto first = co_await pub.publish(topic, order_with_id("a"), keyed("k1"));
       CHECK(pub.stats().round_trips == 2);
-      CHECK(co_await pub.publish(topic, order("a"), keyed("k1")) == first);
+      CHECK(co_await pub.publish(topic, order_with_id("a"), keyed("k1")) == first);
       CHECK(pub.stats().duplicates == 1);
       CHECK(pub.stats().confirmed == 2);
       // Two publishes of one key in one group: one entry, one ID for both.
-      const auto [x, y] = co_await (pub.publish(topic, order("b"), keyed("k2")) &&
-                                    pub.publish(topic, order("b"), keyed("k2")));
+      const auto [x, y] = co_await (pub.publish(topic, order_with_id("b"), keyed("k2")) &&
+                                    pub.publish(topic, order_with_id("b"), keyed("k2")));
       CHECK(x == y);
       // The case the errors advise a key for: not confirmed in time, retried once the replica
       // is back. The retry adds nothing, and is confirmed with the entry it found.
       pair.replica.pause();
-      CHECK(co_await code_of([&] { return pub.publish(topic, order("c"), keyed("k3")); }) ==
+      CHECK(co_await code_of([&] { return pub.publish(topic, order_with_id("c"), keyed("k3")); }) ==
             errc::replication_timeout);
       pair.replica.resume();
       const auto entries_before = co_await streamq::test::read_topic(c, topic);
       REQUIRE(entries_before.size() == 3);
-      CHECK(co_await pub.publish(topic, order("c"), keyed("k3")) == entries_before[2].id);
+      CHECK(co_await pub.publish(topic, order_with_id("c"), keyed("k3")) == entries_before[2].id);
       // A plain publisher shares the keys.
       streamq::streams::publisher plain(c);
-      CHECK(co_await plain.publish(topic, order("a"), keyed("k1")) == first);
+      CHECK(co_await plain.publish(topic, order_with_id("a"), keyed("k1")) == first);
       // The script flushed (a restarted server): sent again by source, still deduplicated.
       CHECK(pair.master.command({"SCRIPT", "FLUSH"}) == "+OK\r\n");
-      CHECK(co_await pub.publish(topic, order("c"), keyed("k3")) == entries_before[2].id);
+      CHECK(co_await pub.publish(topic, order_with_id("c"), keyed("k3")) == entries_before[2].id);
       const auto entries = co_await streamq::test::read_topic(c, topic);
       CHECK(entries.size() == 3);
       CHECK(pair.replica.command({"XLEN", keys.stream()}) == ":3\r\n");
@@ -152,7 +141,7 @@ TEST_CASE("a durable publish whose caller gives up: unsent ones never go, sent o
       boost::system::error_code queued_code;
       auto publish_into = [&](boost::system::error_code& out,
                               std::string id) -> asio::awaitable<void> {
-        out = co_await code_of([&] { return pub.publish(topic, order(id)); });
+        out = co_await code_of([&] { return pub.publish(topic, order_with_id(id)); });
       };
       // Sent at once, then waiting in WAIT when the caller leaves.
       auto started = std::chrono::steady_clock::now();
@@ -164,8 +153,9 @@ TEST_CASE("a durable publish whose caller gives up: unsent ones never go, sent o
       CHECK(queued_code == asio::error::operation_aborted);
       // A deadline is a cancellation too (this one was queued as well).
       started = std::chrono::steady_clock::now();
-      CHECK_THROWS_AS(co_await streamq::with_deadline(pub.publish(topic, order("late")), 100ms),
-                      boost::system::system_error);
+      CHECK_THROWS_AS(
+          co_await streamq::with_deadline(pub.publish(topic, order_with_id("late")), 100ms),
+          boost::system::system_error);
       CHECK(std::chrono::steady_clock::now() - started < 500ms);
       // A caller already cancelled when it calls publish (one that does not throw on
       // cancellation, as a graceful shutdown path may): nothing is queued, no wait.
@@ -174,7 +164,7 @@ TEST_CASE("a durable publish whose caller gives up: unsent ones never go, sent o
         co_await asio::this_coro::throw_if_cancelled(false);
         asio::steady_timer parked(co_await asio::this_coro::executor, 10s);
         co_await parked.async_wait(asio::as_tuple(asio::use_awaitable));  // cut short by ||
-        early_code = co_await code_of([&] { return pub.publish(topic, order("never")); });
+        early_code = co_await code_of([&] { return pub.publish(topic, order_with_id("never")); });
       };
       started = std::chrono::steady_clock::now();
       co_await (cancelled_caller() || sleep_for(50ms));
@@ -183,7 +173,7 @@ TEST_CASE("a durable publish whose caller gives up: unsent ones never go, sent o
       CHECK(pub.stats().cancelled == 4);
       // The round trips end as WAIT times out; the publisher is as usable as before, and only
       // what was sent is in the stream.
-      CHECK(co_await code_of([&] { return pub.publish(topic, order("after")); }) ==
+      CHECK(co_await code_of([&] { return pub.publish(topic, order_with_id("after")); }) ==
             errc::replication_timeout);
       std::vector<std::string> ids;
       for (const auto& e : co_await streamq::test::read_topic(c, topic))
@@ -211,7 +201,7 @@ TEST_CASE("a durable publish refuses strings that are not UTF-8 and numbers unde
       envelope_options header;
       header.headers = {{"k\xff", "v"}};
       try {
-        co_await pub.publish(topic, order("bad"), header);
+        co_await pub.publish(topic, order_with_id("bad"), header);
         FAIL("published");
       } catch (const boost::system::system_error& e) {
         CHECK(e.code() == errc::invalid_utf8);
@@ -220,7 +210,7 @@ TEST_CASE("a durable publish refuses strings that are not UTF-8 and numbers unde
       CHECK(pub.stats().round_trips == 0);
       CHECK(pub.stats().failed == 1);
       for (int i = 0; i < 2; ++i)
-        CHECK(co_await code_of([&] { return pub.publish(topic, order("good")); }) ==
+        CHECK(co_await code_of([&] { return pub.publish(topic, order_with_id("good")); }) ==
               errc::replication_timeout);
       const auto entries = co_await streamq::test::read_topic(c, topic);
       REQUIRE(entries.size() == 2);

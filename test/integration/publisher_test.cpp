@@ -29,16 +29,11 @@ using streamq::streams::errc;
 using streamq::streams::publisher;
 using streamq::streams::publisher_config;
 using streamq::streams::topic_keys;
-using streamq::test::Order;
+using streamq::test::keyed;
+using streamq::test::order_with_id;
 using streamq::test::redis_server;
 
 namespace {
-
-Order order(const std::string& id) {
-  Order o;
-  o.set_id(id);
-  return o;
-}
 
 // How a call failed: its code and what(); a clear code if it did not.
 struct failure {
@@ -71,16 +66,15 @@ TEST_CASE("a string that is not UTF-8 is refused at publish, named, nothing writ
     publisher pub(c);
     const std::string bad = "caf\xc3(";
     auto refused = [&](const envelope_options& options) {
-      return failure_of<std::string>([&] { return pub.publish(topic, order("o"), options); });
+      return failure_of<std::string>(
+          [&] { return pub.publish(topic, order_with_id("o"), options); });
     };
     envelope_options header;
     header.headers = {{"tenant", bad}};
     auto f = co_await refused(header);
     CHECK(f.code == errc::invalid_utf8);
     CHECK(f.what.find("headers[\"tenant\"] value") != std::string::npos);
-    envelope_options keyed;  // the deduplicating path (a script) refuses it alike
-    keyed.idempotency_key = bad;
-    f = co_await refused(keyed);
+    f = co_await refused(keyed(bad));  // the deduplicating path (a script) refuses it alike
     CHECK(f.code == errc::invalid_utf8);
     CHECK(f.what.find("idempotency_key") != std::string::npos);
     envelope_options partition;
@@ -88,15 +82,16 @@ TEST_CASE("a string that is not UTF-8 is refused at publish, named, nothing writ
     f = co_await refused(partition);
     CHECK(f.what.find("partition_key") != std::string::npos);
     // An envelope given whole, numbered by someone else with a bad producer ID.
-    auto envelope = streamq::streams::make_envelope(order("o"));
+    auto envelope = streamq::streams::make_envelope(order_with_id("o"));
     envelope.set_sequence(7);
     envelope.set_producer_id(bad);
     f = co_await failure_of<std::string>([&] { return pub.publish_envelope(topic, envelope); });
     CHECK(f.what.find("producer_id") != std::string::npos);
     // One bad envelope refuses its whole batch.
-    std::vector<streamq::v1::Envelope> batch{streamq::streams::make_envelope(order("a")),
-                                             streamq::streams::make_envelope(order("b"), header),
-                                             streamq::streams::make_envelope(order("c"))};
+    std::vector<streamq::v1::Envelope> batch{
+        streamq::streams::make_envelope(order_with_id("a")),
+        streamq::streams::make_envelope(order_with_id("b"), header),
+        streamq::streams::make_envelope(order_with_id("c"))};
     f = co_await failure_of<std::vector<std::string>>(
         [&] { return pub.publish_batch(topic, batch); });
     CHECK(f.code == errc::invalid_utf8);
@@ -105,19 +100,20 @@ TEST_CASE("a string that is not UTF-8 is refused at publish, named, nothing writ
     // The scheduler's delayed publish encodes through the same check.
     streamq::streams::scheduler sched(c, streamq::streams::scheduler_config{});
     f = co_await failure_of<std::string>(
-        [&] { return sched.publish_in(topic, order("later"), 1s, header); });
+        [&] { return sched.publish_in(topic, order_with_id("later"), 1s, header); });
     CHECK(f.code == errc::invalid_utf8);
     CHECK(f.what.find("headers[\"tenant\"] value") != std::string::npos);
     CHECK(keys_of(server, topic) == "*0\r\n");
 
     // Nothing was numbered for the refusals: the first publish that passes is sequence 1.
-    co_await pub.publish(topic, order("good"));
+    co_await pub.publish(topic, order_with_id("good"));
     const auto entries = co_await streamq::test::read_topic(c, topic);
     REQUIRE(entries.size() == 1);
     CHECK(entries[0].envelope.sequence() == 1);
 
     // A foreign writer's entry with such bytes is malformed for a reader, quietly.
-    auto spoiled = streamq::streams::encode_entry(streamq::streams::make_envelope(order("x")));
+    auto spoiled =
+        streamq::streams::encode_entry(streamq::streams::make_envelope(order_with_id("x")));
     const auto at = spoiled[3].find("streamq.test.Order");
     REQUIRE(at != std::string::npos);
     spoiled[3][at] = '\xff';  // inside `type`
@@ -142,13 +138,10 @@ TEST_CASE("publish_batch adds all or nothing when Redis fails inside the batch")
   const topic_keys keys(topic);
   streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     publisher pub(c);
-    envelope_options keyed;
-    keyed.idempotency_key = "k";
-    envelope_options keyed_again;
-    keyed_again.idempotency_key = "k-again";
-    std::vector<streamq::v1::Envelope> batch{streamq::streams::make_envelope(order("a")),
-                                             streamq::streams::make_envelope(order("b"), keyed),
-                                             streamq::streams::make_envelope(order("c"))};
+    std::vector<streamq::v1::Envelope> batch{
+        streamq::streams::make_envelope(order_with_id("a")),
+        streamq::streams::make_envelope(order_with_id("b"), keyed("k")),
+        streamq::streams::make_envelope(order_with_id("c"))};
     auto publish_batch = [&](const std::vector<streamq::v1::Envelope>& envelopes) {
       return failure_of<std::vector<std::string>>(
           [&] { return pub.publish_batch(topic, envelopes); });
@@ -175,15 +168,16 @@ TEST_CASE("publish_batch adds all or nothing when Redis fails inside the batch")
       CHECK(entries[i].envelope.producer_id() == pub.producer_id());
     }
     CHECK(entries[1].order.id() == "b");
-    std::vector<streamq::v1::Envelope> again{streamq::streams::make_envelope(order("d"), keyed),
-                                             streamq::streams::make_envelope(order("e"))};
+    std::vector<streamq::v1::Envelope> again{
+        streamq::streams::make_envelope(order_with_id("d"), keyed("k")),
+        streamq::streams::make_envelope(order_with_id("e"))};
     const auto later = co_await pub.publish_batch(topic, again);
     CHECK(later[0] == ids[1]);
     CHECK(co_await streamq::test::topic_length(c, topic) == 4);
     // Within one batch, the second use of a key gets the first one's ID.
     std::vector<streamq::v1::Envelope> twice{
-        streamq::streams::make_envelope(order("i"), keyed_again),
-        streamq::streams::make_envelope(order("j"), keyed_again)};
+        streamq::streams::make_envelope(order_with_id("i"), keyed("k-again")),
+        streamq::streams::make_envelope(order_with_id("j"), keyed("k-again"))};
     const auto same = co_await pub.publish_batch(topic, twice);
     CHECK(same[0] == same[1]);
     CHECK(co_await streamq::test::topic_length(c, topic) == 5);
@@ -194,13 +188,15 @@ TEST_CASE("publish_batch adds all or nothing when Redis fails inside the batch")
     const std::string top = "18446744073709551615";
     CHECK(server.command({"XADD", keys.stream(), top + "-18446744073709551614", "v", "1"})
               .rfind("$", 0) == 0);
-    const std::vector<streamq::v1::Envelope> two{streamq::streams::make_envelope(order("f")),
-                                                 streamq::streams::make_envelope(order("g"))};
+    const std::vector<streamq::v1::Envelope> two{
+        streamq::streams::make_envelope(order_with_id("f")),
+        streamq::streams::make_envelope(order_with_id("g"))};
     f = co_await publish_batch(two);
     CHECK(f.code == streamq::resp::server_errc::generic);
     CHECK(f.what.find("exhausted") != std::string::npos);
     CHECK(co_await streamq::test::topic_length(c, topic) == 6);
-    const std::vector<streamq::v1::Envelope> one{streamq::streams::make_envelope(order("h"))};
+    const std::vector<streamq::v1::Envelope> one{
+        streamq::streams::make_envelope(order_with_id("h"))};
     CHECK((co_await pub.publish_batch(topic, one))[0] == top + "-" + top);
     CHECK(co_await streamq::test::topic_length(c, topic) == 7);
     f = co_await publish_batch(one);
@@ -224,11 +220,9 @@ TEST_CASE("publish_batch under maxmemory is refused whole") {
   const auto topic = streamq::test::unique_topic();
   streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
     publisher pub(c);
-    envelope_options keyed;
-    keyed.idempotency_key = "k";
     const std::vector<streamq::v1::Envelope> batch{
-        streamq::streams::make_envelope(order("a")),
-        streamq::streams::make_envelope(order("b"), keyed)};
+        streamq::streams::make_envelope(order_with_id("a")),
+        streamq::streams::make_envelope(order_with_id("b"), keyed("k"))};
     CHECK(server.command({"CONFIG", "SET", "maxmemory", "1"}) == "+OK\r\n");
     const auto f = co_await failure_of<std::vector<std::string>>(
         [&] { return pub.publish_batch(topic, batch); });
@@ -252,12 +246,12 @@ TEST_CASE("every publisher numbers its envelopes under a producer ID of its own"
     CHECK(named.producer_id() == "billing-7");
     CHECK(named.config().producer_id == "billing-7");
     for (int i = 0; i < 2; ++i) {
-      co_await first.publish(topic, order("first"));
-      co_await second.publish(topic, order("second"));
-      co_await named.publish(topic, order("named"));
+      co_await first.publish(topic, order_with_id("first"));
+      co_await second.publish(topic, order_with_id("second"));
+      co_await named.publish(topic, order_with_id("named"));
     }
     // An envelope numbered elsewhere keeps its number and producer.
-    auto carried = streamq::streams::make_envelope(order("carried"));
+    auto carried = streamq::streams::make_envelope(order_with_id("carried"));
     carried.set_sequence(41);
     carried.set_producer_id("origin");
     co_await first.publish_envelope(topic, carried);

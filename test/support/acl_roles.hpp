@@ -22,10 +22,10 @@ inline constexpr std::string_view producer =
 // the eviction-policy check (INFO) and inspect().
 inline constexpr std::string_view consumer =
     "reset on >PASSWORD resetchannels -@all +ping +client|setname +info +xgroup|create "
-    "+xreadgroup +xack +xadd +multi +exec +xautoclaim +xpending +xclaim +xinfo|groups "
-    "+xinfo|consumers +xgroup|delconsumer +xlen +eval +evalsha +time +zscore +zadd "
+    "+xreadgroup +xack +xadd +xrange +xpending +xclaim +xinfo|groups +xinfo|consumers "
+    "+xgroup|delconsumer +xlen +eval +evalsha +time +zscore +zadd +zrem +zrange +zrangebyscore "
     "+zremrangebyscore ~streamq:{tenantA.*}:stream ~streamq:{tenantA.*}:done:* "
-    "%W~streamq:{tenantA.*}:dead:*";
+    "~streamq:{tenantA.*}:retry:* ~streamq:{tenantA.*}:dead:*";
 
 // scheduler::run() (the delayed-task poller and recurring tasks) and the recurring-task calls.
 inline constexpr std::string_view scheduler =

@@ -186,4 +186,16 @@ std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
+Order order_with_id(const std::string& id) {
+  Order o;
+  o.set_id(id);
+  return o;
+}
+
+streams::envelope_options keyed(const std::string& idempotency_key) {
+  streams::envelope_options options;
+  options.idempotency_key = idempotency_key;
+  return options;
+}
+
 }  // namespace streamq::test

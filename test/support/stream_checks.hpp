@@ -73,4 +73,8 @@ boost::asio::awaitable<std::int64_t> info_number(client& c, const std::string& s
 
 std::int64_t unix_ms(std::chrono::system_clock::time_point t);
 
+// What most tests publish: an Order with `id`; envelope options with an idempotency key.
+Order order_with_id(const std::string& id);
+streams::envelope_options keyed(const std::string& idempotency_key);
+
 }  // namespace streamq::test

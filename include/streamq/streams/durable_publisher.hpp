@@ -91,11 +91,13 @@ class durable_publisher {
   //
   // Cancellation: the wait for the reply honours the caller's (terminal) cancellation, which
   // is how with_deadline and `||` end it. A publish still queued, not yet sent, is taken out of
-  // the queue and never sent: asio::error::operation_aborted. One already sent cannot be
-  // recalled: it fails with errc::publish_indeterminate at once (it may be added and
-  // replicated later; retry with an idempotency key), and its reply, when it comes, is
-  // dropped. Either way the publisher keeps nothing of it and stays usable; a caller already
-  // cancelled when it calls publish gets operation_aborted and nothing is queued.
+  // the queue and never sent: asio::error::operation_aborted. One already taken into a
+  // round trip (sent, or being sent) cannot be recalled: it fails with
+  // errc::publish_indeterminate at once (it may be added and replicated later; retry with an
+  // idempotency key), and its reply, when it comes, is dropped. Either way the publisher keeps
+  // nothing of it and stays usable; a caller already cancelled when it calls publish gets
+  // operation_aborted and nothing is queued. Messages get their sequence number when taken
+  // into a round trip, so one that never went out leaves no gap.
   boost::asio::awaitable<std::string> publish(std::string_view topic,
                                               const google::protobuf::Message& message);
   boost::asio::awaitable<std::string> publish(std::string_view topic,
