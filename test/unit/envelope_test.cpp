@@ -409,7 +409,7 @@ TEST_CASE("a dead letter with error text that is not UTF-8 is written with \\xNN
   CHECK(logs.count == 0);
 }
 
-TEST_CASE("producer IDs: a new one per call; configured ones are checked") {
+TEST_CASE("producer IDs: a new one per call, and configured ones are checked") {
   const auto a = streams::new_producer_id();
   const auto b = streams::new_producer_id();
   CHECK(a != b);
