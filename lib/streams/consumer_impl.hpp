@@ -9,6 +9,7 @@
 //   consumer_handling.cpp  one message: decode, run the handler, carry out the decision
 //   consumer_recovery.cpp  own-pending recovery, idle claims, due retries, keep-alive, timeouts
 //   consumer_acks.cpp      acknowledgements (confirmed, resent after connection loss)
+//   consumer_events.cpp    events, log records and health()
 
 #include <streamq/streams/consumer.hpp>
 
