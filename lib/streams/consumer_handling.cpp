@@ -174,9 +174,11 @@ asio::awaitable<void> consumer_impl::schedule_retry(std::size_t sub, const std::
     co_return;
   }
   ++stats_.retried;
-  // Wake this consumer's retry loop if the retry is due before its next poll.
+  // The retry loop sleeps no later than this; if it is asleep past it already, wake it (a
+  // timer not being waited on has an expiry in the past: nothing to cancel then).
   const auto due = std::chrono::steady_clock::now() + delay;
-  if (due < next_retry_poll_) retry_wake_.cancel();
+  local_retry_due_ = std::min(local_retry_due_, due);
+  if (due < retry_wake_.expiry()) retry_wake_.cancel();
 }
 
 asio::awaitable<bool> consumer_impl::already_processed(std::size_t sub,

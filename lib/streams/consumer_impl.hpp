@@ -168,7 +168,9 @@ class consumer_impl {
   std::deque<queued_entry> queue_;
   std::size_t workers_running_ = 0;
   std::size_t read_rotation_ = 0;  // plan_read's rotation: topics take turns when credit is short
-  std::chrono::steady_clock::time_point next_retry_poll_ =
+  // The earliest retry this consumer scheduled since the retry loop last planned its sleep:
+  // one scheduled while the loop's own request was in flight is not in that request's reply.
+  std::chrono::steady_clock::time_point local_retry_due_ =
       std::chrono::steady_clock::time_point::max();
   bool stopping_ = false;      // drain() has begun: cancellations now mean shutdown
   bool stop_reading_ = false;  // run() is ending: send no further XREADGROUP

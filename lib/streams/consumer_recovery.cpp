@@ -17,6 +17,7 @@
 
 namespace streamq::streams::detail {
 namespace asio = boost::asio;
+using namespace std::chrono_literals;
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
@@ -194,10 +195,11 @@ asio::awaitable<void> consumer_impl::retry_loop() {
       delay = *std::min_element(delays.begin(), delays.end());
     }
     if (cancelled(cs)) co_return;
-    next_retry_poll_ = std::chrono::steady_clock::now() + delay;
-    retry_wake_.expires_at(next_retry_poll_);
+    const auto now = std::chrono::steady_clock::now();
+    const auto wake = std::min(now + delay, std::max(local_retry_due_, now + 1ms));
+    local_retry_due_ = std::chrono::steady_clock::time_point::max();
+    retry_wake_.expires_at(wake);
     co_await retry_wake_.async_wait(use_tuple);  // or woken by schedule_retry()
-    next_retry_poll_ = std::chrono::steady_clock::time_point::max();
   }
 }
 
