@@ -47,6 +47,12 @@ void request::clear() noexcept {
   skip_args_ = 0;
 }
 
+void request::reserve_more(std::size_t bytes) {
+  // Grows geometrically still, so pushing many commands one by one stays linear.
+  const std::size_t wanted = buffer_.size() + bytes;
+  if (wanted > buffer_.capacity()) buffer_.reserve(std::max(wanted, 2 * buffer_.capacity()));
+}
+
 void request::begin_command(std::string_view command, std::size_t argc) {
   buffer_ += '*';
   append_decimal(buffer_, argc);

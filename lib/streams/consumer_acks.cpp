@@ -32,18 +32,18 @@ bool resend(const error_code& ec) {
          ec == resp::server_errc::busy;
 }
 
-void append(std::vector<std::string>& to, std::vector<std::string>& from) {
-  if (to.empty()) {
+// Moves `from`'s IDs to the end of `to`; both keep their buffers.
+void append(id_list& to, id_list& from) {
+  if (to.empty())
     to.swap(from);
-  } else {
-    to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
-  }
+  else
+    to.append(from);
   from.clear();
 }
 }  // namespace
 
-void consumer_impl::ack(std::size_t sub, std::string id) {
-  pending_acks_[sub].push_back(std::move(id));
+void consumer_impl::ack(std::size_t sub, std::string_view id) {
+  pending_acks_[sub].push_back(id);
   ack_wake_.cancel();
 }
 

@@ -84,11 +84,11 @@ asio::awaitable<outcome> consumer_impl::run_handler(in_flight_entry& flight,
   co_return std::move(*result);
 }
 
-asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, queued_entry entry) {
+asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, queued_entry& entry) {
   const std::size_t sub = flight.sub;
   const std::string& id = flight.id;
   const subscription& s = subs_[sub];
-  v1::Envelope envelope;
+  v1::Envelope& envelope = flight.envelope;
   if (auto ec = decode_entry(entry.fields, envelope, config_.limits)) {
     co_await dead_letter(sub, id, nullptr, entry.fields, attempt_of(entry.deliveries, 0) + 1, ec,
                          ec.message());

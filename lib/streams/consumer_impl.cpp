@@ -244,6 +244,7 @@ asio::awaitable<void> consumer_impl::read_side(redis::connection& conn) {
 
 asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
   stream_read_reply reply(stream_names_);  // reused: its entry vector keeps its capacity
+  reply.reuse_entries_from(&spare_entries_);
   std::vector<resp::key> keys;
   std::vector<std::string_view> new_entries;
   const auto cs = co_await asio::this_coro::cancellation_state;
@@ -354,11 +355,15 @@ asio::awaitable<void> consumer_impl::worker(in_flight_entry& self) {
     queue_.pop_front();
     self.busy = true;
     self.sub = next.sub;
-    self.id = std::move(next.id);
+    self.id.swap(next.id);
     self.deadline = std::chrono::steady_clock::time_point::max();
     self.timed_out = false;
-    co_await handle(self, std::move(next));
+    co_await handle(self, next);
     self.busy = false;
+    self.id.swap(next.id);
+    // Its buffers go back to the read loop, which refills them rather than allocating anew.
+    if (spare_entries_.size() < config_.concurrency + config_.max_batch)
+      spare_entries_.push_back(read_entry{0, std::move(next.id), std::move(next.fields), false});
     handler_finished();
     const auto cs = co_await asio::this_coro::cancellation_state;
     if (cs.cancelled() != asio::cancellation_type::none) {

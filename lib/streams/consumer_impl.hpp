@@ -43,6 +43,9 @@ struct in_flight_entry {
   // When handler_timeout cancels the handler (max: never), and whether it did.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   bool timed_out = false;
+  // The message being handled, decoded into the same object each time: parsing into it
+  // reuses its strings' buffers.
+  v1::Envelope envelope;
 };
 
 // A delivered message waiting for a free worker.
@@ -112,7 +115,7 @@ class consumer_impl {
   std::unordered_set<std::string> held_ids(std::size_t sub) const;
 
   // consumer_acks.cpp
-  void ack(std::size_t sub, std::string id);
+  void ack(std::size_t sub, std::string_view id);
   boost::asio::awaitable<void> ack_loop();
   // Sends the queued acknowledgements; those whose outcome is unknown, or refused for a
   // reason that passes (READONLY, LOADING...), are queued again. Returns false when some were
@@ -123,7 +126,7 @@ class consumer_impl {
 
   // consumer_handling.cpp
   void dispatch(std::size_t sub, std::string id, fields entry, std::uint64_t deliveries);
-  boost::asio::awaitable<void> handle(in_flight_entry& flight, queued_entry entry);
+  boost::asio::awaitable<void> handle(in_flight_entry& flight, queued_entry& entry);
   // Runs the handler within handler_timeout; a thrown failure comes back as an outcome.
   boost::asio::awaitable<outcome> run_handler(in_flight_entry& flight,
                                               const v1::Envelope& envelope, message_context& ctx);
@@ -156,8 +159,8 @@ class consumer_impl {
   client& client_;
   std::vector<subscription> subs_;
   std::vector<std::string> stream_names_;  // subs_[i].keys.stream(), for stream_read_reply
-  std::vector<std::vector<std::string>> pending_acks_;  // per subscription, not yet sent
-  std::vector<std::vector<std::string>> acks_in_flight_;  // per subscription, sent, unconfirmed
+  std::vector<id_list> pending_acks_;    // per subscription, not yet sent
+  std::vector<id_list> acks_in_flight_;  // per subscription, sent, unconfirmed
   // One waiter each; cancelled to wake it (re-armed by the waiter itself).
   boost::asio::steady_timer credit_wake_;  // read loop: a handler slot freed
   boost::asio::steady_timer ack_wake_;     // ack loop: acknowledgements queued
@@ -166,6 +169,8 @@ class consumer_impl {
   boost::asio::steady_timer retry_wake_;   // retry loop: a retry was scheduled here
   std::list<in_flight_entry> workers_;     // a list: workers hold references to their entry
   std::deque<queued_entry> queue_;
+  // Entries handled, kept for the read loop's next reply to fill (stream_read_reply).
+  std::vector<read_entry> spare_entries_;
   std::size_t workers_running_ = 0;
   std::size_t read_rotation_ = 0;  // plan_read's rotation: topics take turns when credit is short
   // The earliest retry this consumer scheduled since the retry loop last planned its sleep:

@@ -38,8 +38,8 @@ std::unordered_set<std::string> consumer_impl::held_ids(std::size_t sub) const {
     if (w.busy && w.sub == sub) held.insert(w.id);
   for (const auto& q : queue_)
     if (q.sub == sub) held.insert(q.id);
-  for (const auto& id : pending_acks_[sub]) held.insert(id);
-  for (const auto& id : acks_in_flight_[sub]) held.insert(id);
+  for (auto id : pending_acks_[sub]) held.emplace(id);
+  for (auto id : acks_in_flight_[sub]) held.emplace(id);
   return held;
 }
 

@@ -283,8 +283,10 @@ v1::Envelope make_envelope(const google::protobuf::Message& message,
                                 " lacks required fields: " + message.InitializationErrorString());
   const auto created = options.created_at.value_or(std::chrono::system_clock::now());
   v1::Envelope envelope;
-  envelope.set_message_id(options.message_id.empty() ? new_message_id(created)
-                                                     : options.message_id);
+  if (options.message_id.empty())
+    envelope.set_message_id(new_message_id(created));  // moved in: one allocation fewer
+  else
+    envelope.set_message_id(options.message_id);
   envelope.set_type(type);
   if (!message.SerializeToString(envelope.mutable_payload()))
     throw std::length_error("streamq: message of type " + type +
@@ -298,7 +300,8 @@ v1::Envelope make_envelope(const google::protobuf::Message& message,
     envelope.set_idempotency_key(options.idempotency_key);
   else if (options.dedup_by_content)
     envelope.set_idempotency_key(content_idempotency_key(type, envelope.payload()));
-  envelope.set_partition_key(options.partition_key);
+  // Setting an empty proto3 string still allocates it; an unset one serializes the same.
+  if (!options.partition_key.empty()) envelope.set_partition_key(options.partition_key);
   return envelope;
 }
 

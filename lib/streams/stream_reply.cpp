@@ -1,5 +1,7 @@
 #include "stream_reply.hpp"
 
+#include <algorithm>
+
 namespace streamq::streams::detail {
 
 void stream_read_reply::on_start() {
@@ -38,21 +40,43 @@ void stream_read_reply::on_node(std::size_t /*reply*/, const resp::node& n) {
   }
   if (!known_stream_) return;
   if (depth == 2 && aggregate) {  // one entry: [id, fields]
-    entries_.emplace_back().stream = current_stream_;
+    if (spare_ != nullptr && !spare_->empty()) {
+      entries_.push_back(std::move(spare_->back()));
+      spare_->pop_back();
+    } else {
+      entries_.emplace_back();
+    }
+    read_entry& entry = entries_.back();
+    entry.stream = current_stream_;
+    entry.id.clear();
+    // Kept for this entry's own fields; bounded, so that entries with fewer fields than the
+    // ones they replace cannot make it grow without end.
+    constexpr std::size_t max_spare_fields = 64;
+    for (auto& field : entry.fields)
+      if (spare_fields_.size() < max_spare_fields) spare_fields_.push_back(std::move(field));
+    entry.fields.clear();
+    entry.deleted = false;
     return;
   }
   if (entries_.empty()) return;
   read_entry& entry = entries_.back();
   if (depth == 3) {
     if (aggregate) {
-      entry.fields.reserve(n.aggregate_size);
+      // Announced sizes are the peer's word: reserve no more than a few fields up front.
+      entry.fields.reserve(std::min<std::size_t>(n.aggregate_size, 16));
     } else if (n.data_type == resp::type::null) {
       entry.deleted = true;
     } else {
       entry.id.assign(n.value);
     }
   } else if (depth == 4 && !aggregate) {
-    entry.fields.emplace_back(n.value);
+    if (spare_fields_.empty()) {
+      entry.fields.emplace_back(n.value);
+    } else {
+      entry.fields.push_back(std::move(spare_fields_.back()));
+      spare_fields_.pop_back();
+      entry.fields.back().assign(n.value);
+    }
   }
 }
 

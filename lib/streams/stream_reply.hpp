@@ -35,9 +35,15 @@ class stream_read_reply final : public resp::response_adapter {
   // The entries, in reply order; empty after a BLOCK timeout (nil reply).
   [[nodiscard]] std::vector<read_entry>& entries() noexcept { return entries_; }
 
+  // New entries are taken from `spare` while it has any, their strings' buffers reused, so
+  // that a reader which hands its entries back there allocates nothing per entry once warm.
+  void reuse_entries_from(std::vector<read_entry>* spare) noexcept { spare_ = spare; }
+
  private:
   const std::vector<std::string>* streams_;
   std::vector<read_entry> entries_;
+  std::vector<read_entry>* spare_ = nullptr;
+  std::vector<std::string> spare_fields_;  // a reused entry's field strings, to be refilled
   std::error_code error_;
   std::string diagnostic_;
   resp::attribute_filter attributes_;

@@ -161,6 +161,25 @@ TEST_CASE("from_value: strings") {
   CHECK(error_of<std::string>("!21\r\nSYNTAX invalid syntax\r\n") == server_errc::generic);
 }
 
+TEST_CASE("response<std::string> takes a text reply over as from_value converts it") {
+  // result<std::string> moves a text reply's bytes instead of converting a copy: the same
+  // values and errors, whichever path a reply takes.
+  const std::string_view replies[] = {
+      "+OK\r\n",          "$7\r\na\r\nb\0c\r\r\n"sv, "=15\r\ntxt:Some string\r\n", ":42\r\n",
+      ",1.5\r\n",         "(99999999999999999999\r\n",   "#t\r\n",                   "_\r\n",
+      "*0\r\n",           "-ERR unknown command\r\n",    "!21\r\nSYNTAX invalid syntax\r\n",
+      "$16\r\n1764657241234-17\r\n"};
+  resp::response<std::string> r;  // reused, as connections reuse their adapters
+  for (const auto bytes : replies) {
+    INFO(bytes);
+    std::string expected;
+    const auto expected_ec = convert(bytes, expected);
+    REQUIRE(feed(bytes, r) == 1);
+    CHECK(r.get<0>().error() == expected_ec);
+    if (!expected_ec) CHECK(r.get<0>().value() == expected);
+  }
+}
+
 TEST_CASE("from_value: optional") {
   CHECK(must_convert<std::optional<int>>("_\r\n") == std::nullopt);
   CHECK(must_convert<std::optional<std::string>>("$-1\r\n") == std::nullopt);

@@ -31,6 +31,8 @@ class request {
   template <class... Args>
   void push(std::string_view command, const Args&... args) {
     const std::size_t count = 1 + (arg_count(args) + ... + 0);
+    // One allocation for the whole command rather than one per doubling of the buffer.
+    reserve_more(command.size() + (bytes_hint(args) + ... + 0) + bulk_overhead * count + 16);
     begin_command(command, count);
     (append(args), ...);
     end_command();
@@ -71,6 +73,25 @@ class request {
     }
   }
 
+  // "$<size>\r\n" and "\r\n" around each argument (sizes below 10^9).
+  static constexpr std::size_t bulk_overhead = 15;
+
+  // Bytes `append(arg)` writes, less bulk_overhead per argument; numbers are bounded.
+  template <class T>
+  static std::size_t bytes_hint(const T& arg) {
+    if constexpr (std::same_as<T, key>) {
+      return arg.name.size();
+    } else if constexpr (std::convertible_to<T, std::string_view>) {
+      return std::string_view(arg).size();
+    } else if constexpr (std::ranges::range<T>) {
+      std::size_t n = 0;
+      for (const auto& e : arg) n += bytes_hint(e);
+      return n;
+    } else {
+      return 24;  // integers, floating point, bool
+    }
+  }
+
   template <class T>
   void append(const T& arg) {
     if constexpr (std::same_as<T, key>) {
@@ -91,6 +112,7 @@ class request {
     }
   }
 
+  void reserve_more(std::size_t bytes);
   void begin_command(std::string_view command, std::size_t argc);
   void append_bulk(std::string_view data);
   void write_bulk(std::string_view data);

@@ -83,6 +83,14 @@ class result {
         diagnostic_.clear();
         return;
       }
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      // What converter<std::string> accepts, moved rather than copied (an XADD's entry ID).
+      if (detail::is_text(v.data_type) || v.data_type == type::boolean) {
+        value_ = std::move(v.text);
+        error_.clear();
+        diagnostic_.clear();
+        return;
+      }
     }
     assign(static_cast<const resp::value&>(v));
   }

@@ -10,6 +10,8 @@
 #include <streamq/streams/error.hpp>
 #include <streamq/streams/names.hpp>
 
+#include "../consume/id_list.hpp"
+
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
@@ -107,7 +109,7 @@ boost::asio::awaitable<command_result> write_dead_letter(client& c, const group_
 // transport's (when it failed, no per-command result is known).
 struct ack_batch {
   std::vector<const std::string*> streams;
-  std::vector<const std::vector<std::string>*> ids;
+  std::vector<const id_list*> ids;
 };
 boost::asio::awaitable<command_result> acknowledge(client& c, const std::string& group,
                                                    const ack_batch& batch,
