@@ -1,6 +1,6 @@
 #include "bench_runtime.hpp"
 
-#include <streamq/deadline.hpp>
+#include <streamq/redis/deadline.hpp>
 
 #include <streamq/resp/response.hpp>
 #include <streamq/resp/value.hpp>

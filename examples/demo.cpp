@@ -11,7 +11,7 @@
 #include "demo_scheduling.hpp"
 
 #include <streamq/client.hpp>
-#include <streamq/deadline.hpp>
+#include <streamq/redis/deadline.hpp>
 #include <streamq/run_until.hpp>
 #include <streamq/streams/consumer.hpp>
 #include <streamq/streams/dead_letters.hpp>

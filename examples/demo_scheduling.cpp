@@ -4,7 +4,7 @@
 // tasks and fires the recurring one; a consumer prints what arrives and when.
 #include "demo_scheduling.hpp"
 
-#include <streamq/deadline.hpp>
+#include <streamq/redis/deadline.hpp>
 #include <streamq/run_until.hpp>
 #include <streamq/streams/consumer.hpp>
 #include <streamq/streams/publisher.hpp>

@@ -1,6 +1,6 @@
 #include "example_support.hpp"
 
-#include <streamq/deadline.hpp>
+#include <streamq/redis/deadline.hpp>
 #include <streamq/run_until.hpp>
 #include <streamq/resp/request.hpp>
 #include <streamq/resp/response.hpp>

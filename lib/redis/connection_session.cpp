@@ -2,18 +2,21 @@
 // the reader, writer and health-check coroutines that alone touch the transport.
 #include "connection_impl.hpp"
 
+#include <streamq/detail/race.hpp>
+
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
+#include <tuple>
 
 namespace streamq::redis::detail {
 namespace asio = boost::asio;
-using namespace boost::asio::experimental::awaitable_operators;
+using streamq::detail::race;
 
 namespace {
 
@@ -27,15 +30,14 @@ bool cancelled(const asio::cancellation_state& state) {
   return state.cancelled() != asio::cancellation_type::none;
 }
 
-error_code first_error(const auto& variant_result) {
-  return std::visit(
-      [](const auto& alternative) -> error_code {
-        if constexpr (std::is_same_v<std::decay_t<decltype(alternative)>, error_code>)
-          return alternative;
-        else
-          return {};
-      },
-      variant_result);
+// A race child that produces an error code: stores it where the caller reads the winner's.
+asio::awaitable<void> into(error_code& out, asio::awaitable<error_code> op) {
+  out = co_await std::move(op);
+}
+
+// Waits for a timer; race children return void.
+asio::awaitable<void> expiry(asio::steady_timer& timer) {
+  co_await timer.async_wait(use_tuple);
 }
 
 }  // namespace
@@ -68,8 +70,10 @@ asio::awaitable<error_code> connection_impl::run() {
       failures_ = 0;
       atomic_stats::bump(stats_.connects);
       set_state(connection_state::connected);
-      auto ended = co_await (reader() || writer() || health_checker() || wait_for_stop());
-      ec = first_error(ended);
+      std::array<error_code, 3> ended;  // reader, writer, health checker: why each stopped
+      const auto raced = co_await race(into(ended[0], reader()), into(ended[1], writer()),
+                                       into(ended[2], health_checker()), wait_for_stop());
+      ec = raced.winner < ended.size() ? ended[raced.winner] : error_code();
       if (stopping_ || cancelled(cs)) {
         end_session(client_errc::outcome_unknown);
         result = client_errc::shut_down;
@@ -91,7 +95,7 @@ asio::awaitable<error_code> connection_impl::run() {
     }
     if (!config_.keep_unwritten_on_disconnect) fail_unwritten(client_errc::not_connected);
     asio::steady_timer backoff(ex_, next_backoff());
-    co_await (backoff.async_wait(use_tuple) || wait_for_stop());
+    co_await race(expiry(backoff), wait_for_stop());
   }
 
   set_state(connection_state::stopped);
@@ -149,10 +153,11 @@ asio::awaitable<error_code> connection_impl::connect_and_handshake() {
     if (auto ec = co_await transport_.connect()) co_return ec;
     co_return co_await handshake();
   };
-  auto r = co_await (steps() || deadline.async_wait(use_tuple) || wait_for_stop());
-  switch (r.index()) {
+  error_code ec;
+  const auto raced = co_await race(into(ec, steps()), expiry(deadline), wait_for_stop());
+  switch (raced.winner) {
     case 0:
-      co_return std::get<0>(r);
+      co_return ec;
     case 1:
       co_return client_errc::connect_timeout;
     default:
@@ -364,10 +369,12 @@ asio::awaitable<error_code> connection_impl::health_checker() {
           start_exec(exec_handler(std::move(handler)), ping, ignored, true);
         },
         use_tuple);
-    auto r = co_await (std::move(exec) || timer.async_wait(use_tuple));
+    error_code ec;
+    auto ping_once = [&]() -> asio::awaitable<void> { std::tie(ec) = co_await std::move(exec); };
+    const auto raced = co_await race(ping_once(), expiry(timer));
     if (cancelled(cs)) co_return asio::error::operation_aborted;
-    if (r.index() == 1) co_return client_errc::health_check_timeout;
-    if (auto [ec] = std::get<0>(r); ec) co_return ec;
+    if (raced.winner == 1) co_return client_errc::health_check_timeout;
+    if (ec) co_return ec;
   }
 }
 

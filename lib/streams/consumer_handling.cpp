@@ -5,7 +5,7 @@
 #include "sansio/delivery.hpp"
 #include "scheduler_scripts.hpp"
 
-#include <streamq/deadline.hpp>
+#include <streamq/redis/deadline.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>

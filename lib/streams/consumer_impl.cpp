@@ -4,13 +4,13 @@
 
 #include "sansio/delivery.hpp"
 
-#include <streamq/deadline.hpp>
+#include <streamq/detail/race.hpp>
+#include <streamq/redis/deadline.hpp>
 #include <streamq/streams/server_check.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -21,7 +21,7 @@
 
 namespace streamq::streams::detail {
 namespace asio = boost::asio;
-using namespace asio::experimental::awaitable_operators;
+using streamq::detail::race;
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
@@ -160,41 +160,20 @@ asio::awaitable<void> consumer_impl::run_once() {
   co_await asio::this_coro::throw_if_cancelled(false);
   // Start-up (server checks, groups) races stop(); a cancellation or stop() during it ends
   // run() normally, as it would a moment later: there is nothing to drain yet.
-  std::exception_ptr start_failure;
-  auto starting = [&]() -> asio::awaitable<void> {
-    co_await asio::this_coro::throw_if_cancelled(false);
-    try {
-      co_await start_up();
-    } catch (...) {
-      start_failure = std::current_exception();
-    }
-  };
-  co_await (starting() || stop_.wait());
+  const auto started = co_await race(start_up(), stop_.wait());
   const auto cs = co_await asio::this_coro::cancellation_state;
   if (cs.cancelled() != asio::cancellation_type::none || stop_.requested()) co_return;
-  if (start_failure) std::rethrow_exception(start_failure);
+  if (started.failure) std::rethrow_exception(started.failure);
   auto conn = client_.make_dedicated_connection("consumer");
   start_workers();
-  // Ends when run() is cancelled, stop() is called or a loop fails; every branch returns
-  // normally then.
-  co_await (read_side(*conn) || guarded(claim_loop()) || guarded(retry_loop()) ||
-            guarded(ack_loop()) || guarded(keepalive_loop()) || guarded(timeout_loop()) ||
-            stop_.wait());
+  // Ends when run() is cancelled, stop() is called or a loop ends (by failing: the loops run
+  // until cancelled otherwise); the others are then cancelled and awaited.
+  const auto ended = co_await race(read_side(*conn), claim_loop(), retry_loop(), ack_loop(),
+                                   keepalive_loop(), timeout_loop(), stop_.wait());
+  if (ended.failure && !fatal_) fatal_ = ended.failure;
   co_await asio::this_coro::reset_cancellation_state();
   co_await drain();
   if (fatal_) std::rethrow_exception(fatal_);
-}
-
-asio::awaitable<void> consumer_impl::guarded(asio::awaitable<void> loop) {
-  // Each || branch is a coroutine of its own, which by default throws at its next co_await
-  // once cancelled; the loops check for cancellation themselves and must end normally, since
-  // with Asio's || only a branch that completes without an exception cancels the others.
-  co_await asio::this_coro::throw_if_cancelled(false);
-  try {
-    co_await std::move(loop);
-  } catch (...) {
-    if (!fatal_) fatal_ = std::current_exception();
-  }
 }
 
 asio::awaitable<void> consumer_impl::uncancellable(asio::awaitable<void> op) {
@@ -219,7 +198,11 @@ asio::awaitable<void> consumer_impl::read_side(redis::connection& conn) {
   bool done = false;
   asio::cancellation_signal cut_off;
   auto reading = [this, &conn]() -> asio::awaitable<void> {
-    co_await (conn.async_run(use_tuple) || guarded(read_loop(conn)));
+    auto run_connection = [&conn]() -> asio::awaitable<void> {
+      co_await conn.async_run(use_tuple);
+    };
+    const auto ended = co_await race(run_connection(), read_loop(conn));
+    if (ended.failure && !fatal_) fatal_ = ended.failure;
   };
   // Not a branch of this coroutine's own: run()'s cancellation must not reach it directly.
   // Awaited below on every path, so it never outlives this frame.
@@ -430,7 +413,7 @@ asio::awaitable<void> consumer_impl::drain() {
   auto wait_idle = [&]() -> asio::awaitable<void> {
     while (workers_running_ > 0) co_await wait(drain_wake_);
   };
-  if (workers_running_ > 0) co_await (wait_idle() || watch());
+  if (workers_running_ > 0) co_await race(wait_idle(), watch());
   // cancelled handlers finish promptly; wait for every worker before touching shared state
   while (workers_running_ > 0) {
     if (!grace_over) give_up();

@@ -94,8 +94,6 @@ class consumer_impl {
   boost::asio::awaitable<void> read_loop(redis::connection& conn);
   // Runs `conn` and the reads on it; on cancellation lets a read already sent finish first.
   boost::asio::awaitable<void> read_side(redis::connection& conn);
-  // Runs a loop as a branch of run()'s ||: a failure is recorded in fatal_, not thrown.
-  boost::asio::awaitable<void> guarded(boost::asio::awaitable<void> loop);
   // Runs `op` where run()'s cancellation cannot reach it: for requests whose withdrawal would
   // strand work (an XACK, a claim). `op` must bound its own time.
   boost::asio::awaitable<void> uncancellable(boost::asio::awaitable<void> op);

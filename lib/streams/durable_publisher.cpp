@@ -1,4 +1,5 @@
-#include <streamq/deadline.hpp>
+#include <streamq/detail/race.hpp>
+#include <streamq/redis/deadline.hpp>
 #include <streamq/redis/error.hpp>
 #include <streamq/streams/durable_publisher.hpp>
 #include <streamq/streams/error.hpp>
@@ -6,7 +7,6 @@
 #include "publishing.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
@@ -15,7 +15,7 @@
 
 namespace streamq::streams {
 namespace asio = boost::asio;
-using namespace asio::experimental::awaitable_operators;
+using streamq::detail::race;
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
@@ -127,13 +127,9 @@ asio::awaitable<void> durable_publisher::run() {
   running_ = true;
   co_await asio::this_coro::throw_if_cancelled(false);
   auto conn = client_.make_dedicated_connection("durable");
-  auto flushing = [&]() -> asio::awaitable<void> {
-    try {
-      co_await flush_loop(*conn);
-    } catch (...) {  // nothing in flush_loop throws but bad_alloc; end run() cleanly anyway
-    }
-  };
-  co_await (conn->async_run(use_tuple) || flushing());
+  auto run_connection = [&]() -> asio::awaitable<void> { co_await conn->async_run(use_tuple); };
+  // Nothing in flush_loop throws but bad_alloc; race() ends run() cleanly on it anyway.
+  co_await race(run_connection(), flush_loop(*conn));
   running_ = false;
   for (auto& p : queue_) p->finish(redis::client_errc::shut_down, "");
   stats_.failed += queue_.size();

@@ -1,4 +1,4 @@
-#include <streamq/deadline.hpp>
+#include <streamq/redis/deadline.hpp>
 #include <streamq/redis/error.hpp>
 #include <streamq/resp/error.hpp>
 #include <streamq/run_until.hpp>

@@ -2,7 +2,7 @@
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
 
-#include <streamq/deadline.hpp>
+#include <streamq/redis/deadline.hpp>
 #include <streamq/redis/connection.hpp>
 
 #include <doctest/doctest.h>

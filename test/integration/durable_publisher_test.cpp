@@ -6,7 +6,7 @@
 #include "support/stream_checks.hpp"
 
 #include <streamq/client.hpp>
-#include <streamq/deadline.hpp>
+#include <streamq/redis/deadline.hpp>
 #include <streamq/streams/durable_publisher.hpp>
 #include <streamq/streams/error.hpp>
 #include <streamq/streams/publisher.hpp>

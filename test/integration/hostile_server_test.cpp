@@ -5,7 +5,7 @@
 #include "support/redis_server.hpp"
 
 #include <streamq/client.hpp>
-#include <streamq/deadline.hpp>
+#include <streamq/redis/deadline.hpp>
 #include <streamq/redis/connection.hpp>
 
 #include <doctest/doctest.h>

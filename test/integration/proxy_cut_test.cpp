@@ -10,7 +10,7 @@
 #include "support/stream_checks.hpp"
 
 #include <streamq/client.hpp>
-#include <streamq/deadline.hpp>
+#include <streamq/redis/deadline.hpp>
 #include <streamq/redis/connection.hpp>
 #include <streamq/redis/error.hpp>
 #include <streamq/streams/error.hpp>

@@ -9,7 +9,7 @@
 #include "support/stream_checks.hpp"
 
 #include <streamq/client.hpp>
-#include <streamq/deadline.hpp>
+#include <streamq/redis/deadline.hpp>
 #include <streamq/redis/connection.hpp>
 #include <streamq/streams/consumer.hpp>
 #include <streamq/streams/envelope.hpp>

@@ -6,7 +6,7 @@
 #include "support/redis_server.hpp"
 
 #include <streamq/client.hpp>
-#include <streamq/deadline.hpp>
+#include <streamq/redis/deadline.hpp>
 #include <streamq/streams/consumer.hpp>
 #include <streamq/streams/publisher.hpp>
 

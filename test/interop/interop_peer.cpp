@@ -12,7 +12,7 @@
 // Exit status: 0 all checks passed, 1 a content or protocol check failed (each one printed),
 // 2 anything else (usage, Redis unreachable, timeout).
 #include <streamq/client.hpp>
-#include <streamq/deadline.hpp>
+#include <streamq/redis/deadline.hpp>
 #include <streamq/run_until.hpp>
 #include <streamq/streams/consumer.hpp>
 #include <streamq/streams/publisher.hpp>

@@ -4,7 +4,7 @@
 
 #include "support/async_test.hpp"
 
-#include <streamq/deadline.hpp>
+#include <streamq/redis/deadline.hpp>
 #include <streamq/streams/consumer.hpp>
 #include <streamq/streams/names.hpp>
 

@@ -2,7 +2,7 @@
 
 #include "../script.hpp"
 
-#include <streamq/deadline.hpp>
+#include <streamq/redis/deadline.hpp>
 #include <streamq/resp/error.hpp>
 #include <streamq/resp/response.hpp>
 

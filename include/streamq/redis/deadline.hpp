@@ -10,11 +10,11 @@
 // error_code (other elements value-initialised); any other result type throws
 // boost::system::system_error(client_errc::timeout).
 
+#include <streamq/detail/race.hpp>
 #include <streamq/redis/error.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -25,7 +25,6 @@
 #include <optional>
 #include <tuple>
 #include <type_traits>
-#include <variant>
 
 namespace streamq {
 
@@ -34,47 +33,31 @@ template <class T>
 struct is_error_tuple : std::false_type {};
 template <class... Args>
 struct is_error_tuple<std::tuple<boost::system::error_code, Args...>> : std::true_type {};
-
-// The operation's outcome with exceptions caught: Asio's || treats an exception as a
-// failure and would then wait for the timer as well.
-template <class T>
-struct outcome {
-  std::exception_ptr failure;
-  std::optional<T> value;
-};
-template <>
-struct outcome<void> {
-  std::exception_ptr failure;
-};
-
-template <class T, class Executor>
-boost::asio::awaitable<outcome<T>, Executor> capture(boost::asio::awaitable<T, Executor> op) {
-  outcome<T> result;
-  try {
-    if constexpr (std::is_void_v<T>)
-      co_await std::move(op);
-    else
-      result.value.emplace(co_await std::move(op));
-  } catch (...) {
-    result.failure = std::current_exception();
-  }
-  co_return result;
-}
 }  // namespace detail
 
 template <class T, class Executor>
 boost::asio::awaitable<T, Executor> with_deadline(boost::asio::awaitable<T, Executor> op,
                                                   std::chrono::steady_clock::duration timeout) {
-  using namespace boost::asio::experimental::awaitable_operators;
-  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, timeout);
-  auto raced =
-      co_await (detail::capture(std::move(op)) ||
-                timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable_t<Executor>{})));
-  if (raced.index() == 0) {
-    auto& done = std::get<0>(raced);
-    if (done.failure) std::rethrow_exception(done.failure);
+  namespace asio = boost::asio;
+  asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
+  using stored = std::conditional_t<std::is_void_v<T>, bool, T>;
+  std::optional<stored> value;
+  auto run_op = [&]() -> asio::awaitable<void, Executor> {
+    if constexpr (std::is_void_v<T>) {
+      co_await std::move(op);
+      value.emplace(true);
+    } else {
+      value.emplace(co_await std::move(op));
+    }
+  };
+  auto expire = [&]() -> asio::awaitable<void, Executor> {
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable_t<Executor>{}));
+  };
+  const auto raced = co_await detail::race(run_op(), expire());
+  if (raced.winner == 0) {
+    if (raced.failure) std::rethrow_exception(raced.failure);
     if constexpr (!std::is_void_v<T>)
-      co_return std::move(*done.value);
+      co_return std::move(*value);
     else
       co_return;
   }
