@@ -78,6 +78,8 @@ void consumer::stop() noexcept {
   impl_->stop();
 }
 
+boost::asio::any_io_executor consumer::executor() const { return impl_->executor(); }
+
 consumer_stats consumer::stats() const noexcept {
   return impl_->stats();
 }

@@ -78,6 +78,7 @@ class consumer_impl {
   boost::asio::awaitable<std::vector<topic_status>> inspect();
   consumer_health health() const;
   consumer_stats stats() const noexcept { return stats_.snapshot(); }
+  boost::asio::any_io_executor executor() const { return client_.get_executor(); }
   // An event: to on_event (if set) and the logger.
   void report(consumer_event::kind what, const std::string& topic, std::string detail,
               error_code code = {});

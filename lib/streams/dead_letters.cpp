@@ -107,8 +107,10 @@ fields republish_fields(const dead_letter_entry& entry) {
 dead_letters::dead_letters(client& c, std::string_view topic, std::string_view group)
     : client_(c), keys_(topic), group_(group), key_(keys_.dead_letters(group)) {}
 
+asio::any_io_executor dead_letters::executor() const { return client_.get_executor(); }
+
 asio::awaitable<std::vector<dead_letter_entry>> dead_letters::range(std::string start,
-                                                                    std::string_view end,
+                                                                    std::string end,
                                                                     std::size_t count) {
   if (count == 0) co_return std::vector<dead_letter_entry>{};
   resp::request req;
@@ -133,8 +135,14 @@ asio::awaitable<std::vector<dead_letter_entry>> dead_letters::list(std::size_t c
   return range(after == "-" ? std::string("-") : "(" + std::string(after), "+", count);
 }
 
+// The public calls taking string_views are plain functions that copy them into the coroutine
+// they return: awaitables start lazily, after the caller's strings may be gone.
 asio::awaitable<std::optional<dead_letter_entry>> dead_letters::get(std::string_view id) {
-  auto entries = co_await range(std::string(id), id, 1);
+  return do_get(std::string(id));
+}
+
+asio::awaitable<std::optional<dead_letter_entry>> dead_letters::do_get(std::string id) {
+  auto entries = co_await range(id, id, 1);
   if (entries.empty()) co_return std::nullopt;
   co_return std::move(entries.front());
 }
@@ -146,7 +154,11 @@ asio::awaitable<std::size_t> dead_letters::count() {
 }
 
 asio::awaitable<std::string> dead_letters::requeue(std::string_view id) {
-  auto entry = co_await get(id);
+  return do_requeue(std::string(id));
+}
+
+asio::awaitable<std::string> dead_letters::do_requeue(std::string id) {
+  auto entry = co_await do_get(id);
   if (!entry) fail(not_found(), "dead letter " + std::string(id) + " in " + key_);
   if (!entry->decoded || entry->letter.original_entry_id().empty())
     fail(errc::malformed_entry, "dead letter " + std::string(id) + " in " + key_);
@@ -173,7 +185,11 @@ asio::awaitable<detail::requeue_status> dead_letters::requeue_one(const dead_let
 }
 
 asio::awaitable<std::string> dead_letters::republish(std::string_view id) {
-  auto entry = co_await get(id);
+  return do_republish(std::string(id));
+}
+
+asio::awaitable<std::string> dead_letters::do_republish(std::string id) {
+  auto entry = co_await do_get(id);
   if (!entry) fail(not_found(), "dead letter " + std::string(id) + " in " + key_);
   const fields f = republish_fields(*entry);
   if (f.empty()) fail(errc::malformed_entry, "dead letter " + std::string(id) + " in " + key_);
@@ -192,7 +208,12 @@ asio::awaitable<std::size_t> dead_letters::requeue_range(std::string_view first,
 
 asio::awaitable<std::size_t> dead_letters::requeue_range(std::string_view first,
                                                          std::string_view last, std::size_t max) {
-  std::string cursor(first);
+  return do_requeue_range(std::string(first), std::string(last), max);
+}
+
+asio::awaitable<std::size_t> dead_letters::do_requeue_range(std::string first, std::string last,
+                                                            std::size_t max) {
+  std::string cursor(std::move(first));
   std::size_t requeued = 0;
   while (requeued < max) {
     const std::size_t wanted = std::min(batch_size, max - requeued);
@@ -218,6 +239,10 @@ asio::awaitable<std::size_t> dead_letters::requeue_all() {
 }
 
 asio::awaitable<bool> dead_letters::purge(std::string_view id) {
+  return do_purge(std::string(id));
+}
+
+asio::awaitable<bool> dead_letters::do_purge(std::string id) {
   resp::request req;
   req.push("XDEL", resp::key{key_}, id);
   co_return to_size((co_await exec(client_, req)).front()) > 0;

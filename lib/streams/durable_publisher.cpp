@@ -66,6 +66,10 @@ durable_publisher::durable_publisher(client& c, durability_config config)
 
 durable_publisher::~durable_publisher() = default;
 
+boost::asio::any_io_executor durable_publisher::executor() const {
+  return client_.get_executor();
+}
+
 asio::awaitable<std::string> durable_publisher::publish(std::string_view topic,
                                                         const google::protobuf::Message& message) {
   return submit(std::string(topic), make_envelope(message, envelope_options{}));

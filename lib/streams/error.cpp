@@ -49,6 +49,8 @@ class streams_category_impl final : public boost::system::error_category {
         return "the handler asked for the message to be dead-lettered";
       case errc::invalid_utf8:
         return "an envelope string field (header, ID or key) is not valid UTF-8";
+      case errc::invalid_argument:
+        return "the operation refused its arguments";
     }
     return "unknown streamq streams error";
   }

@@ -65,13 +65,24 @@ std::vector<recurring_task> parse_recurring(
 
 }  // namespace detail
 
+// The calls taking string_views or references are plain functions that copy them into the
+// coroutine they return: awaitables start lazily, after the caller's objects may be gone.
 asio::awaitable<void> scheduler::upsert_recurring(std::string_view topic, std::string_view name,
                                                   const schedule& when,
                                                   const google::protobuf::Message& message,
                                                   missed_policy on_missed) {
+  std::shared_ptr<google::protobuf::Message> copy(message.New());
+  copy->CopyFrom(message);
+  return do_upsert_recurring(std::string(topic), std::string(name), when, std::move(copy),
+                             on_missed);
+}
+
+asio::awaitable<void> scheduler::do_upsert_recurring(
+    std::string topic, std::string name, schedule when,
+    std::shared_ptr<const google::protobuf::Message> message, missed_policy on_missed) {
   const auto keys = keys_of(topic);
   validate_name(name_kind::topic, name);  // the same rules as topic names
-  const v1::Envelope envelope = make_envelope(message, envelope_options{});
+  const v1::Envelope envelope = make_envelope(*message, envelope_options{});
   if (auto ec = check_limits(envelope, config_.limits)) fail(ec, "recurring task message");
   const std::string spec = when.spec();
   const std::string bytes = envelope.SerializeAsString();
@@ -89,6 +100,10 @@ asio::awaitable<void> scheduler::upsert_recurring(std::string_view topic, std::s
 }
 
 asio::awaitable<std::vector<recurring_task>> scheduler::list_recurring(std::string_view topic) {
+  return do_list_recurring(std::string(topic));
+}
+
+asio::awaitable<std::vector<recurring_task>> scheduler::do_list_recurring(std::string topic) {
   const auto keys = keys_of(topic);
   resp::request req;
   req.push("HGETALL", resp::key{keys->cron()});
@@ -99,7 +114,7 @@ asio::awaitable<std::vector<recurring_task>> scheduler::list_recurring(std::stri
   co_return detail::parse_recurring(reply.get<0>().value());
 }
 
-asio::awaitable<bool> scheduler::set_recurring_flag(std::string_view topic, std::string_view name,
+asio::awaitable<bool> scheduler::set_recurring_flag(std::string topic, std::string name,
                                                     std::string_view op) {
   const auto keys = keys_of(topic);
   resp::response<std::int64_t> reply;
@@ -114,15 +129,15 @@ asio::awaitable<bool> scheduler::set_recurring_flag(std::string_view topic, std:
 }
 
 asio::awaitable<bool> scheduler::pause_recurring(std::string_view topic, std::string_view name) {
-  return set_recurring_flag(topic, name, "pause");
+  return set_recurring_flag(std::string(topic), std::string(name), "pause");
 }
 
 asio::awaitable<bool> scheduler::resume_recurring(std::string_view topic, std::string_view name) {
-  return set_recurring_flag(topic, name, "resume");
+  return set_recurring_flag(std::string(topic), std::string(name), "resume");
 }
 
 asio::awaitable<bool> scheduler::remove_recurring(std::string_view topic, std::string_view name) {
-  return set_recurring_flag(topic, name, "remove");
+  return set_recurring_flag(std::string(topic), std::string(name), "remove");
 }
 
 void scheduler::recurring_unreadable(topic_state& t, const std::string& name,

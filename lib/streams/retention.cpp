@@ -85,6 +85,8 @@ topic_trimmer::topic_trimmer(client& c, trimmer_config config)
 
 topic_trimmer::~topic_trimmer() = default;
 
+boost::asio::any_io_executor topic_trimmer::executor() const { return client_.get_executor(); }
+
 trimmer_stats topic_trimmer::stats() const {
   const std::lock_guard lock(stats_mutex_);
   return stats_;

@@ -66,6 +66,8 @@ scheduler::scheduler(client& c, scheduler_config config)
 
 scheduler::~scheduler() = default;
 
+boost::asio::any_io_executor scheduler::executor() const { return client_.get_executor(); }
+
 scheduler_stats scheduler::stats() const noexcept {
   const auto& c = counters_;
   return {c.scheduled.load(),       c.duplicates.load(),
@@ -180,7 +182,13 @@ void scheduler::wake_for(std::chrono::milliseconds in) {
                  });
 }
 
+// The calls taking string_views are plain functions that copy them into the coroutine they
+// return: awaitables start lazily, after the caller's strings may be gone.
 asio::awaitable<bool> scheduler::cancel_scheduled(std::string_view topic, std::string_view id) {
+  return do_cancel_scheduled(std::string(topic), std::string(id));
+}
+
+asio::awaitable<bool> scheduler::do_cancel_scheduled(std::string topic, std::string id) {
   const auto keys = keys_of(topic);
   resp::response<std::int64_t> reply;
   auto build = [&](resp::request& req, bool by_source) {
@@ -197,6 +205,11 @@ asio::awaitable<bool> scheduler::cancel_scheduled(std::string_view topic, std::s
 
 asio::awaitable<std::vector<scheduled_task>> scheduler::list_scheduled(std::string_view topic,
                                                                        std::size_t limit) {
+  return do_list_scheduled(std::string(topic), limit);
+}
+
+asio::awaitable<std::vector<scheduled_task>> scheduler::do_list_scheduled(std::string topic,
+                                                                          std::size_t limit) {
   const auto keys = keys_of(topic);
   std::vector<scheduled_task> tasks;
   if (limit == 0) co_return tasks;
@@ -223,6 +236,10 @@ asio::awaitable<std::vector<scheduled_task>> scheduler::list_scheduled(std::stri
 }
 
 asio::awaitable<std::uint64_t> scheduler::scheduled_count(std::string_view topic) {
+  return do_scheduled_count(std::string(topic));
+}
+
+asio::awaitable<std::uint64_t> scheduler::do_scheduled_count(std::string topic) {
   const auto keys = keys_of(topic);
   resp::request req;
   req.push("ZCARD", resp::key{keys->delayed()});

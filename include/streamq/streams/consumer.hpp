@@ -21,6 +21,7 @@
 // and claims from dead consumers; max_deliveries and retry_policy::max_attempts hold on each.
 
 #include <streamq/client.hpp>
+#include <streamq/detail/async_op.hpp>
 #include <streamq/log.hpp>
 #include <streamq/streams/envelope.hpp>
 #include <streamq/streams/error.hpp>
@@ -297,10 +298,25 @@ class consumer {
   // Pending count, lag and length per subscribed topic (XINFO GROUPS, XLEN; one round
   // trip). Throws boost::system::system_error on errors.
   boost::asio::awaitable<std::vector<topic_status>> inspect();
+  // run() and inspect() for any completion token (use_awaitable by default, as_tuple,
+  // use_future, deferred, a callback): completion void(error_code[, T]) where the coroutine
+  // forms throw (detail/async_op.hpp).
+  // Cancellation (terminal, partial, total): async_run stops gracefully as described at run()
+  // and completes without an error; async_inspect stops at its request and completes with
+  // operation_aborted or the request's error.
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_run(Token&& token = {}) {
+    return streamq::detail::start_async(executor(), run(), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_inspect(Token&& token = {}) {
+    return streamq::detail::start_async(executor(), inspect(), std::forward<Token>(token));
+  }
   [[nodiscard]] const consumer_config& config() const noexcept;
   [[nodiscard]] const std::string& name() const noexcept;
 
  private:
+  boost::asio::any_io_executor executor() const;
   void subscribe_erased(std::string_view topic, std::string type_name,
                         const subscription_options& options, raw_handler handler);
   std::unique_ptr<detail::consumer_impl> impl_;

@@ -14,6 +14,7 @@
 // shows.
 
 #include <streamq/client.hpp>
+#include <streamq/detail/async_op.hpp>
 #include <streamq/streams/envelope.hpp>
 #include <streamq/streams/error.hpp>
 #include <streamq/streams/names.hpp>
@@ -109,10 +110,63 @@ class dead_letters {
   // many there were.
   boost::asio::awaitable<std::size_t> purge_all();
 
+  // The operations above for any completion token (use_awaitable by default, as_tuple,
+  // use_future, deferred, a callback): completion void(error_code, T), where the coroutine
+  // forms throw (detail/async_op.hpp). Arguments are copied when called.
+  // Cancellation (terminal, partial, total): the operation stops at its next request and
+  // completes with operation_aborted or the request's error; a request already sent runs to
+  // its end on the server. Each requeue is one script, so a cancelled requeue_range leaves
+  // every letter either requeued or in place, never half-moved.
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_list(std::size_t count, std::string_view after, Token&& token = {}) {
+    return streamq::detail::start_async(executor(), list(count, after), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_get(std::string_view id, Token&& token = {}) {
+    return streamq::detail::start_async(executor(), get(id), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_count(Token&& token = {}) {
+    return streamq::detail::start_async(executor(), count(), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_requeue(std::string_view id, Token&& token = {}) {
+    return streamq::detail::start_async(executor(), requeue(id), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_requeue_range(std::string_view first, std::string_view last, std::size_t max,
+                           Token&& token = {}) {
+    return streamq::detail::start_async(executor(), requeue_range(first, last, max),
+                               std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_requeue_all(Token&& token = {}) {
+    return streamq::detail::start_async(executor(), requeue_all(), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_republish(std::string_view id, Token&& token = {}) {
+    return streamq::detail::start_async(executor(), republish(id), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_purge(std::string_view id, Token&& token = {}) {
+    return streamq::detail::start_async(executor(), purge(id), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_purge_all(Token&& token = {}) {
+    return streamq::detail::start_async(executor(), purge_all(), std::forward<Token>(token));
+  }
+
  private:
+  boost::asio::any_io_executor executor() const;
   boost::asio::awaitable<std::vector<dead_letter_entry>> range(std::string start,
-                                                               std::string_view end,
+                                                               std::string end,
                                                                std::size_t count);
+  boost::asio::awaitable<std::optional<dead_letter_entry>> do_get(std::string id);
+  boost::asio::awaitable<std::string> do_requeue(std::string id);
+  boost::asio::awaitable<std::string> do_republish(std::string id);
+  boost::asio::awaitable<std::size_t> do_requeue_range(std::string first, std::string last,
+                                                       std::size_t max);
+  boost::asio::awaitable<bool> do_purge(std::string id);
   boost::asio::awaitable<detail::requeue_status> requeue_one(const dead_letter_entry& entry);
 
   client& client_;

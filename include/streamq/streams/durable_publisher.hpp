@@ -18,6 +18,7 @@
 // once `replicas` replicas have everything up to this retry, the first entry included.
 
 #include <streamq/client.hpp>
+#include <streamq/detail/async_op.hpp>
 #include <streamq/streams/envelope.hpp>
 #include <streamq/streams/names.hpp>
 
@@ -104,12 +105,32 @@ class durable_publisher {
                                               const google::protobuf::Message& message,
                                               const envelope_options& options);
 
+  // run() and publish() for any completion token (use_awaitable by default, as_tuple,
+  // use_future, deferred, a callback): completion void(error_code[, std::string]) where the
+  // coroutine forms throw (detail/async_op.hpp). Arguments are copied when called.
+  // Cancellation (terminal, partial, total): as described at run() and at publish() above.
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_run(Token&& token = {}) {
+    return streamq::detail::start_async(executor(), run(), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_publish(std::string_view topic, const google::protobuf::Message& message,
+                     Token&& token = {}) {
+    return streamq::detail::start_async(executor(), publish(topic, message), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_publish(std::string_view topic, const google::protobuf::Message& message,
+                     const envelope_options& options, Token&& token = {}) {
+    return streamq::detail::start_async(executor(), publish(topic, message, options), std::forward<Token>(token));
+  }
+
   [[nodiscard]] durable_publisher_stats stats() const noexcept { return stats_; }
   // Envelope.producer_id of what this publisher numbers (the configured one, or a new one).
   [[nodiscard]] const std::string& producer_id() const noexcept { return config_.producer_id; }
 
  private:
   struct pending;
+  boost::asio::any_io_executor executor() const;
   boost::asio::awaitable<std::string> submit(std::string topic, v1::Envelope envelope);
   boost::asio::awaitable<void> flush_loop(redis::connection& conn);
   // Reads the replies of one group's round trip and completes its publishes.

@@ -77,6 +77,10 @@ enum class errc {
   // written; the exception's text names the field. Send such data in the payload or as
   // base64/hex text.
   invalid_utf8 = 18,
+  // The operation refused its arguments (a value out of range, a missing required field, a
+  // message over 2 GiB): the error-code form (async_* with as_tuple, a callback...) of what
+  // the coroutine form throws as std::invalid_argument or std::length_error, with its text.
+  invalid_argument = 19,
 };
 
 [[nodiscard]] const boost::system::error_category& streams_category() noexcept;

@@ -12,6 +12,7 @@
 // max_age is measured by the server's clock (trim_topic reads TIME in its script).
 
 #include <streamq/client.hpp>
+#include <streamq/detail/async_op.hpp>
 #include <streamq/log.hpp>
 #include <streamq/streams/error.hpp>
 #include <streamq/streams/last_error.hpp>
@@ -137,6 +138,14 @@ class topic_trimmer {
   // Lifetimes: this object and the client must outlive the operation. Thread safety: one
   // run() at a time; stats() from anywhere.
   boost::asio::awaitable<void> run();
+  // run() for any completion token (use_awaitable by default, as_tuple, use_future,
+  // deferred, a callback): completion void(error_code) (detail/async_op.hpp).
+  // Cancellation (terminal, partial, total): as described at run() above.
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_run(Token&& token = {}) {
+    return streamq::detail::start_async(executor(), run(), std::forward<Token>(token));
+  }
+
   // Asks run() to return, as cancellation does. Any thread. Called while no run() is active,
   // it makes the next run() return at once; a run() that returned has forgotten the request.
   void stop() noexcept;
@@ -148,6 +157,7 @@ class topic_trimmer {
   [[nodiscard]] const trimmer_config& config() const noexcept { return config_; }
 
  private:
+  boost::asio::any_io_executor executor() const;
   boost::asio::awaitable<void> loop();
   // One round; returns false if it was cut short by cancellation.
   boost::asio::awaitable<bool> round();

@@ -25,6 +25,7 @@
 // definition is the caller's wall clock, so a skew between this host and Redis shifts it.
 
 #include <streamq/client.hpp>
+#include <streamq/detail/async_op.hpp>
 #include <streamq/log.hpp>
 #include <streamq/resp/value.hpp>
 #include <streamq/streams/envelope.hpp>
@@ -164,8 +165,7 @@ class scheduler {
   // boost::system::system_error: errc::invalid_name, errc::message_too_large (nothing written),
   // errc::publish_indeterminate (written, reply lost: a retry with an idempotency key is safe),
   // resp::server_errc (e.g. oom), redis::client_errc. Two overloads each: see publisher::publish.
-  // The arguments are copied before these return. The other calls below read their string_views
-  // when the awaitable runs: keep those strings alive until it completes.
+  // Every call copies its arguments before it returns (the message too).
   boost::asio::awaitable<std::string> publish_at(std::string_view topic,
                                                  const google::protobuf::Message& message,
                                                  std::chrono::system_clock::time_point due,
@@ -213,6 +213,64 @@ class scheduler {
   // reported (scheduler_event, config().log, health()). Run it on the client's executor.
   // Throws std::logic_error when called twice at once.
   boost::asio::awaitable<void> run();
+  // The operations above for any completion token (use_awaitable by default, as_tuple,
+  // use_future, deferred, a callback): completion void(error_code, T) where the coroutine
+  // forms throw (detail/async_op.hpp). Arguments are copied when called.
+  // Cancellation (terminal, partial, total): the operation stops at its next request and
+  // completes with operation_aborted or the request's error; a script already sent runs to its
+  // end on the server (each is atomic: a task is scheduled, cancelled or moved, never half).
+  // async_run: the graceful stop described at run().
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_publish_at(std::string_view topic, const google::protobuf::Message& message,
+                        std::chrono::system_clock::time_point due, const envelope_options& options,
+                        Token&& token = {}) {
+    return streamq::detail::start_async(executor(), publish_at(topic, message, due, options), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_publish_in(std::string_view topic, const google::protobuf::Message& message,
+                        std::chrono::milliseconds delay, const envelope_options& options,
+                        Token&& token = {}) {
+    return streamq::detail::start_async(executor(), publish_in(topic, message, delay, options), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_cancel_scheduled(std::string_view topic, std::string_view id, Token&& token = {}) {
+    return streamq::detail::start_async(executor(), cancel_scheduled(topic, id), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_list_scheduled(std::string_view topic, std::size_t limit, Token&& token = {}) {
+    return streamq::detail::start_async(executor(), list_scheduled(topic, limit), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_scheduled_count(std::string_view topic, Token&& token = {}) {
+    return streamq::detail::start_async(executor(), scheduled_count(topic), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_upsert_recurring(std::string_view topic, std::string_view name, const schedule& when,
+                              const google::protobuf::Message& message, missed_policy on_missed,
+                              Token&& token = {}) {
+    return streamq::detail::start_async(executor(), upsert_recurring(topic, name, when, message, on_missed), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_list_recurring(std::string_view topic, Token&& token = {}) {
+    return streamq::detail::start_async(executor(), list_recurring(topic), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_pause_recurring(std::string_view topic, std::string_view name, Token&& token = {}) {
+    return streamq::detail::start_async(executor(), pause_recurring(topic, name), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_resume_recurring(std::string_view topic, std::string_view name, Token&& token = {}) {
+    return streamq::detail::start_async(executor(), resume_recurring(topic, name), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_remove_recurring(std::string_view topic, std::string_view name, Token&& token = {}) {
+    return streamq::detail::start_async(executor(), remove_recurring(topic, name), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_run(Token&& token = {}) {
+    return streamq::detail::start_async(executor(), run(), std::forward<Token>(token));
+  }
+
   // Asks run() to return. Any thread. Called while no run() is active, it makes the next
   // run() return at once; a run() that returned has forgotten the request.
   void stop() noexcept;
@@ -253,8 +311,18 @@ class scheduler {
   void report(const scheduler_event& event);
   boost::asio::awaitable<std::chrono::milliseconds> fire_recurring(std::size_t topic_index,
                                                                    std::int64_t server_now_ms);
-  boost::asio::awaitable<bool> set_recurring_flag(std::string_view topic, std::string_view name,
+  // `op` is a string literal.
+  boost::asio::awaitable<bool> set_recurring_flag(std::string topic, std::string name,
                                                   std::string_view op);
+  boost::asio::awaitable<bool> do_cancel_scheduled(std::string topic, std::string id);
+  boost::asio::awaitable<std::vector<scheduled_task>> do_list_scheduled(std::string topic,
+                                                                        std::size_t limit);
+  boost::asio::awaitable<std::uint64_t> do_scheduled_count(std::string topic);
+  boost::asio::awaitable<void> do_upsert_recurring(
+      std::string topic, std::string name, schedule when,
+      std::shared_ptr<const google::protobuf::Message> message, missed_policy on_missed);
+  boost::asio::awaitable<std::vector<recurring_task>> do_list_recurring(std::string topic);
+  boost::asio::any_io_executor executor() const;
 
   client& client_;
   scheduler_config config_;
