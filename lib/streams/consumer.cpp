@@ -38,17 +38,24 @@ void check_duration(std::string_view field, std::chrono::milliseconds value, boo
 }
 }  // namespace
 
+namespace {
+void check_retry(std::string_view prefix, const retry_policy& retry) {
+  const std::string p(prefix);
+  if (retry.max_attempts == 0) invalid(p + ".max_attempts", "must be positive");
+  check_duration(p + ".base", retry.base, true);
+  check_duration(p + ".cap", retry.cap, true);
+  if (retry.cap < retry.base) invalid(p + ".cap", "must be >= " + p + ".base");
+  if (!(retry.jitter >= 0.0 && retry.jitter <= 1.0)) invalid(p + ".jitter", "must be in [0, 1]");
+}
+}  // namespace
+
 void consumer_config::validate() const {
   if (!is_valid_name(group)) invalid("group", "'" + group + "' is not a valid name");
   if (!is_valid_name(name)) invalid("name", "'" + name + "' is not a valid name");
   if (concurrency == 0) invalid("concurrency", "must be positive");
   if (max_batch == 0) invalid("max_batch", "must be positive");
   check_duration("block", block, true);
-  if (retry.max_attempts == 0) invalid("retry.max_attempts", "must be positive");
-  check_duration("retry.base", retry.base, true);
-  check_duration("retry.cap", retry.cap, true);
-  if (retry.cap < retry.base) invalid("retry.cap", "must be >= retry.base");
-  if (!(retry.jitter >= 0.0 && retry.jitter <= 1.0)) invalid("retry.jitter", "must be in [0, 1]");
+  check_retry("retry", retry);
   check_duration("claim_idle", claim_idle, true);
   check_duration("claim_interval", claim_interval, true);
   check_duration("retry_poll_interval", retry_poll_interval, true);
@@ -67,6 +74,16 @@ void consumer::subscribe_erased(std::string_view topic, std::string type_name,
                                 const subscription_options& options, raw_handler handler) {
   if (options.once && options.remember_for.count() <= 0)
     throw std::invalid_argument("streamq subscription_options.remember_for: must be positive");
+  if (options.retry) {
+    try {
+      check_retry("retry", *options.retry);
+    } catch (const std::invalid_argument& e) {  // named as the subscription's field
+      std::string what = e.what();
+      what.replace(0, std::string_view("streamq consumer_config").size(),
+                   "streamq subscription_options");
+      throw std::invalid_argument(what);
+    }
+  }
   impl_->subscribe(topic, std::move(type_name), options, std::move(handler));
 }
 

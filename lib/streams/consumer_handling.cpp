@@ -102,7 +102,7 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, queued_entr
   }
   // A message that keeps killing its consumers, or whose runs were never recorded, is given
   // up before it runs again.
-  if (auto before = before_run(entry.deliveries, attempt, config_.max_deliveries, config_.retry);
+  if (auto before = before_run(entry.deliveries, attempt, config_.max_deliveries, s.retry);
       before.what == action::dead_letter) {
     co_await dead_letter(sub, id, &envelope, entry.fields, attempt, before.code, before.text);
     co_return;
@@ -128,7 +128,7 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, queued_entr
   record_latency(std::chrono::steady_clock::now() - started);
   const auto cs = co_await asio::this_coro::cancellation_state;
   if (cs.cancelled() != asio::cancellation_type::none) co_return;  // shutdown: stays pending
-  const decision next = after_run(result, attempt, config_.retry, unit_random());
+  const decision next = after_run(result, attempt, s.retry, unit_random());
   switch (next.what) {
     case action::ack:
       if (s.options.once)

@@ -73,7 +73,8 @@ void consumer_impl::subscribe(std::string_view topic, std::string type_name,
   std::string retry_key = keys.retries(config_.group);
   std::string dead_key = keys.dead_letters(config_.group);
   subs_.push_back({std::move(keys), std::move(type_name), std::move(handler), options,
-                   std::move(processed_key), std::move(retry_key), std::move(dead_key)});
+                   std::move(processed_key), std::move(retry_key), std::move(dead_key), "-",
+                   options.retry.value_or(config_.retry), 0});
   pending_acks_.emplace_back();
   acks_in_flight_.emplace_back();
 }
@@ -85,6 +86,13 @@ group_ref consumer_impl::group_of(std::size_t sub) const noexcept {
 
 std::size_t consumer_impl::credit() const noexcept {
   return stats_.in_flight >= config_.concurrency ? 0 : config_.concurrency - stats_.in_flight;
+}
+
+std::size_t consumer_impl::credit(std::size_t sub) const noexcept {
+  const auto& s = subs_[sub];
+  const std::size_t limit = s.options.concurrency;
+  const std::size_t own = limit == 0 ? credit() : (s.in_flight >= limit ? 0 : limit - s.in_flight);
+  return std::min(credit(), own);
 }
 
 asio::awaitable<void> consumer_impl::ensure_groups() {
@@ -230,6 +238,7 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
   reply.reuse_entries_from(&spare_entries_);
   std::vector<resp::key> keys;
   std::vector<std::string_view> new_entries;
+  std::vector<std::size_t> room;  // per topic: free slots (plan_read)
   const auto cs = co_await asio::this_coro::cancellation_state;
   auto stopped = [&] { return stop_reading_ || cs.cancelled() != asio::cancellation_type::none; };
   while (!stopped()) {
@@ -241,7 +250,9 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
       continue;
     }
     // Flow control: read only what free handler slots can take, over all topics together.
-    const auto plan = plan_read(credit(), config_.max_batch, subs_.size(), read_rotation_++);
+    room.clear();
+    for (std::size_t sub = 0; sub < subs_.size(); ++sub) room.push_back(credit(sub));
+    const auto plan = plan_read(credit(), config_.max_batch, room, read_rotation_++);
     if (plan.topics.empty()) {
       co_await wait(credit_wake_);
       continue;
@@ -298,13 +309,15 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
 void consumer_impl::dispatch(std::size_t sub, std::string id, fields entry,
                              std::uint64_t deliveries) {
   ++stats_.in_flight;  // queued or running: credit() counts both
+  ++subs_[sub].in_flight;
   ++stats_.delivered;
   queue_.push_back(queued_entry{sub, std::move(id), std::move(entry), deliveries});
   work_wake_.cancel_one();
 }
 
-void consumer_impl::handler_finished() {
+void consumer_impl::handler_finished(std::size_t sub) {
   --stats_.in_flight;
+  --subs_[sub].in_flight;
   credit_wake_.cancel();
   drain_wake_.cancel();
 }
@@ -347,7 +360,7 @@ asio::awaitable<void> consumer_impl::worker(in_flight_entry& self) {
     // Its buffers go back to the read loop, which refills them rather than allocating anew.
     if (spare_entries_.size() < config_.concurrency + config_.max_batch)
       spare_entries_.push_back(read_entry{0, std::move(next.id), std::move(next.fields), false});
-    handler_finished();
+    handler_finished(self.sub);
     const auto cs = co_await asio::this_coro::cancellation_state;
     if (cs.cancelled() != asio::cancellation_type::none) {
       if (stopping_) co_return;  // cancelled by drain(): the grace period is over
@@ -401,6 +414,7 @@ asio::awaitable<void> consumer_impl::drain() {
     for (auto& w : workers_)
       if (w.busy) w.signal.emit(asio::cancellation_type::terminal);
     stats_.in_flight -= queue_.size();  // never started: left pending
+    for (const auto& q : queue_) --subs_[q.sub].in_flight;
     queue_.clear();
     work_wake_.cancel();
   };

@@ -65,6 +65,8 @@ struct subscription {
   std::string retry_key;      // keys.retries(group)
   std::string dead_key;       // keys.dead_letters(group)
   std::string claim_cursor = "-";  // where the next idle-claim scan of the PEL starts
+  retry_policy retry;               // options.retry, else consumer_config::retry
+  std::size_t in_flight = 0;        // this topic's entries queued or running
 };
 
 class consumer_impl {
@@ -147,9 +149,11 @@ class consumer_impl {
   void failed(consumer_event::kind what, std::size_t sub, const command_result& result,
               const std::string& doing);
 
+  // Free handler slots: over all topics, and for topic `sub` (options.concurrency).
   std::size_t credit() const noexcept;
+  std::size_t credit(std::size_t sub) const noexcept;
   group_ref group_of(std::size_t sub) const noexcept;
-  void handler_finished();
+  void handler_finished(std::size_t sub);
   // Runs handlers one after another, taking messages from queue_, until drain() ends it.
   boost::asio::awaitable<void> worker(in_flight_entry& self);
   void start_workers();

@@ -67,12 +67,12 @@ asio::awaitable<void> consumer_impl::recover_own_pending() {
     const auto g = group_of(sub);
     std::string start = "-";
     while (!stop_reading_ && !cancelled(cs)) {
-      while (credit() == 0) {
+      while (credit(sub) == 0) {
         credit_wake_.expires_at(asio::steady_timer::time_point::max());
         co_await credit_wake_.async_wait(use_tuple);
         if (stop_reading_ || cancelled(cs)) co_return;
       }
-      const std::size_t page = std::min(credit(), own_page);
+      const std::size_t page = std::min(credit(sub), own_page);
       auto result = co_await pending_entries(client_, g, std::chrono::milliseconds(0), start, page,
                                              config_.name, rows, request_timeout);
       if (!result) {
@@ -132,7 +132,7 @@ asio::awaitable<void> consumer_impl::claim_loop() {
 }
 
 asio::awaitable<void> consumer_impl::claim_idle(std::size_t sub) {
-  const std::size_t room = credit();
+  const std::size_t room = credit(sub);
   if (room == 0) co_return;
   auto& s = subs_[sub];
   const auto g = group_of(sub);
@@ -173,11 +173,15 @@ asio::awaitable<void> consumer_impl::retry_loop() {
       delay = std::chrono::milliseconds(10);  // busy: look again soon, without taking anything
     } else {
       for (std::size_t sub = 0; sub < subs_.size() && credit() > 0; ++sub) {
+        if (credit(sub) == 0) {  // this topic is at its own limit: look again soon
+          delays[sub] = std::chrono::milliseconds(10);
+          continue;
+        }
         due_retries due;
         command_result result;
         // Uncancellable: retries the script handed over are this consumer's to run.
         co_await uncancellable([&]() -> asio::awaitable<void> {
-          result = co_await take_due_retries(client_, group_of(sub), credit(), due,
+          result = co_await take_due_retries(client_, group_of(sub), credit(sub), due,
                                              request_timeout);
         }());
         if (!result) {

@@ -436,3 +436,71 @@ TEST_CASE("inspect reports pending, lag and length, health follows run()") {
     CHECK_FALSE(cons.health().running);
   });
 }
+
+TEST_CASE("per-subscription concurrency and retry policy: a slow topic is capped, the other flows") {
+  redis_server server;
+  const auto slow_topic = streamq::test::unique_topic() + "-slow";
+  const auto fast_topic = streamq::test::unique_topic() + "-fast";
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    consumer_config config{.group = "g", .concurrency = 16};
+    config.retry = {.max_attempts = 3, .base = 10ms, .cap = 10ms, .jitter = 0};
+    consumer cons(c, config);
+    // The slow topic: at most 2 at once, and no retries (its failures are dead-lettered).
+    streamq::streams::subscription_options slow_options;
+    slow_options.concurrency = 2;
+    slow_options.retry = streamq::streams::retry_policy{.max_attempts = 1};
+    int slow_now = 0, slow_peak = 0, fast_now = 0, fast_peak = 0, fast_failures = 0;
+    std::set<std::string> slow_done, fast_done;
+    cons.subscribe<Order>(
+        slow_topic,
+        [&](const Order& o, message_context&) -> asio::awaitable<void> {
+          slow_peak = std::max(slow_peak, ++slow_now);
+          co_await sleep_for(20ms);
+          --slow_now;
+          if (o.id() == "order-3") throw std::runtime_error("slow downstream refused it");
+          slow_done.insert(o.id());
+        },
+        slow_options);
+    cons.subscribe<Order>(fast_topic, [&](const Order& o, message_context& ctx) -> asio::awaitable<void> {
+      fast_peak = std::max(fast_peak, ++fast_now);
+      co_await sleep_for(5ms);
+      --fast_now;
+      // The consumer's policy: retried (3 attempts), then succeeds.
+      if (o.id() == "order-3" && ctx.attempt < 2) {
+        ++fast_failures;
+        throw std::runtime_error("flaky");
+      }
+      fast_done.insert(o.id());
+    });
+    co_await while_consuming(cons, nullptr, [&]() -> asio::awaitable<void> {
+      for (int i = 0; i < 20; ++i) {
+        co_await pub.publish(slow_topic, order(i));
+        co_await pub.publish(fast_topic, order(i));
+      }
+      co_await wait_until([&] { return slow_done.size() == 19 && fast_done.size() == 20; });
+      co_await wait_until([&] { return cons.stats().dead_lettered == 1; });
+    });
+    CHECK(slow_peak == 2);
+    CHECK(fast_peak > 2);  // not held back by the slow topic's limit
+    CHECK(fast_failures == 2);
+    CHECK(cons.stats().retried == 2);  // the fast topic's; the slow one's failure was final
+    const auto letters = co_await read_dead_letters(c, slow_topic, "g");
+    REQUIRE(letters.size() == 1);
+    CHECK(letters.front().attempts() == 1);
+  });
+}
+
+TEST_CASE("an invalid per-subscription retry policy is refused, naming the subscription") {
+  redis_server server;
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    consumer cons(c, consumer_config{.group = "g"});
+    streamq::streams::subscription_options options;
+    options.retry = streamq::streams::retry_policy{.max_attempts = 0};
+    auto handler = [](const Order&, message_context&) -> asio::awaitable<void> { co_return; };
+    CHECK_THROWS_WITH_AS(cons.subscribe<Order>("t", handler, options),
+                         "streamq subscription_options.retry.max_attempts: must be positive",
+                         std::invalid_argument);
+    co_return;
+  });
+}

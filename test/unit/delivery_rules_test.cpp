@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <set>
+#include <vector>
 
 using namespace std::chrono_literals;
 using namespace streamq::streams;
@@ -112,6 +113,34 @@ TEST_CASE("one read over several topics never asks for more than the free slots"
   const auto all = plan_read(100, 128, 4, 0);
   CHECK(all.topics.size() == 4);
   CHECK(all.count == 25);
+}
+
+TEST_CASE("a topic at its own concurrency limit is not read, and none takes more than its room") {
+  using rooms = std::vector<std::size_t>;
+  CHECK(plan_read(10, 128, rooms{0, 0, 0}, 0).topics.empty());
+  const auto skip_full = plan_read(10, 128, rooms{0, 5, 5}, 0);
+  CHECK(skip_full.topics == rooms{1, 2});
+  CHECK(skip_full.count == 5);
+  // One COUNT for every stream read: the smallest room bounds it.
+  const auto small = plan_read(100, 128, rooms{1, 100}, 0);
+  CHECK(small.topics == rooms{0, 1});
+  CHECK(small.count == 1);
+  // Rotation starts past a full topic, and every topic with room gets its turn.
+  CHECK(plan_read(10, 128, rooms{3, 0, 3}, 1).topics == rooms{2, 0});
+  for (std::size_t credit = 1; credit <= 12; ++credit)
+    for (std::size_t a = 0; a <= 4; ++a)
+      for (std::size_t b = 0; b <= 4; ++b)
+        for (std::size_t rotation = 0; rotation < 3; ++rotation) {
+          const rooms room{a, std::min(b, credit), credit};
+          CAPTURE(credit);
+          CAPTURE(a);
+          CAPTURE(b);
+          const auto plan = plan_read(credit, 16, room, rotation);
+          REQUIRE(!plan.topics.empty());  // the last topic always has room
+          CHECK(plan.count >= 1);
+          CHECK(plan.count * plan.topics.size() <= std::min<std::size_t>(credit, 16));
+          for (auto t : plan.topics) CHECK(plan.count <= room[t]);
+        }
 }
 
 TEST_CASE("the retry poller sleeps until the next due retry, within the poll interval") {

@@ -219,6 +219,13 @@ struct subscription_options {
   bool once = false;
   // How long a record is kept: duplicates arriving later run the handler again.
   std::chrono::milliseconds remember_for{std::chrono::hours(24)};
+  // This topic's retry policy; unset: consumer_config::retry. Validated as that one is.
+  std::optional<retry_policy> retry;
+  // At most this many of this topic's messages queued or running at once, within
+  // consumer_config::concurrency for all topics together; 0: no limit of its own. A topic whose
+  // downstream takes only a few calls at a time gets a small limit here without slowing the
+  // others: its reads, claims and retries stop while it is full.
+  std::size_t concurrency = 0;
 };
 
 class consumer {

@@ -66,12 +66,26 @@ decision after_run(const outcome& result, std::uint32_t attempt, const retry_pol
 
 read_plan plan_read(std::size_t credit, std::size_t max_batch, std::size_t topics,
                     std::size_t rotation) {
+  const std::vector<std::size_t> room(topics, credit);
+  return plan_read(credit, max_batch, room, rotation);
+}
+
+read_plan plan_read(std::size_t credit, std::size_t max_batch, std::span<const std::size_t> room,
+                    std::size_t rotation) {
   read_plan plan;
   const std::size_t budget = std::min(credit, max_batch);
+  const std::size_t topics = room.size();
   if (budget == 0 || topics == 0) return plan;
-  const std::size_t read = std::min(topics, budget);
-  for (std::size_t i = 0; i < read; ++i) plan.topics.push_back((rotation + i) % topics);
-  plan.count = budget / read;  // read × count ≤ budget
+  // Topics with room, in turn from `rotation`, as many as the budget gives one entry each.
+  std::size_t smallest = budget;
+  for (std::size_t i = 0; i < topics && plan.topics.size() < budget; ++i) {
+    const std::size_t t = (rotation + i) % topics;
+    if (room[t] == 0) continue;
+    plan.topics.push_back(t);
+    smallest = std::min(smallest, room[t]);
+  }
+  if (plan.topics.empty()) return plan;
+  plan.count = std::min(budget / plan.topics.size(), smallest);  // read × count ≤ budget
   return plan;
 }
 

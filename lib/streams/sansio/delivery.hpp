@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,11 @@ struct read_plan {
 };
 [[nodiscard]] read_plan plan_read(std::size_t credit, std::size_t max_batch, std::size_t topics,
                                   std::size_t rotation);
+// The same with a limit per topic (subscription_options::concurrency): `room[t]` is what topic
+// t may still take. Topics without room are not read; COUNT also stays within the smallest
+// room of the topics read, so no topic takes more than its room.
+[[nodiscard]] read_plan plan_read(std::size_t credit, std::size_t max_batch,
+                                  std::span<const std::size_t> room, std::size_t rotation);
 
 // How long the retry poller sleeps: until the group's next retry is due (server clock,
 // `next_due_ms` < 0: none), at most `poll_interval` (retries scheduled by other consumers,
