@@ -1,6 +1,7 @@
 #include <streamq/streams/envelope.hpp>
 #include <streamq/streams/message_id.hpp>
 
+#include "publish/envelope_writer.hpp"
 #include "publishing.hpp"
 #include "script.hpp"
 #include "shown.hpp"
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 namespace streamq::streams {
@@ -151,14 +153,66 @@ void repair_utf8(std::string& text) {
   text = std::move(out);
 }
 
+// Protobuf's limit, which its serializers enforce: 2 GiB - 1.
+constexpr std::size_t max_serialized_bytes = INT_MAX;
+
+[[noreturn]] void too_large_to_serialize(const std::string& what) {
+  throw std::length_error("streamq: " + what + " is too large to serialize (over 2 GiB - 1)");
+}
+
 template <class Message>
 entry_fields encode_body(std::string_view body_name, const Message& message) {
   entry_fields fields{std::string(version_field), std::string(envelope_version),
                       std::string(body_name), std::string()};
-  if (!message.SerializeToString(&fields[3]))
-    throw std::length_error("streamq: " + message.GetTypeName() +
-                            " is too large to serialize (over 2 GiB - 1)");
+  if (!message.SerializeToString(&fields[3])) too_large_to_serialize(message.GetTypeName());
   return fields;
+}
+
+// The size of `message` serialized (left cached in it for SerializeWithCachedSizesToArray),
+// after make_envelope's checks: std::invalid_argument when required fields are missing,
+// std::length_error over protobuf's limit. `type` is its full name.
+std::size_t payload_size_of(const google::protobuf::Message& message, const std::string& type) {
+  if (!message.IsInitialized())
+    throw std::invalid_argument("streamq: message of type " + type +
+                                " lacks required fields: " + message.InitializationErrorString());
+  const std::size_t size = message.ByteSizeLong();
+  if (size > max_serialized_bytes) too_large_to_serialize("message of type " + type);
+  return size;
+}
+
+std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// validate_envelope_strings() for an Envelope's strings given one by one: `headers` is its
+// headers map or a std::map of them.
+template <class Headers>
+error_code first_invalid_string(std::string_view message_id, std::string_view type,
+                                const Headers& headers, std::string_view idempotency_key,
+                                std::string_view partition_key, std::string_view producer_id,
+                                std::string* field) {
+  auto refuse = [&](std::string name) -> error_code {
+    if (field != nullptr) *field = std::move(name);
+    return errc::invalid_utf8;
+  };
+  // One pass over every string for the common case, all ASCII; field by field only if not.
+  std::uint64_t any = or_of_bytes(message_id) | or_of_bytes(type) | or_of_bytes(idempotency_key) |
+                      or_of_bytes(partition_key) | or_of_bytes(producer_id);
+  for (const auto& [name, value] : headers) any |= or_of_bytes(name) | or_of_bytes(value);
+  if ((any & high_bits) == 0) return {};
+  constexpr std::size_t key_shown = 64;
+  if (!is_valid_utf8(message_id)) return refuse("message_id");
+  if (!is_valid_utf8(type)) return refuse("type");
+  for (const auto& [name, value] : headers) {
+    if (!is_valid_utf8(name))
+      return refuse("headers key \"" + detail::shown(name, key_shown) + "\"");
+    if (!is_valid_utf8(value))
+      return refuse("headers[\"" + detail::shown(name, key_shown) + "\"] value");
+  }
+  if (!is_valid_utf8(idempotency_key)) return refuse("idempotency_key");
+  if (!is_valid_utf8(partition_key)) return refuse("partition_key");
+  if (!is_valid_utf8(producer_id)) return refuse("producer_id");
+  return {};
 }
 
 }  // namespace
@@ -179,30 +233,9 @@ bool is_valid_utf8(std::string_view text) noexcept {
 }
 
 error_code validate_envelope_strings(const v1::Envelope& envelope, std::string* field) {
-  auto refuse = [&](std::string name) -> error_code {
-    if (field != nullptr) *field = std::move(name);
-    return errc::invalid_utf8;
-  };
-  // One pass over every string for the common case, all ASCII; field by field only if not.
-  std::uint64_t any = or_of_bytes(envelope.message_id()) | or_of_bytes(envelope.type()) |
-                      or_of_bytes(envelope.idempotency_key()) |
-                      or_of_bytes(envelope.partition_key()) | or_of_bytes(envelope.producer_id());
-  for (const auto& [name, value] : envelope.headers())
-    any |= or_of_bytes(name) | or_of_bytes(value);
-  if ((any & high_bits) == 0) return {};
-  constexpr std::size_t key_shown = 64;
-  if (!is_valid_utf8(envelope.message_id())) return refuse("message_id");
-  if (!is_valid_utf8(envelope.type())) return refuse("type");
-  for (const auto& [name, value] : envelope.headers()) {
-    if (!is_valid_utf8(name))
-      return refuse("headers key \"" + detail::shown(name, key_shown) + "\"");
-    if (!is_valid_utf8(value))
-      return refuse("headers[\"" + detail::shown(name, key_shown) + "\"] value");
-  }
-  if (!is_valid_utf8(envelope.idempotency_key())) return refuse("idempotency_key");
-  if (!is_valid_utf8(envelope.partition_key())) return refuse("partition_key");
-  if (!is_valid_utf8(envelope.producer_id())) return refuse("producer_id");
-  return {};
+  return first_invalid_string(envelope.message_id(), envelope.type(), envelope.headers(),
+                              envelope.idempotency_key(), envelope.partition_key(),
+                              envelope.producer_id(), field);
 }
 
 error_code check_limits(const v1::Envelope& envelope, const entry_limits& limits) noexcept {
@@ -278,9 +311,7 @@ std::string producer_id_problem(std::string_view producer_id) {
 v1::Envelope make_envelope(const google::protobuf::Message& message,
                            const envelope_options& options) {
   const std::string& type = message.GetDescriptor()->full_name();
-  if (!message.IsInitialized())
-    throw std::invalid_argument("streamq: message of type " + type +
-                                " lacks required fields: " + message.InitializationErrorString());
+  const std::size_t payload_size = payload_size_of(message, type);
   const auto created = options.created_at.value_or(std::chrono::system_clock::now());
   v1::Envelope envelope;
   if (options.message_id.empty())
@@ -288,11 +319,12 @@ v1::Envelope make_envelope(const google::protobuf::Message& message,
   else
     envelope.set_message_id(options.message_id);
   envelope.set_type(type);
-  if (!message.SerializeToString(envelope.mutable_payload()))
-    throw std::length_error("streamq: message of type " + type +
-                            " is too large to serialize (over 2 GiB - 1)");
-  envelope.set_created_at_unix_ms(
-      std::chrono::duration_cast<std::chrono::milliseconds>(created.time_since_epoch()).count());
+  if (payload_size != 0) {  // an empty payload is left unset: it serializes the same
+    std::string& payload = *envelope.mutable_payload();
+    payload.resize(payload_size);
+    message.SerializeWithCachedSizesToArray(reinterpret_cast<std::uint8_t*>(payload.data()));
+  }
+  envelope.set_created_at_unix_ms(unix_ms(created));
   auto& headers = *envelope.mutable_headers();
   for (const auto& [name, value] : options.headers) headers[name] = value;
   envelope.set_schema_version(options.schema_version);
@@ -304,5 +336,70 @@ v1::Envelope make_envelope(const google::protobuf::Message& message,
   if (!options.partition_key.empty()) envelope.set_partition_key(options.partition_key);
   return envelope;
 }
+
+namespace detail {
+
+envelope_draft::envelope_draft(const google::protobuf::Message& message,
+                               const envelope_options& options, std::string_view producer_id,
+                               const entry_limits& limits)
+    : producer_id_(producer_id) {
+  // make_envelope(message, options), field by field.
+  const std::string& type = message.GetDescriptor()->full_name();
+  const std::size_t payload_size = payload_size_of(message, type);
+  const auto created = options.created_at.value_or(std::chrono::system_clock::now());
+  std::string new_id;  // when the options give none
+  if (options.message_id.empty()) new_id = new_message_id(created);
+  // A key derived from the content is hashed over the payload where it was written: until
+  // then, a key of the same size holds its place.
+  static const std::string content_key_placeholder = content_idempotency_key({}, {});
+  const bool by_content = options.idempotency_key.empty() && options.dedup_by_content;
+  envelope_head head;
+  head.message_id = options.message_id.empty() ? new_id : options.message_id;
+  head.type = type;
+  head.created_at_unix_ms = unix_ms(created);
+  head.headers = &options.headers;
+  head.schema_version = options.schema_version;
+  head.idempotency_key = by_content ? content_key_placeholder : options.idempotency_key;
+  head.partition_key = options.partition_key;
+
+  // check_for_publish(): the strings (not the producer ID, the publisher's own, checked when
+  // it was configured), then the size, with the widest sequence number.
+  std::string field;
+  if (auto ec = first_invalid_string(head.message_id, head.type, options.headers,
+                                     head.idempotency_key, head.partition_key, {}, &field)) {
+    refusal_ = ec;
+    what_ = invalid_string_what(field);
+    return;
+  }
+  const envelope_writer writer(head, payload_size);
+  const std::size_t widest =
+      writer.head_size() +
+      envelope_writer::tail_size(std::numeric_limits<std::uint64_t>::max(), producer_id);
+  if (payload_size > limits.max_payload_bytes || widest > limits.max_envelope_bytes()) {
+    refusal_ = errc::message_too_large;
+    what_ = too_large_what(payload_size);
+    return;
+  }
+  bytes_.reserve(widest);  // the one allocation: number() appends within it
+  writer.append_head(bytes_, message);
+  key_offset_ = writer.idempotency_key_offset();
+  key_size_ = head.idempotency_key.size();
+  if (by_content) {
+    const std::string key = content_idempotency_key(
+        type, std::string_view(bytes_).substr(writer.payload_offset(), payload_size));
+    key.copy(bytes_.data() + key_offset_, key_size_);
+  }
+}
+
+entry_fields envelope_draft::number(std::uint64_t sequence) {
+  if (refusal_) throw boost::system::system_error(refusal_, what_);
+  envelope_writer::append_tail(bytes_, sequence, producer_id_);
+  if (bytes_.size() > max_serialized_bytes)
+    too_large_to_serialize(v1::Envelope::descriptor()->full_name());
+  return {std::string(version_field), std::string(envelope_version), std::string(envelope_field),
+          std::move(bytes_)};
+}
+
+}  // namespace detail
 
 }  // namespace streamq::streams

@@ -2,6 +2,7 @@
 #include <streamq/streams/error.hpp>
 #include <streamq/streams/publisher.hpp>
 
+#include "publish/envelope_writer.hpp"
 #include "publishing.hpp"
 #include "script.hpp"
 
@@ -27,6 +28,15 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 error_code publish_error(error_code ec) {
   if (ec == redis::client_errc::outcome_unknown) return errc::publish_indeterminate;
   return ec;
+}
+
+// The idempotency key of what send() publishes, once prepared into `fields`.
+std::string_view idempotency_key_of(const v1::Envelope& envelope, const entry_fields&) {
+  return envelope.idempotency_key();
+}
+std::string_view idempotency_key_of(const detail::envelope_draft& draft,
+                                    const entry_fields& fields) {
+  return draft.idempotency_key(fields[3]);
 }
 
 // publish_batch: every entry or none. Redis does not undo what a script wrote before an error
@@ -112,11 +122,13 @@ publisher_stats publisher::stats() const noexcept {
 }
 
 std::shared_ptr<const topic_keys> publisher::keys_of(std::string_view topic) {
-  if (!is_valid_name(topic)) fail(errc::invalid_name, std::string(topic));
   const std::lock_guard lock(keys_mutex_);
   auto it = keys_.find(topic);
-  if (it == keys_.end())
+  if (it == keys_.end()) {
+    // Checked once per topic: only valid names are kept.
+    if (!is_valid_name(topic)) fail(errc::invalid_name, std::string(topic));
     it = keys_.emplace(std::string(topic), std::make_shared<const topic_keys>(topic)).first;
+  }
   return it->second;
 }
 
@@ -133,15 +145,37 @@ entry_fields publisher::prepare(v1::Envelope& envelope) {
   return detail::encode_checked_entry(envelope);
 }
 
+// The same for a typed message, written and checked at the call (envelope_draft): the
+// refusal found there is raised and counted here, where prepare(v1::Envelope&) finds it.
+entry_fields publisher::prepare(detail::envelope_draft& draft) {
+  if (const auto ec = draft.refusal()) {
+    ++failed_;
+    fail(ec, draft.what());
+  }
+  return draft.number(next_sequence_.fetch_add(1));
+}
+
+void publisher::fail_sent(error_code ec) {
+  ec = publish_error(ec);
+  ++(ec == errc::publish_indeterminate ? indeterminate_ : failed_);
+  fail(ec);
+}
+
+// The message is read here, at the call: its envelope is written now, without a v1::Envelope
+// (make_envelope() and encode_entry() would build one and serialize twice), and checked as
+// make_envelope() + prepare() would; what they would throw at the call is thrown here, the
+// rest when the publish runs.
 asio::awaitable<std::string> publisher::publish(std::string_view topic,
                                                 const google::protobuf::Message& message,
                                                 const envelope_options& options) {
-  return publish_envelope(topic, make_envelope(message, options));
+  return send(std::string(topic),
+              detail::envelope_draft(message, options, config_.producer_id, config_.limits));
 }
 
 asio::awaitable<std::string> publisher::publish(std::string_view topic,
                                                 const google::protobuf::Message& message) {
-  return publish_envelope(topic, make_envelope(message, envelope_options{}));
+  return send(std::string(topic), detail::envelope_draft(message, envelope_options{},
+                                                         config_.producer_id, config_.limits));
 }
 
 // The public calls are plain functions that copy the topic name into the coroutine they
@@ -162,23 +196,21 @@ asio::awaitable<std::vector<std::string>> publisher::publish_batch(
   return send_batch(std::string(topic), envelopes);
 }
 
-asio::awaitable<std::string> publisher::send(std::string topic, v1::Envelope envelope) {
-  if (!envelope.idempotency_key().empty()) {
-    auto receipt = co_await send_checked(std::move(topic), std::move(envelope));
+// `Source`: a v1::Envelope (publish_envelope) or a detail::envelope_draft (publish).
+template <class Source>
+asio::awaitable<std::string> publisher::send(std::string topic, Source source) {
+  const auto keys = keys_of(topic);
+  const auto fields = prepare(source);
+  if (const std::string_view key = idempotency_key_of(source, fields); !key.empty()) {
+    auto receipt = co_await send_keyed(*keys, key, fields);
     co_return std::move(receipt.id);
   }
   // The common case without a key, kept free of the script machinery: one XADD.
-  const auto keys = keys_of(topic);
-  const auto fields = prepare(envelope);
   resp::request req;
   req.push("XADD", resp::key{keys->stream()}, "*", fields);
   resp::response<std::string> id;
   auto [ec] = co_await client_.async_exec(req, id, use_tuple);
-  if (ec) {
-    ec = publish_error(ec);
-    ++(ec == errc::publish_indeterminate ? indeterminate_ : failed_);
-    fail(ec);
-  }
+  if (ec) fail_sent(ec);
   if (!id.get<0>().has_value()) {
     ++failed_;
     fail(id.get<0>().error(), id.get<0>().diagnostic());
@@ -188,38 +220,31 @@ asio::awaitable<std::string> publisher::send(std::string topic, v1::Envelope env
 }
 
 asio::awaitable<publish_receipt> publisher::send_checked(std::string topic, v1::Envelope envelope) {
+  if (envelope.idempotency_key().empty()) {
+    std::string id = co_await send(std::move(topic), std::move(envelope));
+    co_return publish_receipt{std::move(id), false};
+  }
   const auto keys = keys_of(topic);
   const auto fields = prepare(envelope);
-  const bool keyed = !envelope.idempotency_key().empty();
+  co_return co_await send_keyed(*keys, envelope.idempotency_key(), fields);
+}
+
+asio::awaitable<publish_receipt> publisher::send_keyed(const topic_keys& keys,
+                                                       std::string_view idempotency_key,
+                                                       const entry_fields& fields) {
   resp::response<resp::value> reply;
-  error_code ec;
-  if (keyed) {
-    auto build = [&](resp::request& req, bool by_source) {
-      detail::push_dedup_publish(req, by_source, *keys, envelope.idempotency_key(),
-                                 config_.dedup_window, fields);
-    };
-    ec = co_await detail::exec_script(client_, reply, build);
-  } else {
-    resp::request req;
-    req.push("XADD", resp::key{keys->stream()}, "*", fields);
-    std::tie(ec) = co_await client_.async_exec(req, reply, use_tuple);
-  }
-  if (ec) {
-    ec = publish_error(ec);
-    ++(ec == errc::publish_indeterminate ? indeterminate_ : failed_);
-    fail(ec);
-  }
+  auto build = [&](resp::request& req, bool by_source) {
+    detail::push_dedup_publish(req, by_source, keys, idempotency_key, config_.dedup_window, fields);
+  };
+  if (const auto ec = co_await detail::exec_script(client_, reply, build)) fail_sent(ec);
   auto& result = reply.get<0>();
   if (!result.has_value()) {
     ++failed_;
     fail(result.error(), result.diagnostic());
   }
   publish_receipt receipt;
-  if (!keyed) {
-    receipt.id = std::move(result.value().text);
-  } else if (!detail::read_dedup_reply(result.value(), receipt.id, receipt.duplicate)) {
+  if (!detail::read_dedup_reply(result.value(), receipt.id, receipt.duplicate))
     fail(resp::adapt_errc::size_mismatch, "dedup publish reply");
-  }
   ++(receipt.duplicate ? duplicates_ : published_);
   co_return receipt;
 }

@@ -1,6 +1,8 @@
 #pragma once
 // What publisher and durable_publisher share: the checks an envelope passes before anything is
 // written, its numbering (sequence and producer_id), and the one script a keyed publish is.
+// publisher::publish of a typed message makes the same checks through envelope_draft
+// (publish/envelope_writer.hpp), without building the envelope.
 
 #include <streamq/resp/request.hpp>
 #include <streamq/resp/value.hpp>
@@ -10,6 +12,7 @@
 #include "scheduler_scripts.hpp"
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -21,6 +24,14 @@ namespace streamq::streams::detail {
 // passed: the check is then done once per publish (envelope.cpp).
 [[nodiscard]] entry_fields encode_checked_entry(const v1::Envelope& envelope);
 
+// The text of check_for_publish()'s refusals (envelope_draft gives the same).
+inline std::string invalid_string_what(const std::string& field) {
+  return "envelope field " + field;
+}
+inline std::string too_large_what(std::size_t payload_bytes) {
+  return "message of " + std::to_string(payload_bytes) + " payload bytes";
+}
+
 // Why `envelope` may not be published, found before anything is written: a string field that
 // is not UTF-8 (errc::invalid_utf8), or the message over `limits` (errc::message_too_large);
 // `what` then says which field or how large. An envelope without a sequence gets
@@ -31,7 +42,7 @@ inline error_code check_for_publish(v1::Envelope& envelope, const std::string& p
                                     bool& unnumbered) {
   std::string field;
   if (auto ec = validate_envelope_strings(envelope, &field)) {
-    what = "envelope field " + field;
+    what = invalid_string_what(field);
     return ec;
   }
   unnumbered = envelope.sequence() == 0;
@@ -40,7 +51,7 @@ inline error_code check_for_publish(v1::Envelope& envelope, const std::string& p
     envelope.set_sequence(std::numeric_limits<std::uint64_t>::max());
   }
   if (auto ec = check_limits(envelope, limits)) {
-    what = "message of " + std::to_string(envelope.payload().size()) + " payload bytes";
+    what = too_large_what(envelope.payload().size());
     return ec;
   }
   return {};

@@ -22,6 +22,10 @@
 
 namespace streamq::streams {
 
+namespace detail {
+class envelope_draft;
+}  // namespace detail
+
 struct publisher_config {
   // Messages over these limits are refused before anything is written, so an oversized
   // message can never break the shared pipeline (Redis closes connections that send a bulk
@@ -109,13 +113,24 @@ class publisher {
   [[nodiscard]] const std::string& producer_id() const noexcept { return config_.producer_id; }
 
  private:
-  boost::asio::awaitable<std::string> send(std::string topic, v1::Envelope envelope);
+  // One publish of a v1::Envelope or of a typed message's detail::envelope_draft (defined and
+  // used in publisher.cpp only).
+  template <class Source>
+  boost::asio::awaitable<std::string> send(std::string topic, Source source);
   boost::asio::awaitable<publish_receipt> send_checked(std::string topic, v1::Envelope envelope);
+  // The script of a keyed publish (idempotency key check and XADD), counted.
+  boost::asio::awaitable<publish_receipt> send_keyed(const topic_keys& keys,
+                                                     std::string_view idempotency_key,
+                                                     const entry_fields& fields);
   boost::asio::awaitable<std::vector<std::string>> send_batch(
       std::string topic, std::span<const v1::Envelope> envelopes);
   // Checks `envelope` (strings, size; throws before anything is written) and numbers it.
   entry_fields prepare(v1::Envelope& envelope);
-  // The keys of `topic`, built once per topic (every publish needs the stream key).
+  entry_fields prepare(detail::envelope_draft& draft);
+  // Counts a request that failed (publish_indeterminate if it was written) and throws.
+  [[noreturn]] void fail_sent(error_code ec);
+  // The keys of `topic`, built once per topic (every publish needs the stream key), when its
+  // name is checked (errc::invalid_name).
   std::shared_ptr<const topic_keys> keys_of(std::string_view topic);
 
   client& client_;
