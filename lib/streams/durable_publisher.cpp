@@ -1,48 +1,14 @@
-#include <streamq/detail/race.hpp>
-#include <streamq/redis/deadline.hpp>
-#include <streamq/redis/error.hpp>
+// streams::durable_publisher: its configuration's checks, and the public class, which forwards
+// to durable_publisher_impl (durable_publisher_impl.hpp).
 #include <streamq/streams/durable_publisher.hpp>
-#include <streamq/streams/error.hpp>
 
+#include "durable_publisher_impl.hpp"
 #include "publishing.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/system/system_error.hpp>
-
 #include <stdexcept>
+#include <string>
 
 namespace streamq::streams {
-namespace asio = boost::asio;
-using streamq::detail::race;
-
-namespace {
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-}  // namespace
-
-// One publish waiting for its group's round trip.
-struct durable_publisher::pending {
-  explicit pending(const asio::any_io_executor& ex)
-      : done(ex, asio::steady_timer::time_point::max()) {}
-  std::shared_ptr<const topic_keys> keys;
-  v1::Envelope envelope;
-  bool unnumbered = false;  // gets its sequence number when first sent
-  entry_fields fields;      // encoded when first sent
-  bool queued = true;       // false while in a round trip (sent, or about to be)
-  bool by_source = false;   // keyed: EVAL instead of EVALSHA (the server lacked the script)
-  asio::steady_timer done;  // cancelled when `finished`
-  bool finished = false;
-  error_code ec;
-  std::string id;
-
-  void finish(error_code e, std::string entry_id) {
-    ec = e;
-    id = std::move(entry_id);
-    finished = true;
-    done.cancel();
-  }
-};
 
 void durability_config::validate() const {
   auto invalid = [](const std::string& field, const std::string& why) {
@@ -59,174 +25,36 @@ void durability_config::validate() const {
 }
 
 durable_publisher::durable_publisher(client& c, durability_config config)
-    : client_(c), config_(std::move(config)), wake_(c.get_executor()) {
-  config_.validate();
-  if (config_.producer_id.empty()) config_.producer_id = new_producer_id();
-}
+    : impl_(std::make_unique<detail::durable_publisher_impl>(c, std::move(config))) {}
 
 durable_publisher::~durable_publisher() = default;
 
 boost::asio::any_io_executor durable_publisher::executor() const {
-  return client_.get_executor();
+  return impl_->executor();
 }
 
-asio::awaitable<std::string> durable_publisher::publish(std::string_view topic,
-                                                        const google::protobuf::Message& message) {
-  return submit(std::string(topic), make_envelope(message, envelope_options{}));
+durable_publisher_stats durable_publisher::stats() const noexcept {
+  return impl_->stats();
 }
 
-asio::awaitable<std::string> durable_publisher::publish(std::string_view topic,
-                                                        const google::protobuf::Message& message,
-                                                        const envelope_options& options) {
-  return submit(std::string(topic), make_envelope(message, options));
+const std::string& durable_publisher::producer_id() const noexcept {
+  return impl_->producer_id();
 }
 
-asio::awaitable<std::string> durable_publisher::submit(std::string topic, v1::Envelope envelope) {
-  auto refuse = [&](error_code ec, const std::string& what) {
-    ++stats_.failed;
-    throw boost::system::system_error(ec, "durable publish: " + what);
-  };
-  if (!is_valid_name(topic)) refuse(errc::invalid_name, "topic '" + topic + "'");
-  std::string what;
-  bool unnumbered = false;
-  if (auto ec = detail::check_for_publish(envelope, config_.producer_id, config_.limits, what,
-                                          unnumbered))
-    refuse(ec, what);
-  if (!running_) refuse(redis::client_errc::shut_down, "durable_publisher::run() is not running");
-  // A caller cancelled already would never see the wait below end (the signal came before the
-  // wait was there to receive it): nothing is queued for it.
-  if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
-    ++stats_.cancelled;
-    throw boost::system::system_error(asio::error::operation_aborted, "durable publish");
-  }
-  auto p = std::make_shared<pending>(client_.get_executor());
-  p->keys = keys_of(topic);
-  p->envelope = std::move(envelope);
-  p->unnumbered = unnumbered;
-  queue_.push_back(p);
-  wake_.cancel();
-  // Ends when finish() cancels the timer, or when the caller's cancellation does.
-  co_await p->done.async_wait(use_tuple);
-  if (!p->finished) {
-    ++stats_.cancelled;
-    if (p->queued) {
-      std::erase(queue_, p);
-      throw boost::system::system_error(asio::error::operation_aborted, "durable publish");
-    }
-    throw boost::system::system_error(errc::publish_indeterminate,
-                                      "durable publish abandoned after it was sent");
-  }
-  if (p->ec) throw boost::system::system_error(p->ec, "durable publish");
-  co_return std::move(p->id);
+boost::asio::awaitable<void> durable_publisher::run() {
+  return impl_->run();
 }
 
-std::shared_ptr<const topic_keys> durable_publisher::keys_of(const std::string& topic) {
-  auto it = keys_.find(topic);
-  if (it == keys_.end()) it = keys_.emplace(topic, std::make_shared<const topic_keys>(topic)).first;
-  return it->second;
+// The envelope is made at the call; the coroutine takes copies of everything.
+boost::asio::awaitable<std::string> durable_publisher::publish(
+    std::string_view topic, const google::protobuf::Message& message) {
+  return impl_->submit(std::string(topic), make_envelope(message, envelope_options{}));
 }
 
-asio::awaitable<void> durable_publisher::run() {
-  if (running_) throw std::logic_error("streamq durable_publisher: run() twice");
-  running_ = true;
-  co_await asio::this_coro::throw_if_cancelled(false);
-  auto conn = client_.make_dedicated_connection("durable");
-  auto run_connection = [&]() -> asio::awaitable<void> { co_await conn->async_run(use_tuple); };
-  // Nothing in flush_loop throws but bad_alloc; race() ends run() cleanly on it anyway.
-  co_await race(run_connection(), flush_loop(*conn));
-  running_ = false;
-  for (auto& p : queue_) p->finish(redis::client_errc::shut_down, "");
-  stats_.failed += queue_.size();
-  queue_.clear();
-}
-
-asio::awaitable<void> durable_publisher::flush_loop(redis::connection& conn) {
-  co_await asio::this_coro::throw_if_cancelled(false);
-  wake_.expires_at(asio::steady_timer::time_point::max());
-  while (true) {
-    const auto cs = co_await asio::this_coro::cancellation_state;
-    if (cs.cancelled() != asio::cancellation_type::none) co_return;
-    if (queue_.empty()) {
-      co_await wake_.async_wait(use_tuple);
-      continue;
-    }
-    std::vector<std::shared_ptr<pending>> group;
-    while (!queue_.empty() && group.size() < config_.max_group) {
-      group.push_back(std::move(queue_.front()));
-      queue_.pop_front();
-    }
-    resp::request req;
-    for (const auto& p : group) {
-      p->queued = false;
-      // Numbered when first sent, in queue order: a publish that never goes out (cancelled,
-      // shut down) leaves no gap in the sequence.
-      if (p->fields[0].empty()) {
-        if (p->unnumbered) p->envelope.set_sequence(next_sequence_++);
-        p->fields = detail::encode_checked_entry(p->envelope);
-      }
-      if (p->envelope.idempotency_key().empty())
-        req.push("XADD", resp::key{p->keys->stream()}, "*", p->fields);
-      else
-        detail::push_dedup_publish(req, p->by_source, *p->keys, p->envelope.idempotency_key(),
-                                   config_.dedup_window, p->fields);
-    }
-    req.push("WAIT", config_.replicas, config_.timeout.count());
-    resp::generic_response replies;
-    auto [ec] = co_await with_deadline(conn.async_exec(req, replies, use_tuple),
-                                       config_.timeout + config_.request_timeout);
-    ++stats_.round_trips;
-    if (ec) {
-      // Written or maybe written (a timeout may strike after the write): indeterminate.
-      const bool maybe_written =
-          ec == redis::client_errc::outcome_unknown || ec == redis::client_errc::timeout;
-      const error_code why = maybe_written ? error_code(errc::publish_indeterminate) : ec;
-      for (auto& p : group) p->finish(why, "");
-      stats_.failed += group.size();
-      continue;
-    }
-    complete(group, replies);
-  }
-}
-
-void durable_publisher::complete(std::vector<std::shared_ptr<pending>>& group,
-                                 const resp::generic_response& replies) {
-  const auto& acks = replies.values().back();
-  const bool confirmed =
-      !acks.is_error() && std::strtoull(acks.text.c_str(), nullptr, 10) >= config_.replicas;
-  std::vector<std::shared_ptr<pending>> again;
-  for (std::size_t i = 0; i < group.size(); ++i) {
-    const auto& reply = replies.values().at(i);
-    auto& p = group[i];
-    if (reply.is_error()) {
-      const auto code = resp::classify_server_error(reply.text);
-      if (code == resp::server_errc::noscript && !p->by_source) {
-        // Nothing ran: sent again at once, with the script's source.
-        p->by_source = true;
-        p->queued = true;
-        again.push_back(p);
-        continue;
-      }
-      ++stats_.failed;
-      p->finish(error_code(make_error_code(code)), "");
-      continue;
-    }
-    std::string id = reply.text;
-    bool duplicate = false;
-    if (!p->envelope.idempotency_key().empty() && !detail::read_dedup_reply(reply, id, duplicate)) {
-      ++stats_.failed;
-      p->finish(resp::adapt_errc::size_mismatch, "");
-      continue;
-    }
-    stats_.duplicates += duplicate ? 1 : 0;
-    if (!confirmed) {
-      ++stats_.unconfirmed;
-      p->finish(errc::replication_timeout, std::move(id));
-    } else {
-      ++stats_.confirmed;
-      p->finish(error_code(), std::move(id));
-    }
-  }
-  queue_.insert(queue_.begin(), again.begin(), again.end());
+boost::asio::awaitable<std::string> durable_publisher::publish(
+    std::string_view topic, const google::protobuf::Message& message,
+    const envelope_options& options) {
+  return impl_->submit(std::string(topic), make_envelope(message, options));
 }
 
 }  // namespace streamq::streams

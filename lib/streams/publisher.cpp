@@ -193,7 +193,17 @@ asio::awaitable<publish_receipt> publisher::publish_envelope_checked(std::string
 
 asio::awaitable<std::vector<std::string>> publisher::publish_batch(
     std::string_view topic, std::span<const v1::Envelope> envelopes) {
-  return send_batch(std::string(topic), envelopes);
+  // Copied now: the awaitable may run after the caller's envelopes are gone.
+  return send_batch(std::string(topic), std::vector<v1::Envelope>(envelopes.begin(), envelopes.end()));
+}
+
+asio::awaitable<std::vector<std::string>> publisher::publish_messages(
+    std::string_view topic, std::vector<v1::Envelope> envelopes) {
+  return send_batch(std::string(topic), std::move(envelopes));
+}
+
+asio::any_io_executor publisher::executor() const {
+  return client_.get_executor();
 }
 
 // `Source`: a v1::Envelope (publish_envelope) or a detail::envelope_draft (publish).
@@ -250,11 +260,10 @@ asio::awaitable<publish_receipt> publisher::send_keyed(const topic_keys& keys,
 }
 
 asio::awaitable<std::vector<std::string>> publisher::send_batch(
-    std::string topic, std::span<const v1::Envelope> envelopes) {
+    std::string topic, std::vector<v1::Envelope> batch) {
   const auto keys = keys_of(topic);
-  if (envelopes.empty()) co_return std::vector<std::string>{};
+  if (batch.empty()) co_return std::vector<std::string>{};
   // Every envelope is checked before any is numbered or sent: one bad envelope refuses all.
-  std::vector<v1::Envelope> batch(envelopes.begin(), envelopes.end());
   std::vector<bool> unnumbered(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
     std::string what;

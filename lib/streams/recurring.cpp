@@ -1,20 +1,20 @@
 // streams::scheduler: recurring tasks. Every scheduler process computes the same
 // occurrences from the stored spec; fire_recurring_script claims each one atomically, so it is
-// published exactly once however many processes run.
+// published exactly once however many processes run. Which occurrence a poll claims, and
+// whether it is published, is next_occurrence()'s decision (sansio/scheduling.hpp).
 #include <streamq/streams/message_id.hpp>
-#include <streamq/streams/scheduler.hpp>
 
-#include "failure_log.hpp"
+#include "scheduler_impl.hpp"
 #include "scheduler_internal.hpp"
 #include "scheduler_scripts.hpp"
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
+#include <string>
 
-namespace streamq::streams {
+namespace streamq::streams::detail {
 namespace asio = boost::asio;
-using detail::fail;
-using detail::use_tuple;
 
 namespace {
 
@@ -22,13 +22,7 @@ std::string_view policy_name(missed_policy p) {
   return p == missed_policy::run_once ? "run_once" : "skip";
 }
 
-std::chrono::system_clock::time_point from_ms(std::int64_t ms) {
-  return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
-}
-
 }  // namespace
-
-namespace detail {
 
 std::vector<recurring_task> parse_recurring(
     const resp::value& hash, std::vector<std::pair<std::string, std::string>>* unreadable) {
@@ -57,27 +51,13 @@ std::vector<recurring_task> parse_recurring(
       task.on_missed = missed_policy::run_once;
     if (const auto p = fields.find("paused"); p != fields.end()) task.paused = *p->second == "1";
     if (const auto l = fields.find("last"); l != fields.end())
-      task.last_occurrence = from_ms(std::strtoll(l->second->c_str(), nullptr, 10));
+      task.last_occurrence = from_unix_ms(std::strtoll(l->second->c_str(), nullptr, 10));
     tasks.push_back(std::move(task));
   }
   return tasks;
 }
 
-}  // namespace detail
-
-// The calls taking string_views or references are plain functions that copy them into the
-// coroutine they return: awaitables start lazily, after the caller's objects may be gone.
-asio::awaitable<void> scheduler::upsert_recurring(std::string_view topic, std::string_view name,
-                                                  const schedule& when,
-                                                  const google::protobuf::Message& message,
-                                                  missed_policy on_missed) {
-  std::shared_ptr<google::protobuf::Message> copy(message.New());
-  copy->CopyFrom(message);
-  return do_upsert_recurring(std::string(topic), std::string(name), when, std::move(copy),
-                             on_missed);
-}
-
-asio::awaitable<void> scheduler::do_upsert_recurring(
+asio::awaitable<void> scheduler_impl::upsert_recurring(
     std::string topic, std::string name, schedule when,
     std::shared_ptr<const google::protobuf::Message> message, missed_policy on_missed) {
   const auto keys = keys_of(topic);
@@ -90,71 +70,65 @@ asio::awaitable<void> scheduler::do_upsert_recurring(
   // clock the pollers fire by.
   resp::response<std::int64_t> reply;
   auto build = [&](resp::request& req, bool by_source) {
-    detail::upsert_recurring_script().push(req, by_source, 1, resp::key{keys->cron()}, name, spec,
-                                           bytes, policy_name(on_missed));
+    upsert_recurring_script().push(req, by_source, 1, resp::key{keys->cron()}, name, spec, bytes,
+                                   policy_name(on_missed));
   };
-  if (auto ec = co_await detail::exec_script(client_, reply, build))
+  if (auto ec = co_await exec_script(client_, reply, build))
     fail(ec, "registering a recurring task");
   if (!reply.get<0>().has_value()) fail(reply.get<0>().error(), reply.get<0>().diagnostic());
-  if (running_) wake_for(std::chrono::milliseconds(0));  // recompute the next wake-up
+  wake_for(std::chrono::milliseconds(0));  // recompute the next wake-up
 }
 
-asio::awaitable<std::vector<recurring_task>> scheduler::list_recurring(std::string_view topic) {
-  return do_list_recurring(std::string(topic));
-}
-
-asio::awaitable<std::vector<recurring_task>> scheduler::do_list_recurring(std::string topic) {
+asio::awaitable<std::vector<recurring_task>> scheduler_impl::list_recurring(std::string topic) {
   const auto keys = keys_of(topic);
   resp::request req;
   req.push("HGETALL", resp::key{keys->cron()});
-  resp::response<resp::value> reply;
-  auto [ec] = co_await client_.async_exec(req, reply, use_tuple);
-  if (ec) fail(ec, "listing recurring tasks");
-  if (!reply.get<0>().has_value()) fail(reply.get<0>().error(), reply.get<0>().diagnostic());
-  co_return detail::parse_recurring(reply.get<0>().value());
+  co_return parse_recurring(
+      co_await exec_one<resp::value>(client_, std::move(req), "listing recurring tasks"));
 }
 
-asio::awaitable<bool> scheduler::set_recurring_flag(std::string topic, std::string name,
-                                                    std::string_view op) {
+asio::awaitable<bool> scheduler_impl::set_recurring_flag(std::string topic, std::string name,
+                                                         std::string_view op) {
   const auto keys = keys_of(topic);
   resp::response<std::int64_t> reply;
   auto build = [&](resp::request& req, bool by_source) {
-    detail::recurring_flag_script().push(req, by_source, 1, resp::key{keys->cron()}, name, op);
+    recurring_flag_script().push(req, by_source, 1, resp::key{keys->cron()}, name, op);
   };
-  if (auto ec = co_await detail::exec_script(client_, reply, build))
-    fail(ec, "changing a recurring task");
+  if (auto ec = co_await exec_script(client_, reply, build)) fail(ec, "changing a recurring task");
   auto& result = reply.get<0>();
   if (!result.has_value()) fail(result.error(), result.diagnostic());
   co_return result.value() == 1;
 }
 
-asio::awaitable<bool> scheduler::pause_recurring(std::string_view topic, std::string_view name) {
-  return set_recurring_flag(std::string(topic), std::string(name), "pause");
-}
-
-asio::awaitable<bool> scheduler::resume_recurring(std::string_view topic, std::string_view name) {
-  return set_recurring_flag(std::string(topic), std::string(name), "resume");
-}
-
-asio::awaitable<bool> scheduler::remove_recurring(std::string_view topic, std::string_view name) {
-  return set_recurring_flag(std::string(topic), std::string(name), "remove");
-}
-
-void scheduler::recurring_unreadable(topic_state& t, const std::string& name,
-                                     const std::string& spec, std::string_view why) {
+void scheduler_impl::recurring_unreadable(scheduler_topic& t, const std::string& name,
+                                          const std::string& spec, std::string_view why) {
   if (!t.unreadable.insert(name + "|" + spec).second) return;  // reported already
   const std::string& topic = t.keys->topic();
   std::string detail = "recurring task '" + name + "' is never fired: " + std::string(why);
-  failures_->log().log(log_level::warning, "scheduler", "recurring_task_unreadable", detail,
-                       {{"topic", topic}, {"task", name}, {"spec", spec}});
+  failures_.log().log(log_level::warning, "scheduler", "recurring_task_unreadable", detail,
+                      {{"topic", topic}, {"task", name}, {"spec", spec}});
   report({scheduler_event::kind::recurring_task_unreadable, topic, {}, std::move(detail), 0});
 }
 
-asio::awaitable<std::chrono::milliseconds> scheduler::fire_recurring(std::size_t topic_index,
-                                                                     std::int64_t server_now_ms) {
-  topic_state& t = *topics_[topic_index];
-  const auto now = from_ms(server_now_ms);
-  auto sleep = config_.max_sleep;
+const schedule* scheduler_impl::schedule_of(scheduler_topic& t, const recurring_task& task) {
+  auto parsed = t.parsed.find(task.spec);
+  if (parsed == t.parsed.end()) {
+    try {
+      parsed = t.parsed.emplace(task.spec, schedule::parse(task.spec)).first;
+    } catch (const std::invalid_argument& e) {
+      // Written by a newer streamq, or by hand: not ours to fire, but someone must know.
+      recurring_unreadable(t, task.name, task.spec, e.what());
+      return nullptr;
+    }
+  }
+  return &parsed->second;
+}
+
+asio::awaitable<std::chrono::milliseconds> scheduler_impl::fire_recurring(
+    std::size_t topic_index, std::int64_t server_now_ms) {
+  scheduler_topic& t = *topics_[topic_index];
+  const auto now = from_unix_ms(server_now_ms);
+  poll_sleep sleep(config_.max_sleep);
   // Forget parsed schedules no task uses any more (removed, or changed to another spec).
   if (t.parsed.size() > t.recurring.size())
     std::erase_if(t.parsed, [&](const auto& cached) {
@@ -163,58 +137,35 @@ asio::awaitable<std::chrono::milliseconds> scheduler::fire_recurring(std::size_t
     });
   for (const auto& task : t.recurring) {
     if (task.paused) continue;
-    auto parsed = t.parsed.find(task.spec);
-    if (parsed == t.parsed.end()) {
-      try {
-        parsed = t.parsed.emplace(task.spec, schedule::parse(task.spec)).first;
-      } catch (const std::invalid_argument& e) {
-        // Written by a newer streamq, or by hand: not ours to fire, but someone must know.
-        recurring_unreadable(t, task.name, task.spec, e.what());
-        continue;
-      }
-    }
-    const schedule& when = parsed->second;
-    const auto last = task.last_occurrence.value_or(now);
-    // The first occurrence not yet claimed. On time (within misfire_grace) it fires; later it
-    // was missed, and the policy decides about the latest missed one (the ones between are
-    // dropped with it: run_once fires once however many were missed).
-    const auto first = when.next_after(last);
-    if (first && *first <= now) {
-      auto occurrence = *first;
-      bool fire = true;
-      if (now - *first > config_.misfire_grace) {
-        occurrence = when.last_at_or_before(now).value_or(*first);
-        fire = task.on_missed == missed_policy::run_once;
-      }
-      v1::Envelope suffix;  // merged over the stored template (see the script)
-      suffix.set_message_id(new_message_id());
-      suffix.set_created_at_unix_ms(detail::unix_ms(occurrence));
-      (*suffix.mutable_headers())["streamq-occurrence"] =
-          std::to_string(detail::unix_ms(occurrence));
-      resp::response<std::int64_t> reply;
-      const auto occurrence_ms = detail::unix_ms(occurrence);
-      const std::string suffix_bytes = suffix.SerializeAsString();
-      auto build = [&](resp::request& req, bool by_source) {
-        detail::fire_recurring_script().push(req, by_source, 2, resp::key{t.keys->cron()},
-                                             resp::key{t.keys->stream()}, task.name, task.spec,
-                                             occurrence_ms, fire ? "fire" : "skip", suffix_bytes,
-                                             version_field, envelope_version, envelope_field);
-      };
-      if (auto ec = co_await detail::exec_script(client_, reply, build))
-        fail(ec, "firing a recurring task");
-      auto& result = reply.get<0>();
-      if (!result.has_value()) fail(result.error(), result.diagnostic());
-      if (result.value() == 1) ++counters_.recurring_fired;
-      if (result.value() == 2) ++counters_.recurring_skipped;
-      sleep = std::chrono::milliseconds(0);  // look again at once: another may be due
-      continue;
-    }
-    if (first) {
-      const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(*first - now);
-      sleep = std::min(sleep, std::max(until, std::chrono::milliseconds(0)));
-    }
+    const schedule* when = schedule_of(t, task);
+    if (when == nullptr) continue;
+    const auto next =
+        next_occurrence(*when, task.last_occurrence, task.on_missed, now, config_.misfire_grace);
+    using kind = occurrence_decision::kind;
+    if (next.what == kind::wait) sleep.need(next.wait);
+    if (next.what != kind::fire && next.what != kind::skip) continue;  // wait, none
+    const bool fire = next.what == kind::fire;
+    const auto occurrence_ms = unix_ms(next.occurrence);
+    v1::Envelope suffix;  // merged over the stored template (see the script)
+    suffix.set_message_id(new_message_id());
+    suffix.set_created_at_unix_ms(occurrence_ms);
+    (*suffix.mutable_headers())["streamq-occurrence"] = std::to_string(occurrence_ms);
+    resp::response<std::int64_t> reply;
+    const std::string suffix_bytes = suffix.SerializeAsString();
+    auto build = [&](resp::request& req, bool by_source) {
+      fire_recurring_script().push(req, by_source, 2, resp::key{t.keys->cron()},
+                                   resp::key{t.keys->stream()}, task.name, task.spec, occurrence_ms,
+                                   fire ? "fire" : "skip", suffix_bytes, version_field,
+                                   envelope_version, envelope_field);
+    };
+    if (auto ec = co_await exec_script(client_, reply, build)) fail(ec, "firing a recurring task");
+    auto& result = reply.get<0>();
+    if (!result.has_value()) fail(result.error(), result.diagnostic());
+    if (result.value() == 1) ++counters_.recurring_fired;
+    if (result.value() == 2) ++counters_.recurring_skipped;
+    sleep.need(std::chrono::milliseconds(0));  // look again at once: another may be due
   }
-  co_return sleep;
+  co_return sleep.get();
 }
 
-}  // namespace streamq::streams
+}  // namespace streamq::streams::detail

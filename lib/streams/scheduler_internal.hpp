@@ -1,33 +1,22 @@
 #pragma once
-// What scheduler.cpp and recurring.cpp share.
+// Helpers that scheduler.cpp, scheduler_impl.cpp and recurring.cpp share.
 
 #include <streamq/redis/error.hpp>
 #include <streamq/resp/value.hpp>
 #include <streamq/streams/scheduler.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <chrono>
 #include <cstdint>
-#include <map>
-#include <memory>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
-namespace streamq::streams {
-
-struct scheduler::topic_state {
-  std::shared_ptr<const topic_keys> keys;
-  std::vector<recurring_task> recurring;                // as read by the latest poll
-  std::map<std::string, schedule, std::less<>> parsed;  // spec -> schedule, parsed once
-  std::set<std::string> unreadable;  // "<name>|<spec>" of tasks reported as never fired
-};
-
-namespace detail {
+namespace streamq::streams::detail {
 
 inline constexpr auto use_tuple = boost::asio::as_tuple(boost::asio::use_awaitable);
 
@@ -41,6 +30,18 @@ inline error_code publish_error(error_code ec) {
   return ec;
 }
 
+// The result of `req`, one command whose reply is a T. Throws the request's error (with `doing`
+// as its text) or the reply's.
+template <class T>
+boost::asio::awaitable<T> exec_one(client& c, resp::request req, const char* doing) {
+  resp::response<T> reply;
+  auto [ec] = co_await c.async_exec(req, reply, use_tuple);
+  if (ec) fail(ec, doing);
+  auto& result = reply.template get<0>();
+  if (!result.has_value()) fail(result.error(), result.diagnostic());
+  co_return std::move(result.value());
+}
+
 inline std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
@@ -52,5 +53,4 @@ std::vector<recurring_task> parse_recurring(
     const resp::value& hash,
     std::vector<std::pair<std::string, std::string>>* unreadable = nullptr);
 
-}  // namespace detail
-}  // namespace streamq::streams
+}  // namespace streamq::streams::detail

@@ -12,6 +12,7 @@
 #include <streamq/streams/consumer.hpp>
 #include <streamq/streams/dead_letters.hpp>
 #include <streamq/streams/durable_publisher.hpp>
+#include <streamq/streams/publisher.hpp>
 #include <streamq/streams/retention.hpp>
 #include <streamq/streams/scheduler.hpp>
 
@@ -33,9 +34,11 @@
 #include <future>
 #include <optional>
 #include <set>
+#include <span>
 #include <ostream>  // doctest prints error codes with it
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -194,4 +197,51 @@ TEST_CASE("async_* with use_future from another thread, and cancellation through
   CHECK_FALSE(scheduler_result.get());
   asio::post(io, [&] { c.cancel(); });
   runner.join();
+}
+
+TEST_CASE("publisher: async_publish for every token, typed publish_batch, batches copied at the call") {
+  redis_server server;
+  const std::string topic = unique_topic();
+  run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    streamq::streams::publisher pub(c);
+    const std::string first = co_await pub.async_publish(topic, order("a"));
+    auto [ec, second] = co_await pub.async_publish(topic, order("b"), no_options, use_tuple);
+    CHECK_FALSE(ec);
+    CHECK(second > first);
+    auto [bad_ec, none] = co_await pub.async_publish("bad topic!", order("c"), use_tuple);
+    CHECK(bad_ec == errc::invalid_name);
+
+    // A typed batch; then a batch of envelopes started (deferred) after its vector is gone.
+    const std::vector<Order> typed{order("t1"), order("t2"), order("t3")};
+    const auto typed_ids = co_await pub.publish_batch(topic, std::span<const Order>(typed));
+    CHECK(typed_ids.size() == 3);
+    auto later = [&] {
+      std::vector<streamq::v1::Envelope> envelopes;
+      for (const char* id : {"e1", "e2"})
+        envelopes.push_back(streamq::streams::make_envelope(order(id), no_options));
+      return pub.async_publish_batch(topic, envelopes, asio::deferred);
+    }();
+    auto [batch_ec, batch_ids] = co_await std::move(later)(use_tuple);
+    CHECK_FALSE(batch_ec);
+    CHECK(batch_ids.size() == 2);
+
+    // Everything arrived, in order, with its content.
+    streamq::resp::request range;
+    const streamq::streams::topic_keys keys(topic);
+    range.push("XRANGE", streamq::resp::key{keys.stream()}, "-", "+");
+    streamq::resp::response<streamq::resp::value> entries;
+    co_await c.async_exec(range, entries, asio::use_awaitable);
+    std::vector<std::string> ids;
+    for (const auto& e : entries.get<0>().value().elements) {
+      std::vector<std::string> fields;
+      for (const auto& f : e.elements.at(1).elements) fields.push_back(f.text);
+      auto envelope = streamq::streams::decode_entry(std::span<const std::string>(fields));
+      REQUIRE(envelope.has_value());
+      Order o;
+      REQUIRE(o.ParseFromString(envelope->payload()));
+      ids.push_back(o.id());
+    }
+    CHECK(ids == std::vector<std::string>{"a", "b", "t1", "t2", "t3", "e1", "e2"});
+    CHECK(pub.stats().published == 7);
+  });
 }

@@ -308,9 +308,9 @@ class consumer {
   // run() and inspect() for any completion token (use_awaitable by default, as_tuple,
   // use_future, deferred, a callback): completion void(error_code[, T]) where the coroutine
   // forms throw (detail/async_op.hpp).
-  // Cancellation (terminal, partial, total): async_run stops gracefully as described at run()
-  // and completes without an error; async_inspect stops at its request and completes with
-  // operation_aborted or the request's error.
+  // Cancellation (terminal only; partial and total are ignored): async_run stops gracefully
+  // as described at run() and completes without an error; async_inspect stops at its request
+  // and completes with operation_aborted or the request's error.
   template <class Token = boost::asio::use_awaitable_t<>>
   auto async_run(Token&& token = {}) {
     return streamq::detail::start_async(executor(), run(), std::forward<Token>(token));

@@ -113,9 +113,9 @@ class dead_letters {
   // The operations above for any completion token (use_awaitable by default, as_tuple,
   // use_future, deferred, a callback): completion void(error_code, T), where the coroutine
   // forms throw (detail/async_op.hpp). Arguments are copied when called.
-  // Cancellation (terminal, partial, total): the operation stops at its next request and
-  // completes with operation_aborted or the request's error; a request already sent runs to
-  // its end on the server. Each requeue is one script, so a cancelled requeue_range leaves
+  // Cancellation (terminal only; partial and total are ignored): the operation stops at its
+  // next request and completes with operation_aborted or the request's error; a request
+  // already sent runs to its end on the server. Each requeue is one script, so a cancelled requeue_range leaves
   // every letter either requeued or in place, never half-moved.
   template <class Token = boost::asio::use_awaitable_t<>>
   auto async_list(std::size_t count, std::string_view after, Token&& token = {}) {

@@ -23,18 +23,18 @@
 #include <streamq/streams/names.hpp>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <vector>
 
 namespace streamq::streams {
+
+namespace detail {
+class durable_publisher_impl;
+}  // namespace detail
 
 struct durability_config {
   std::uint32_t replicas = 1;  // replicas that must have each entry (WAIT numreplicas); >= 1
@@ -108,7 +108,8 @@ class durable_publisher {
   // run() and publish() for any completion token (use_awaitable by default, as_tuple,
   // use_future, deferred, a callback): completion void(error_code[, std::string]) where the
   // coroutine forms throw (detail/async_op.hpp). Arguments are copied when called.
-  // Cancellation (terminal, partial, total): as described at run() and at publish() above.
+  // Cancellation (terminal only; partial and total are ignored): as described at run() and
+  // at publish() above.
   template <class Token = boost::asio::use_awaitable_t<>>
   auto async_run(Token&& token = {}) {
     return streamq::detail::start_async(executor(), run(), std::forward<Token>(token));
@@ -124,29 +125,14 @@ class durable_publisher {
     return streamq::detail::start_async(executor(), publish(topic, message, options), std::forward<Token>(token));
   }
 
-  [[nodiscard]] durable_publisher_stats stats() const noexcept { return stats_; }
+  [[nodiscard]] durable_publisher_stats stats() const noexcept;
   // Envelope.producer_id of what this publisher numbers (the configured one, or a new one).
-  [[nodiscard]] const std::string& producer_id() const noexcept { return config_.producer_id; }
+  [[nodiscard]] const std::string& producer_id() const noexcept;
 
  private:
-  struct pending;
   boost::asio::any_io_executor executor() const;
-  boost::asio::awaitable<std::string> submit(std::string topic, v1::Envelope envelope);
-  boost::asio::awaitable<void> flush_loop(redis::connection& conn);
-  // Reads the replies of one group's round trip and completes its publishes.
-  void complete(std::vector<std::shared_ptr<pending>>& group,
-                const resp::generic_response& replies);
-  // The keys of a valid topic name, computed once per topic.
-  std::shared_ptr<const topic_keys> keys_of(const std::string& topic);
 
-  client& client_;
-  durability_config config_;
-  durable_publisher_stats stats_;
-  std::uint64_t next_sequence_ = 1;
-  std::deque<std::shared_ptr<pending>> queue_;
-  std::unordered_map<std::string, std::shared_ptr<const topic_keys>> keys_;
-  boost::asio::steady_timer wake_;  // flush_loop: something was queued
-  bool running_ = false;
+  std::unique_ptr<detail::durable_publisher_impl> impl_;
 };
 
 }  // namespace streamq::streams

@@ -4,6 +4,7 @@
 // their XADDs share writes.
 
 #include <streamq/client.hpp>
+#include <streamq/detail/async_op.hpp>
 #include <streamq/streams/envelope.hpp>
 #include <streamq/streams/names.hpp>
 
@@ -15,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <concepts>
 #include <span>
 #include <string>
 #include <string_view>
@@ -102,10 +104,58 @@ class publisher {
   // errc::publish_indeterminate means all were added or none. Returns the entry IDs in
   // order; an envelope whose idempotency key was already used (also earlier in the same
   // batch) gets the first entry's ID and adds nothing. Sequence numbers of one batch are
-  // consecutive. The envelopes are read when the awaitable runs: they must outlive it (the
-  // topic is copied).
+  // consecutive. The topic and the envelopes are copied before this returns.
   boost::asio::awaitable<std::vector<std::string>> publish_batch(
       std::string_view topic, std::span<const v1::Envelope> envelopes);
+  // The same for typed messages, each in a new envelope (as publish() makes one): one round
+  // trip, all or none. Throws std::invalid_argument at the call for a message lacking
+  // required fields.
+  template <class T>
+    requires(std::derived_from<T, google::protobuf::Message> && !std::same_as<T, v1::Envelope>)
+  boost::asio::awaitable<std::vector<std::string>> publish_batch(std::string_view topic,
+                                                                 std::span<const T> messages) {
+    std::vector<v1::Envelope> envelopes;
+    envelopes.reserve(messages.size());
+    for (const T& m : messages) envelopes.push_back(make_envelope(m, envelope_options{}));
+    return publish_messages(topic, std::move(envelopes));
+  }
+
+  // The operations above for any completion token (use_awaitable by default, as_tuple,
+  // use_future, deferred, a callback): completion void(error_code, T) where the coroutine
+  // forms throw (detail/async_op.hpp). Arguments are copied when called.
+  // Cancellation (terminal only; partial and total are ignored): a publish not yet written is
+  // withdrawn (operation_aborted, nothing added); one already written completes with
+  // errc::publish_indeterminate at once (it may still be added: retry with an idempotency
+  // key).
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_publish(std::string_view topic, const google::protobuf::Message& message,
+                     Token&& token = {}) {
+    return streamq::detail::start_async(executor(), publish(topic, message),
+                                        std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_publish(std::string_view topic, const google::protobuf::Message& message,
+                     const envelope_options& options, Token&& token = {}) {
+    return streamq::detail::start_async(executor(), publish(topic, message, options),
+                                        std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_publish_envelope(std::string_view topic, v1::Envelope envelope, Token&& token = {}) {
+    return streamq::detail::start_async(executor(), publish_envelope(topic, std::move(envelope)),
+                                        std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_publish_envelope_checked(std::string_view topic, v1::Envelope envelope,
+                                      Token&& token = {}) {
+    return streamq::detail::start_async(
+        executor(), publish_envelope_checked(topic, std::move(envelope)), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_publish_batch(std::string_view topic, std::span<const v1::Envelope> envelopes,
+                           Token&& token = {}) {
+    return streamq::detail::start_async(executor(), publish_batch(topic, envelopes),
+                                        std::forward<Token>(token));
+  }
 
   [[nodiscard]] publisher_stats stats() const noexcept;
   // The configuration, with producer_id filled in when it was left empty.
@@ -122,8 +172,11 @@ class publisher {
   boost::asio::awaitable<publish_receipt> send_keyed(const topic_keys& keys,
                                                      std::string_view idempotency_key,
                                                      const entry_fields& fields);
-  boost::asio::awaitable<std::vector<std::string>> send_batch(
-      std::string topic, std::span<const v1::Envelope> envelopes);
+  boost::asio::awaitable<std::vector<std::string>> send_batch(std::string topic,
+                                                              std::vector<v1::Envelope> batch);
+  boost::asio::awaitable<std::vector<std::string>> publish_messages(
+      std::string_view topic, std::vector<v1::Envelope> envelopes);
+  boost::asio::any_io_executor executor() const;
   // Checks `envelope` (strings, size; throws before anything is written) and numbers it.
   entry_fields prepare(v1::Envelope& envelope);
   entry_fields prepare(detail::envelope_draft& draft);

@@ -21,20 +21,17 @@
 
 #include <boost/asio/awaitable.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 namespace streamq::streams {
 
 namespace detail {
-class stop_request;
-class failure_log;
+class trimmer_impl;
 }  // namespace detail
 
 // One topic and how much of it to keep.
@@ -140,7 +137,7 @@ class topic_trimmer {
   boost::asio::awaitable<void> run();
   // run() for any completion token (use_awaitable by default, as_tuple, use_future,
   // deferred, a callback): completion void(error_code) (detail/async_op.hpp).
-  // Cancellation (terminal, partial, total): as described at run() above.
+  // Cancellation (terminal only; partial and total are ignored): as described at run() above.
   template <class Token = boost::asio::use_awaitable_t<>>
   auto async_run(Token&& token = {}) {
     return streamq::detail::start_async(executor(), run(), std::forward<Token>(token));
@@ -154,25 +151,12 @@ class topic_trimmer {
   [[nodiscard]] trimmer_stats stats() const;
   // Safe from any thread.
   [[nodiscard]] trimmer_health health() const;
-  [[nodiscard]] const trimmer_config& config() const noexcept { return config_; }
+  [[nodiscard]] const trimmer_config& config() const noexcept;
 
  private:
   boost::asio::any_io_executor executor() const;
-  boost::asio::awaitable<void> loop();
-  // One round; returns false if it was cut short by cancellation.
-  boost::asio::awaitable<bool> round();
-  void record_failure(std::size_t topic, error_code ec, const std::string& text);
-  void record_success(std::size_t topic, std::uint64_t removed);
-  void report(const trimmer_event& event);
 
-  client& client_;
-  trimmer_config config_;
-  std::vector<topic_keys> keys_;  // per topic, in config order
-  std::atomic<bool> running_{false};
-  std::unique_ptr<detail::stop_request> stop_;
-  std::unique_ptr<detail::failure_log> failures_;
-  mutable std::mutex stats_mutex_;
-  trimmer_stats stats_;
+  std::unique_ptr<detail::trimmer_impl> impl_;
 };
 
 }  // namespace streamq::streams

@@ -27,22 +27,17 @@
 #include <streamq/client.hpp>
 #include <streamq/detail/async_op.hpp>
 #include <streamq/log.hpp>
-#include <streamq/resp/value.hpp>
 #include <streamq/streams/envelope.hpp>
 #include <streamq/streams/last_error.hpp>
 #include <streamq/streams/names.hpp>
 #include <streamq/streams/schedule.hpp>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,8 +46,7 @@
 namespace streamq::streams {
 
 namespace detail {
-class stop_request;
-class failure_log;
+class scheduler_impl;
 }  // namespace detail
 
 // What to do with occurrences of a recurring task that passed while no scheduler ran (or that
@@ -216,9 +210,9 @@ class scheduler {
   // The operations above for any completion token (use_awaitable by default, as_tuple,
   // use_future, deferred, a callback): completion void(error_code, T) where the coroutine
   // forms throw (detail/async_op.hpp). Arguments are copied when called.
-  // Cancellation (terminal, partial, total): the operation stops at its next request and
-  // completes with operation_aborted or the request's error; a script already sent runs to its
-  // end on the server (each is atomic: a task is scheduled, cancelled or moved, never half).
+  // Cancellation (terminal only; partial and total are ignored): the operation stops at its
+  // next request and completes with operation_aborted or the request's error; a script
+  // already sent runs to its end on the server (each is atomic: a task is scheduled, cancelled or moved, never half).
   // async_run: the graceful stop described at run().
   template <class Token = boost::asio::use_awaitable_t<>>
   auto async_publish_at(std::string_view topic, const google::protobuf::Message& message,
@@ -278,65 +272,15 @@ class scheduler {
   [[nodiscard]] scheduler_stats stats() const noexcept;
   // Any thread.
   [[nodiscard]] scheduler_health health() const;
-  [[nodiscard]] const scheduler_config& config() const noexcept { return config_; }
+  [[nodiscard]] const scheduler_config& config() const noexcept;
 
   // The longest delay publish_in() accepts.
   static constexpr std::chrono::milliseconds max_delay{std::chrono::days(36500)};
 
  private:
-  struct topic_state;
-  struct counters {
-    std::atomic<std::uint64_t> scheduled{0}, duplicates{0}, cancelled{0}, moved{0}, polls{0},
-        poll_errors{0}, recurring_fired{0}, recurring_skipped{0};
-  };
-
-  // Exactly one of `due` and `delay` is set.
-  boost::asio::awaitable<std::string> schedule_copy(
-      std::string topic, v1::Envelope envelope,
-      std::optional<std::chrono::system_clock::time_point> due,
-      std::optional<std::chrono::milliseconds> delay);
-  std::shared_ptr<const topic_keys> keys_of(std::string_view topic);
-  // Wakes run() when a task due in `in` (from now) is before its planned wake-up.
-  void wake_for(std::chrono::milliseconds in);
-  boost::asio::awaitable<void> poll_loop();
-  boost::asio::awaitable<std::chrono::milliseconds> poll_once(bool& by_source);
-  // One topic's part of a poll; throws for its failure.
-  boost::asio::awaitable<std::chrono::milliseconds> poll_topic(std::size_t topic_index,
-                                                               const resp::value& moved,
-                                                               const resp::value& recurring);
-  void poll_failed(std::string_view topic, const error_code& ec, std::string_view text);
-  // Reports a recurring task of `t` that is never fired, once per name and `spec`.
-  void recurring_unreadable(topic_state& t, const std::string& name, const std::string& spec,
-                            std::string_view why);
-  void report(const scheduler_event& event);
-  boost::asio::awaitable<std::chrono::milliseconds> fire_recurring(std::size_t topic_index,
-                                                                   std::int64_t server_now_ms);
-  // `op` is a string literal.
-  boost::asio::awaitable<bool> set_recurring_flag(std::string topic, std::string name,
-                                                  std::string_view op);
-  boost::asio::awaitable<bool> do_cancel_scheduled(std::string topic, std::string id);
-  boost::asio::awaitable<std::vector<scheduled_task>> do_list_scheduled(std::string topic,
-                                                                        std::size_t limit);
-  boost::asio::awaitable<std::uint64_t> do_scheduled_count(std::string topic);
-  boost::asio::awaitable<void> do_upsert_recurring(
-      std::string topic, std::string name, schedule when,
-      std::shared_ptr<const google::protobuf::Message> message, missed_policy on_missed);
-  boost::asio::awaitable<std::vector<recurring_task>> do_list_recurring(std::string topic);
   boost::asio::any_io_executor executor() const;
 
-  client& client_;
-  scheduler_config config_;
-  counters counters_;
-  std::mutex keys_mutex_;
-  std::map<std::string, std::shared_ptr<const topic_keys>, std::less<>> keys_;
-  std::vector<std::unique_ptr<topic_state>> topics_;
-  boost::asio::steady_timer sleep_;  // run()'s wait between polls; cancelled to wake it
-  std::chrono::steady_clock::time_point planned_wake_{};
-  std::atomic<bool> running_{false};
-  std::unique_ptr<detail::stop_request> stop_;
-  std::unique_ptr<detail::failure_log> failures_;
-  // Expires with this object: a wake-up dispatched by wake_for() checks it before touching it.
-  std::shared_ptr<const void> alive_ = std::make_shared<char>();
+  std::unique_ptr<detail::scheduler_impl> impl_;
 };
 
 }  // namespace streamq::streams
