@@ -14,9 +14,9 @@
 #include <streamq/streams/consumer.hpp>
 
 #include "commands/delivery_commands.hpp"
+#include "commands/stream_reply.hpp"
 #include "consume/counters.hpp"
 #include "stop_request.hpp"
-#include "stream_reply.hpp"
 
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
