@@ -1,7 +1,10 @@
 #include <streamq/streams/claims.hpp>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include "script.hpp"
+
+#include <streamq_lua_scripts.hpp>
+
+#include <boost/asio/awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
 namespace streamq::streams {
@@ -9,19 +12,12 @@ namespace asio = boost::asio;
 
 namespace {
 
-// KEYS[1] stream; ARGV[1] group, ARGV[2] consumer, ARGV[3..] entry IDs.
-// Ownership check and refresh in one atomic step (see claims.hpp).
-constexpr std::string_view refresh_script = R"lua(
-local kept = {}
-for i = 3, #ARGV do
-  local entry = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)[1]
-  if entry and entry[2] == ARGV[2] then
-    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
-    kept[#kept + 1] = ARGV[i]
-  end
-end
-return kept
-)lua";
+// Ownership check and refresh in one atomic step (see claims.hpp):
+// lib/streams/scripts/refresh_claims-1.lua.
+const detail::lua_script& refresh_script() {
+  static const detail::lua_script script(detail::lua::refresh_claims);
+  return script;
+}
 
 }  // namespace
 
@@ -29,12 +25,11 @@ asio::awaitable<std::vector<std::string>> refresh_claims(client& c, const topic_
                                                          std::string group, std::string consumer,
                                                          std::vector<std::string> ids) {
   if (ids.empty()) co_return std::vector<std::string>{};
-  // EVAL (not EVALSHA): the script is small, and a server restarted empty would otherwise
-  // answer NOSCRIPT first.
-  resp::request req;
-  req.push("EVAL", refresh_script, 1, resp::key{keys.stream()}, group, consumer, ids);
+  auto build = [&](resp::request& req, bool by_source) {
+    refresh_script().push(req, by_source, 1, resp::key{keys.stream()}, group, consumer, ids);
+  };
   resp::response<std::vector<std::string>> kept;
-  auto [ec] = co_await c.async_exec(req, kept, asio::as_tuple(asio::use_awaitable));
+  const auto ec = co_await detail::exec_script(c, kept, build);
   if (ec) throw boost::system::system_error(ec, "refreshing claims");
   if (!kept.get<0>().has_value())
     throw boost::system::system_error(kept.get<0>().error(), kept.get<0>().diagnostic());

@@ -2,6 +2,9 @@
 #include <streamq/streams/dead_letters.hpp>
 
 #include "commands/delivery_commands.hpp"
+#include "script.hpp"
+
+#include <streamq_lua_scripts.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -20,16 +23,12 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// KEYS[1] the dead-letter stream, KEYS[2] the topic stream, ARGV[1] the dead letter's ID,
-// ARGV[2..] the fields of the topic entry. Adds the entry and deletes the dead letter only if
-// the dead letter still exists (else returns ""): two concurrent republishes add it once. XADD
-// runs first, so a refused XADD (e.g. OOM) leaves the dead letter in place.
-constexpr std::string_view republish_script = R"lua(
-if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then return '' end
-local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
-redis.call('XDEL', KEYS[1], ARGV[1])
-return id
-)lua";
+// Adds the entry and deletes the dead letter only if the dead letter still exists (else
+// returns ""): lib/streams/scripts/republish_dead_letter-2.lua.
+const detail::lua_script& republish_script() {
+  static const detail::lua_script script(detail::lua::republish_dead_letter);
+  return script;
+}
 
 using fields = std::vector<std::string>;
 
@@ -193,9 +192,14 @@ asio::awaitable<std::string> dead_letters::do_republish(std::string id) {
   if (!entry) fail(not_found(), "dead letter " + std::string(id) + " in " + key_);
   const fields f = republish_fields(*entry);
   if (f.empty()) fail(errc::malformed_entry, "dead letter " + std::string(id) + " in " + key_);
-  resp::request req;
-  req.push("EVAL", republish_script, 2, resp::key{key_}, resp::key{keys_.stream()}, id, f);
-  auto new_id = std::move((co_await exec(client_, req)).front().text);
+  auto build = [&](resp::request& req, bool by_source) {
+    republish_script().push(req, by_source, 2, resp::key{key_}, resp::key{keys_.stream()}, id, f);
+  };
+  resp::response<std::string> reply;
+  if (const auto ec = co_await detail::exec_script(client_, reply, build)) fail(ec);
+  auto& result = reply.get<0>();
+  if (!result.has_value()) fail(result.error(), result.diagnostic());
+  auto new_id = std::move(result.value());
   if (new_id.empty())  // requeued or purged since get()
     fail(not_found(), "dead letter " + std::string(id) + " in " + key_);
   co_return new_id;

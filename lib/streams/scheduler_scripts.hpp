@@ -2,7 +2,9 @@
 // The Lua scripts behind streams::scheduler (delayed and recurring tasks), idempotent
 // publishing and once-only handling. Each touches keys of one topic only (one hash tag: Redis
 // Cluster safe) and validates before its first write, so under maxmemory it is refused whole or
-// runs whole.
+// runs whole. Each is a file lib/streams/scripts/<name>-<key count>.lua (dedup_publish-3,
+// schedule-5, poll_scheduled-3, cancel_scheduled-2, list_scheduled-2, upsert_recurring-1,
+// recurring_flag-1, fire_recurring-2, ack_processed-2), whose comment states its contract.
 
 #include "script.hpp"
 

@@ -2,12 +2,15 @@
 
 #include <streamq/resp/error.hpp>
 
+#include <streamq_lua_scripts.hpp>
+
 #include <openssl/evp.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <array>
 #include <stdexcept>
+#include <string>
 
 namespace streamq::streams::detail {
 namespace {
@@ -29,7 +32,18 @@ std::string digest_hex(const EVP_MD* md, std::string_view data) {
 
 }  // namespace
 
-lua_script::lua_script(std::string_view source) : source_(source), sha1_(sha1_hex(source)) {}
+lua_script::lua_script(const lua::script_source& source)
+    : source_(source.text),
+      sha1_(source.sha1),
+      name_(source.name),
+      keys_(source.keys),
+      more_keys_(source.more_keys) {}
+
+void lua_script::check_keys(std::size_t keys) const {
+  if (name_.empty() || keys == keys_ || (more_keys_ && keys > keys_)) return;
+  throw std::logic_error("streamq: Lua script " + std::string(name_) + " called with " +
+                         std::to_string(keys) + " keys");
+}
 
 boost::asio::awaitable<error_code> exec_script(client& c, resp::response_adapter& reply,
                                                const std::error_code& reply_error,

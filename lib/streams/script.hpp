@@ -10,32 +10,50 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <utility>
 
 namespace streamq::streams::detail {
 
+namespace lua {
+struct script_source;  // one embedded lib/streams/scripts/*.lua file (streamq_lua_scripts.hpp)
+}
+
+// One Lua script as sent: by SHA-1 (EVALSHA) or, after a NOSCRIPT, by source (EVAL). Each
+// script is a file lib/streams/scripts/<name>-<key count>.lua, embedded at build time
+// (cmake/StreamqEmbedLua.cmake); its wrapper is a function returning its lua_script
+// (scheduler_scripts.hpp), run by exec_script() below.
 class lua_script {
  public:
-  explicit lua_script(std::string_view source);
+  // An embedded script: its SHA-1 was computed at build time, and push() refuses a key count
+  // other than the one its file name gives (at least that one for a "<name>-<n>+.lua").
+  explicit lua_script(const lua::script_source& source);
 
   [[nodiscard]] std::string_view source() const noexcept { return source_; }
   [[nodiscard]] const std::string& sha1() const noexcept { return sha1_; }
 
-  // Appends EVALSHA <sha1> (or, with `by_source`, EVAL <source>) followed by `args` (the key
-  // count, keys marked resp::key, then arguments), as request::push does.
+  // Appends EVALSHA <sha1> (or, with `by_source`, EVAL <source>), the key count `keys`, then
+  // `args` (the keys marked resp::key, then arguments), as request::push does. Throws
+  // std::logic_error if `keys` is not the script's key count.
   template <class... Args>
-  void push(resp::request& req, bool by_source, Args&&... args) const {
+  void push(resp::request& req, bool by_source, std::size_t keys, Args&&... args) const {
+    check_keys(keys);
     if (by_source)
-      req.push("EVAL", source_, std::forward<Args>(args)...);
+      req.push("EVAL", source_, keys, std::forward<Args>(args)...);
     else
-      req.push("EVALSHA", sha1_, std::forward<Args>(args)...);
+      req.push("EVALSHA", sha1_, keys, std::forward<Args>(args)...);
   }
 
  private:
+  void check_keys(std::size_t keys) const;
+
   std::string_view source_;
   std::string sha1_;
+  std::string_view name_;  // the file name without .lua; empty when the key count is unchecked
+  std::size_t keys_ = 0;   // the key count, or the least one when more_keys_
+  bool more_keys_ = false;
 };
 
 // A non-owning reference to a callable void(resp::request&, bool by_source) that appends one

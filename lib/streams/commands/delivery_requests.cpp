@@ -15,11 +15,11 @@ namespace {
 
 const lua_script& script(const lua::script_source& source) {
   // One lua_script (with its SHA-1) per embedded source, made on first use.
-  static const lua_script claim{lua::claim_entries.text};
-  static const lua_script take{lua::take_due_retries.text};
-  static const lua_script schedule{lua::schedule_retry.text};
-  static const lua_script dead{lua::dead_letter.text};
-  static const lua_script requeue{lua::requeue_dead_letter.text};
+  static const lua_script claim{lua::claim_entries};
+  static const lua_script take{lua::take_due_retries};
+  static const lua_script schedule{lua::schedule_retry};
+  static const lua_script dead{lua::dead_letter};
+  static const lua_script requeue{lua::requeue_dead_letter};
   if (&source == &lua::claim_entries) return claim;
   if (&source == &lua::take_due_retries) return take;
   if (&source == &lua::schedule_retry) return schedule;
