@@ -1,6 +1,6 @@
 #include <streamq/streams/consumer.hpp>
 
-#include "consumer_impl.hpp"
+#include "consume/consumer_impl.hpp"
 
 #include <stdexcept>
 

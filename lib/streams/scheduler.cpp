@@ -2,7 +2,7 @@
 // scheduler_impl (scheduler_impl.hpp).
 #include <streamq/streams/scheduler.hpp>
 
-#include "scheduler_impl.hpp"
+#include "schedule/scheduler_impl.hpp"
 
 #include <stdexcept>
 #include <string>
