@@ -6,7 +6,7 @@
 #
 # makes <dir>/streamq_lua_scripts.hpp with, for each script, in namespace
 # streamq::streams::detail::lua: `inline constexpr script_source <name>{source, key count,
-# file name, SHA-1 of the source, more keys allowed}` (run through lib/streams/script.hpp).
+# file name, SHA-1 of the source, more keys allowed}` (run through lib/streams/commands/script.hpp).
 # The header is regenerated when a script changes (at build time, through a custom command).
 function(streamq_embed_lua)
   cmake_parse_arguments(ARG "" "TARGET;OUT_DIR" "SCRIPTS" ${ARGN})

@@ -1,4 +1,4 @@
-// libFuzzer target for the stream entry decoders (lib/streams/envelope.cpp): decode_entry and
+// libFuzzer target for the stream entry decoders (lib/streams/wire/envelope.cpp): decode_entry and
 // decode_dead_letter. Input: byte 0 chooses the entry's shape (bits below); bytes 1.. are the
 // value of its body field (`e`, or `d` for a dead letter).
 // Invariants: no crash; a decoded message re-encodes and decodes to an equal message; a

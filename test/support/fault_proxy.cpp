@@ -29,8 +29,17 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 constexpr std::size_t max_queued_bytes = 1024 * 1024;       // per direction: then stop reading
 constexpr auto poll_period = std::chrono::milliseconds(5);  // how soon control changes apply
+// How long the rewrite toxic holds back the end of a read that may start an occurrence: long
+// enough for the rest to arrive from a peer that sends in pieces, even on a loaded machine
+// (5 ms missed some); only bytes that look like the start of one wait.
+constexpr auto rewrite_hold = std::chrono::milliseconds(50);
 
 enum class close_mode : int { none = 0, fin = 1, rst = 2 };
+
+void check_rewrite(const proxy_toxics& t) {
+  if (t.rewrite_from.size() != t.rewrite_to.size())
+    throw std::invalid_argument("fault_proxy: rewrite_from and rewrite_to differ in length");
+}
 
 [[noreturn]] void fail(const std::string& what) {
   throw std::runtime_error("fault_proxy: " + what + ": " + std::strerror(errno));
@@ -94,6 +103,7 @@ struct fault_proxy::state {
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> forwarded[2] = {0, 0};
+  std::atomic<std::uint64_t> rewritten[2] = {0, 0};
 
   std::mutex lifecycle_mutex;  // stop() and the connection list
   std::list<std::shared_ptr<connection>> connections;
@@ -119,6 +129,10 @@ struct pump {
   close_mode close_after_drain = close_mode::none;
   bool src_eof = false;
   bool dst_shut = false;
+  // The rewrite toxic: the end of the last read, a proper prefix of rewrite_from (an
+  // occurrence the next read may complete), held back since held_since.
+  std::string held;
+  clock_type::time_point held_since{};
 
   void apply(const proxy_toxics& t) {
     toxics = t;
@@ -133,6 +147,33 @@ struct pump {
   }
   [[nodiscard]] bool can_write(bool stalled, clock_type::time_point now) const {
     return !stalled && !toxics.black_hole && !queue.empty() && queue.front().due <= now;
+  }
+
+  // The rewrite toxic: replaces occurrences in what is held and `bytes`, and returns what may
+  // go on, holding back a tail that may be the start of an occurrence. Adds the number of
+  // replacements to `replaced`.
+  std::string rewrite(std::string_view bytes, clock_type::time_point now,
+                      std::atomic<std::uint64_t>& replaced) {
+    const std::string& from = toxics.rewrite_from;
+    std::string data = std::move(held);
+    held.clear();
+    data.append(bytes);
+    std::size_t settled = 0;  // bytes before it are final: replaced, or before a replacement
+    for (auto at = data.find(from); at != std::string::npos; at = data.find(from, at)) {
+      data.replace(at, from.size(), toxics.rewrite_to);
+      at += from.size();
+      settled = at;
+      ++replaced;
+    }
+    for (std::size_t k = std::min(from.size() - 1, data.size() - settled); k > 0; --k) {
+      if (data.compare(data.size() - k, k, from, 0, k) == 0) {
+        held.assign(data, data.size() - k, k);
+        held_since = now;
+        data.resize(data.size() - k);
+        break;
+      }
+    }
+    return data;
   }
 
   // Queues freshly read bytes under the current toxics.
@@ -198,6 +239,9 @@ void fault_proxy::state::serve(connection& conn, std::uint64_t seed) {
       break;
     }
     if (const auto v = version.load(); v != seen_version) {
+      // Bytes held back for the rewrite toxic go on under the toxics they were read with.
+      for (auto& p : pumps)
+        if (!p.held.empty()) p.take(std::exchange(p.held, std::string()), rng);
       std::lock_guard lock(toxics_mutex);
       seen_version = version.load();
       pumps[0].apply(conn.own[0] ? *conn.own[0] : toxics[0]);
@@ -213,6 +257,9 @@ void fault_proxy::state::serve(connection& conn, std::uint64_t seed) {
     }
 
     auto now = clock_type::now();
+    for (auto& p : pumps)
+      if (!p.held.empty() && now - p.held_since >= rewrite_hold)
+        p.take(std::exchange(p.held, std::string()), rng);
     clock_type::duration wait = poll_period;
     ::pollfd fds[2] = {{conn.client_fd, 0, 0}, {conn.server_fd, 0, 0}};
     for (auto& p : pumps) {
@@ -223,6 +270,9 @@ void fault_proxy::state::serve(connection& conn, std::uint64_t seed) {
       if (!stalled && !p.toxics.black_hole && !p.queue.empty() && p.queue.front().due > now) {
         wait = std::min(wait, p.queue.front().due - now);
       }
+      if (!p.held.empty())
+        wait = std::clamp<clock_type::duration>(p.held_since + rewrite_hold - now,
+                                                clock_type::duration::zero(), wait);
     }
     const auto wait_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
     ::timespec timeout{};
@@ -250,9 +300,14 @@ void fault_proxy::state::serve(connection& conn, std::uint64_t seed) {
       }
       const ssize_t n = ::recv(p.src, buffer.data(), buffer.size(), 0);
       if (n > 0) {
-        p.take(std::string_view(buffer.data(), static_cast<std::size_t>(n)), rng);
+        const std::string_view bytes(buffer.data(), static_cast<std::size_t>(n));
+        if (p.toxics.rewrite_from.empty())
+          p.take(bytes, rng);
+        else
+          p.take(p.rewrite(bytes, clock_type::now(), rewritten[p.index]), rng);
       } else if (n == 0) {
         p.src_eof = true;
+        if (!p.held.empty()) p.take(std::exchange(p.held, std::string()), rng);
       } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         finish = close_mode::rst;
         break;
@@ -392,6 +447,7 @@ std::string fault_proxy::url() const {
 }
 
 void fault_proxy::set(direction d, const proxy_toxics& toxics) {
+  check_rewrite(toxics);
   std::lock_guard lock(state_->toxics_mutex);
   state_->toxics[d == direction::upstream ? 0 : 1] = toxics;
   ++state_->version;
@@ -403,6 +459,7 @@ proxy_toxics fault_proxy::get(direction d) const {
 }
 
 void fault_proxy::set_existing(direction d, const proxy_toxics& toxics) {
+  check_rewrite(toxics);
   std::lock_guard lifecycle(state_->lifecycle_mutex);
   std::lock_guard lock(state_->toxics_mutex);
   for (auto& c : state_->connections) c->own[d == direction::upstream ? 0 : 1] = toxics;
@@ -442,6 +499,10 @@ std::uint64_t fault_proxy::accepted() const {
 
 std::uint64_t fault_proxy::forwarded(direction d) const {
   return state_->forwarded[d == direction::upstream ? 0 : 1].load();
+}
+
+std::uint64_t fault_proxy::rewritten(direction d) const {
+  return state_->rewritten[d == direction::upstream ? 0 : 1].load();
 }
 
 void fault_proxy::stop() {

@@ -7,6 +7,8 @@
 //   auto config = streamq::redis::parse_url(proxy.url());
 //   proxy.set(fault_proxy::direction::downstream, {.latency = 5ms, .jitter = 3ms});
 //   proxy.set(fault_proxy::direction::downstream, {.reset_after = 0});  // RST every connection
+//   proxy.set(fault_proxy::direction::downstream,  // array headers turned into set headers
+//             {.rewrite_from = "*4\r\n", .rewrite_to = "~4\r\n"});
 //   proxy.clear();
 //
 // Directions: upstream is client -> server, downstream is server -> client. Toxics apply to
@@ -50,6 +52,14 @@ struct proxy_toxics {
   // Forward exactly this many more bytes of this direction, then close both sockets normally
   // (FIN): the peer sees a reply cut after N bytes.
   std::optional<std::size_t> cut_after;
+  // Replace every occurrence of `rewrite_from` in this direction's bytes by `rewrite_to`, of
+  // the same length (set() and set_existing() throw std::invalid_argument otherwise): what is
+  // forwarded keeps its length and only its content changes, e.g. a reply made hostile. An
+  // occurrence split across two reads is found too: bytes at the end of a read that may start
+  // one are held back until the next read, or at most 50 ms when none comes.
+  // Occurrences do not overlap (the search goes on after each replacement). Empty: none.
+  std::string rewrite_from{};
+  std::string rewrite_to{};
 };
 
 class fault_proxy {
@@ -87,6 +97,8 @@ class fault_proxy {
   [[nodiscard]] std::uint64_t accepted() const;
   // Bytes forwarded in direction `d`, over all connections so far.
   [[nodiscard]] std::uint64_t forwarded(direction d) const;
+  // Occurrences replaced by the rewrite toxic in direction `d`, over all connections so far.
+  [[nodiscard]] std::uint64_t rewritten(direction d) const;
 
   // Stops accepting, closes every connection and joins every thread. Idempotent.
   void stop();

@@ -12,7 +12,7 @@
 #include "parser_harness.hpp"
 #include "reply_harness.hpp"
 #include "streams/commands/delivery_requests.hpp"
-#include "streams/script.hpp"
+#include "streams/commands/script.hpp"
 
 #include <streamq/resp/error.hpp>
 #include <streamq/resp/parser.hpp>

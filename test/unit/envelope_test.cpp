@@ -1,4 +1,4 @@
-// Tests of lib/streams/envelope.cpp: the stream entry format (fields v and e), its decoding
+// Tests of lib/streams/wire/envelope.cpp: the stream entry format (fields v and e), its decoding
 // errors and limits, dead-letter entries, make_envelope, the UTF-8 rule of string fields
 // (refused when encoding, malformed when decoding, libprotobuf silent in both) and producer IDs.
 

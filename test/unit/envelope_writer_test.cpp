@@ -8,7 +8,7 @@
 // allocations of a draft; nothing else changes for the other tests of its binary.
 
 #include "streams/publish/envelope_writer.hpp"
-#include "streams/publishing.hpp"
+#include "streams/publish/publishing.hpp"
 
 #include <streamq/streams/envelope.hpp>
 #include <streamq/streams/message_id.hpp>

@@ -1,7 +1,7 @@
 // The rule by which the scheduler and the trimmer report failures they do not throw
-// (lib/streams/failure_log.hpp): first of a run, each change of code, then at a bounded rate;
+// (lib/streams/support/failure_log.hpp): first of a run, each change of code, then at a bounded rate;
 // every failure in the last error; the end of a run once.
-#include "../../lib/streams/failure_log.hpp"
+#include "../../lib/streams/support/failure_log.hpp"
 
 #include <streamq/redis/error.hpp>
 #include <streamq/resp/error.hpp>

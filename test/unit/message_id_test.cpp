@@ -1,4 +1,4 @@
-// Tests of lib/streams/message_id.cpp.
+// Tests of lib/streams/wire/message_id.cpp.
 
 #include <streamq/streams/message_id.hpp>
 

@@ -1,10 +1,11 @@
-// Tests of lib/streams/names.cpp: name validation and the Redis keys of a topic.
+// Tests of lib/streams/wire/names.cpp: name validation and the Redis keys of a topic.
 
 #include <streamq/resp/request.hpp>
 #include <streamq/streams/names.hpp>
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -144,4 +145,45 @@ TEST_CASE("topic_keys refuses invalid topic and group names") {
                        "A-Z a-z 0-9 . _ -)",
                        std::invalid_argument);
   CHECK_THROWS_AS(keys.dead_letters(""), std::invalid_argument);
+}
+
+TEST_CASE("a key prefix replaces 'streamq' in every key, and the slot stays the topic's") {
+  const topic_keys keys("orders", "shop:prod");
+  CHECK(keys.key_prefix() == "shop:prod");
+  CHECK(topic_keys("orders").key_prefix() == "streamq");
+  CHECK(keys.stream() == "shop:prod:{orders}:stream");
+  CHECK(keys.delayed_data() == "shop:prod:{orders}:delayed:data");
+  CHECK(keys.dedup("k") == "shop:prod:{orders}:dedup:k");
+  CHECK(keys.task_dedup("k") == "shop:prod:{orders}:task-dedup:k");
+  CHECK(keys.dead_letters("g") == "shop:prod:{orders}:dead:g");
+  const std::vector<std::string> groups{"g"};
+  for (const auto& key : keys.all_keys(groups)) {
+    CAPTURE(key);
+    CHECK(key.starts_with("shop:prod:{orders}:"));
+    CHECK(streamq::resp::hash_slot(key) == streamq::resp::hash_slot("orders"));
+  }
+  // Two deployments on one server share no key.
+  const auto other = topic_keys("orders", "shop:test").all_keys(groups);
+  for (const auto& key : keys.all_keys(groups))
+    CHECK(std::find(other.begin(), other.end(), key) == other.end());
+}
+
+TEST_CASE("key prefixes are checked like names, with ':' allowed and braces refused") {
+  using streamq::streams::is_valid_key_prefix;
+  CHECK(is_valid_key_prefix("streamq"));
+  CHECK(is_valid_key_prefix("a:b.c-d_e:0"));
+  CHECK(is_valid_key_prefix(std::string(64, 'p')));
+  CHECK_FALSE(is_valid_key_prefix(std::string(65, 'p')));
+  CHECK_FALSE(is_valid_key_prefix(""));
+  for (std::string_view bad : {"a{b", "a}b", "a b", "a*", "a\n"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(is_valid_key_prefix(bad));
+    CHECK_THROWS_AS(topic_keys("orders", bad), std::invalid_argument);
+  }
+  CHECK_THROWS_WITH_AS(topic_keys("orders", "a{b"),
+                       "streamq key prefix 'a{b': character '{' is not allowed (allowed: A-Z "
+                       "a-z 0-9 . _ - :)",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(topic_keys("orders", ""), "streamq key prefix '': must not be empty",
+                       std::invalid_argument);
 }

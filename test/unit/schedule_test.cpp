@@ -1,4 +1,4 @@
-// Tests of lib/streams/schedule.cpp and lib/streams/cron_parser.cpp: cron parsing, the search
+// Tests of lib/streams/schedule/schedule.cpp and lib/streams/schedule/cron_parser.cpp: cron parsing, the search
 // for firings in UTC and in zones with daylight saving time, interval schedules and spec().
 
 #include <streamq/streams/schedule.hpp>

@@ -1,4 +1,4 @@
-// Tests of lib/streams/error.cpp: the "streamq.streams" error category.
+// Tests of lib/streams/support/error.cpp: the "streamq.streams" error category.
 
 #include <streamq/redis/error.hpp>
 #include <streamq/streams/error.hpp>

@@ -127,6 +127,9 @@ struct consumer_config {
   std::function<void(const consumer_event&)> on_event{};
   // Where events and errors are logged (log.hpp); empty: one JSON object per line on stderr.
   logger log{};
+  // Leading part of every Redis key this component uses (names.hpp, default_key_prefix): the
+  // same for every component of one deployment. Default "streamq".
+  std::string key_prefix{default_key_prefix};
 
   // Throws std::invalid_argument naming the first invalid field. Durations must lie within
   // [0, 1 year] (so that deadlines computed from them cannot overflow).

@@ -51,9 +51,11 @@ class dead_letters {
   // How many entries one requeue_range / requeue_all transaction moves.
   static constexpr std::size_t batch_size = 100;
 
-  // Throws std::invalid_argument for an invalid topic or group name (names.hpp). `c` must
-  // outlive this object.
-  dead_letters(client& c, std::string_view topic, std::string_view group);
+  // Throws std::invalid_argument for an invalid topic or group name or key prefix (names.hpp).
+  // `key_prefix` must be the consumer's (consumer_config::key_prefix). `c` must outlive this
+  // object.
+  dead_letters(client& c, std::string_view topic, std::string_view group,
+               std::string_view key_prefix = default_key_prefix);
 
   [[nodiscard]] const std::string& topic() const noexcept { return keys_.topic(); }
   [[nodiscard]] const std::string& group() const noexcept { return group_; }

@@ -55,6 +55,9 @@ struct durability_config {
 
   // Throws std::invalid_argument naming the first invalid field.
   void validate() const;
+  // Leading part of every Redis key this component uses (names.hpp, default_key_prefix): the
+  // same for every component of one deployment. Default "streamq".
+  std::string key_prefix{default_key_prefix};
 };
 
 struct durable_publisher_stats {

@@ -18,7 +18,15 @@ namespace streamq::streams {
 inline constexpr std::size_t max_name_length = 128;
 
 // What a name names; used in error messages.
-enum class name_kind { topic, group, consumer };
+enum class name_kind { topic, group, consumer, key_prefix };
+
+// Every key streamq writes starts with a key prefix and a colon. Applications sharing one Redis
+// (or one ACL key pattern, `~myapp:*`) give each deployment its own prefix; every component of
+// a deployment (publisher, consumer, scheduler, durable publisher, trimmer, dead letters) must
+// use the same one. A prefix is 1 to 64 characters from [A-Za-z0-9._-:]: no hash-tag braces,
+// which would move the cluster slot away from the topic's {T}.
+inline constexpr std::string_view default_key_prefix = "streamq";
+inline constexpr std::size_t max_key_prefix_length = 64;
 
 // True when `name` follows the naming rules above.
 [[nodiscard]] bool is_valid_name(std::string_view name) noexcept;
@@ -27,14 +35,26 @@ enum class name_kind { topic, group, consumer };
 // "streamq topic name 'a b': character ' ' is not allowed (allowed: A-Z a-z 0-9 . _ -)".
 void validate_name(name_kind kind, std::string_view name);
 
+// True when `prefix` is a valid key prefix (see default_key_prefix).
+[[nodiscard]] bool is_valid_key_prefix(std::string_view prefix) noexcept;
+// Empty when `prefix` is valid, else what is wrong with it ("must not be empty", "character
+// '{' is not allowed (...)"): for the configurations that name their own field.
+[[nodiscard]] std::string key_prefix_problem(std::string_view prefix);
+// Throws std::invalid_argument saying what is wrong with `prefix`, e.g. "streamq key prefix
+// 'a{b': character '{' is not allowed (allowed: A-Z a-z 0-9 . _ - :)".
+void validate_key_prefix(std::string_view prefix);
+
 // Every Redis key of one topic. All contain the hash tag {topic}, so Redis Cluster puts them
-// in one slot and a script may touch any of them together.
+// in one slot and a script may touch any of them together. The forms below are for the
+// default prefix "streamq"; another prefix P gives "P:{T}:stream" and so on.
 class topic_keys {
  public:
-  // Throws std::invalid_argument (see validate_name) for an invalid topic name.
-  explicit topic_keys(std::string_view topic);
+  // Throws std::invalid_argument (see validate_name, validate_key_prefix) for an invalid topic
+  // name or key prefix.
+  explicit topic_keys(std::string_view topic, std::string_view key_prefix = default_key_prefix);
 
   [[nodiscard]] const std::string& topic() const noexcept { return topic_; }
+  [[nodiscard]] const std::string& key_prefix() const noexcept { return key_prefix_; }
   // The topic's messages: "streamq:{T}:stream".
   [[nodiscard]] const std::string& stream() const noexcept { return stream_; }
   // Delayed messages by due time (sorted set): "streamq:{T}:delayed".
@@ -77,6 +97,7 @@ class topic_keys {
 
  private:
   std::string topic_;
+  std::string key_prefix_;
   std::string stream_;
   std::string delayed_;
   std::string delayed_data_;

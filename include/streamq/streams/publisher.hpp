@@ -45,6 +45,9 @@ struct publisher_config {
   // given here must be used by one live publisher at a time; its sequence starts again at 1
   // with each publisher object. 1 to 128 printable ASCII characters, no spaces.
   std::string producer_id;
+  // Leading part of every Redis key this component uses (names.hpp, default_key_prefix): the
+  // same for every component of one deployment. Default "streamq".
+  std::string key_prefix{default_key_prefix};
 };
 
 struct publisher_stats {

@@ -84,6 +84,9 @@ struct trimmer_config {
   // Throws std::invalid_argument naming the first invalid field, e.g.
   // "streamq trimmer_config.topics[1].policy: ...".
   void validate() const;
+  // Leading part of every Redis key this component uses (names.hpp, default_key_prefix): the
+  // same for every component of one deployment. Default "streamq".
+  std::string key_prefix{default_key_prefix};
 };
 
 // Counters of one topic.

@@ -18,8 +18,9 @@ struct eviction_policy_check {
   [[nodiscard]] bool unsafe() const noexcept { return policy && *policy != "noeviction"; }
 };
 
-// Reads maxmemory-policy with CONFIG GET, falling back to INFO memory when CONFIG is
-// denied. Throws boost::system::system_error on transport errors only.
+// Reads maxmemory-policy from INFO memory, falling back to CONFIG GET when INFO does not tell
+// (a least-privilege user may run INFO; CONFIG GET, which can reveal secrets, should stay
+// denied). Throws boost::system::system_error on transport errors only.
 boost::asio::awaitable<eviction_policy_check> check_eviction_policy(client& c);
 
 }  // namespace streamq::streams

@@ -1,6 +1,6 @@
 #include "delivery_commands.hpp"
 
-#include "../script.hpp"
+#include "commands/script.hpp"
 
 #include <streamq/redis/deadline.hpp>
 

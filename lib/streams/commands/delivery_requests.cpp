@@ -1,6 +1,6 @@
 #include "delivery_requests.hpp"
 
-#include "../script.hpp"
+#include "commands/script.hpp"
 
 #include <streamq/resp/error.hpp>
 

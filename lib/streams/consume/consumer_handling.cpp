@@ -3,7 +3,7 @@
 // in the group under its own ID, its due time in the group's retry set), dead-letter, or drop.
 #include "consumer_impl.hpp"
 #include "sansio/delivery.hpp"
-#include "scheduler_scripts.hpp"
+#include "commands/consumer_commands.hpp"
 
 #include <streamq/redis/deadline.hpp>
 
@@ -183,13 +183,19 @@ asio::awaitable<void> consumer_impl::schedule_retry(std::size_t sub, const std::
 
 asio::awaitable<bool> consumer_impl::already_processed(std::size_t sub,
                                                        const std::string& message_key) {
-  resp::request req;
-  req.push("ZSCORE", resp::key{subs_[sub].processed_key}, message_key);
-  resp::response<std::optional<double>> score;  // RESP3 sends scores as doubles
-  auto [ec] = co_await with_deadline(client_.async_exec(req, score, use_tuple), request_timeout);
-  // Unknown (connection trouble): run the handler; at-least-once still holds.
-  if (ec || !score.get<0>().has_value()) co_return false;
-  const auto& handled_at = score.get<0>().value();
+  std::optional<double> handled_at;
+  const auto result = co_await processed_at(client_, subs_[sub].processed_key, message_key,
+                                            handled_at, request_timeout);
+  if (!result) {
+    // Unknown: run the handler; at-least-once still holds, once-only does not: logged.
+    if (config_.log.enabled(log_level::warning))
+      config_.log.log(log_level::warning, "consumer", "once_check_failed",
+                      "checking whether once-only message " + message_key +
+                          " was handled failed: " + result.ec.message() + " (" +
+                          result.diagnostic + "); the handler runs",
+                      {{"group", config_.group}, {"topic", subs_[sub].keys.topic()}});
+    co_return false;
+  }
   co_return handled_at.has_value() &&
       *handled_at >= static_cast<double>(now_unix_ms() - subs_[sub].options.remember_for.count());
 }
@@ -197,16 +203,12 @@ asio::awaitable<bool> consumer_impl::already_processed(std::size_t sub,
 asio::awaitable<bool> consumer_impl::ack_processed(std::size_t sub, const std::string& id,
                                                    const std::string& message_key) {
   const auto& s = subs_[sub];
-  resp::response<std::int64_t> acked;
-  auto build = [&](resp::request& req, bool by_source) {
-    detail::ack_processed_script().push(req, by_source, 2, resp::key{s.processed_key},
-                                        resp::key{s.keys.stream()}, config_.group, id, message_key,
-                                        s.options.remember_for.count());
-  };
-  const auto ec = co_await with_deadline(detail::exec_script(client_, acked, build), request_timeout);
-  if (ec || !acked.get<0>().has_value()) {
-    failed(consumer_event::kind::ack_failed, sub,
-           {ec ? ec : error_code(acked.get<0>().error()), ec ? "" : acked.get<0>().diagnostic()},
+  std::uint64_t acked = 0;
+  const auto result =
+      co_await detail::ack_processed(client_, s.processed_key, s.keys.stream(), config_.group, id,
+                                     message_key, s.options.remember_for, acked, request_timeout);
+  if (!result) {
+    failed(consumer_event::kind::ack_failed, sub, result,
            "recording and acknowledging once-only entry " + id +
                " (it stays pending and comes back)");
     co_return false;

@@ -2,7 +2,9 @@
 // drain. See consumer_impl.hpp for where the rest is.
 #include "consumer_impl.hpp"
 
+#include "commands/consumer_commands.hpp"
 #include "sansio/delivery.hpp"
+#include "sansio/reading.hpp"
 
 #include <streamq/detail/race.hpp>
 #include <streamq/redis/deadline.hpp>
@@ -64,7 +66,7 @@ consumer_impl::consumer_impl(client& c, consumer_config config)
 void consumer_impl::subscribe(std::string_view topic, std::string type_name,
                               const subscription_options& options, consumer::raw_handler handler) {
   if (running_) throw std::logic_error("streamq consumer: subscribe() after run()");
-  topic_keys keys(topic);  // validates the name
+  topic_keys keys(topic, config_.key_prefix);  // validates the name
   for (const auto& s : subs_)
     if (s.keys.topic() == keys.topic())
       throw std::invalid_argument("streamq consumer: topic '" + keys.topic() +
@@ -96,36 +98,28 @@ std::size_t consumer_impl::credit(std::size_t sub) const noexcept {
 }
 
 asio::awaitable<void> consumer_impl::ensure_groups() {
-  resp::request req;
-  for (const auto& s : subs_)
-    req.push("XGROUP", "CREATE", resp::key{s.keys.stream()}, config_.group,
-             config_.start_from_beginning ? "0" : "$", "MKSTREAM");
-  resp::generic_response replies;
-  auto [ec] = co_await client_.async_exec(req, replies, use_tuple);
-  if (ec) throw boost::system::system_error(ec, "creating consumer groups");
-  for (std::size_t i = 0; i < replies.values().size(); ++i) {
-    const auto& reply = replies.values()[i];
-    if (!reply.is_error()) continue;
-    const auto code = resp::classify_server_error(reply.text);
-    if (code == resp::server_errc::busygroup) continue;  // exists: fine
+  std::vector<command_result> results;
+  std::vector<group_status> status;
+  const auto sent = co_await create_groups(client_, stream_names_, config_.group,
+                                           config_.start_from_beginning, results, status);
+  if (!sent)
+    throw boost::system::system_error(sent.ec, std::string("creating consumer groups") +
+                                                   (sent.diagnostic.empty() ? "" : ": ") +
+                                                   sent.diagnostic);
+  for (std::size_t i = 0; i < status.size(); ++i) {
+    if (status[i] != group_status::refused) continue;  // created, or it existed: fine
     // Out of memory, XGROUP CREATE is refused even for a group that exists. Consuming is
     // what frees memory, so a consumer must be able to start then: check that it exists.
-    if (code == resp::server_errc::oom && co_await group_exists(subs_.at(i).keys.stream()))
+    if (results[i].ec == resp::server_errc::oom && co_await group_exists(stream_names_[i]))
       continue;
-    throw boost::system::system_error(code, reply.text);
+    throw boost::system::system_error(results[i].ec, results[i].diagnostic);
   }
 }
 
 asio::awaitable<bool> consumer_impl::group_exists(const std::string& stream) {
-  resp::request req;
-  req.push("XINFO", "GROUPS", resp::key{stream});
-  resp::response<resp::value> groups;
-  auto [ec] = co_await client_.async_exec(req, groups, use_tuple);
-  if (ec || !groups.get<0>().has_value()) co_return false;
-  for (const auto& group : groups.get<0>().value().elements)
-    if (const auto* name = group.find("name"); name != nullptr && name->text == config_.group)
-      co_return true;
-  co_return false;
+  std::vector<group_info> groups;
+  const auto listed = co_await list_groups(client_, stream, groups);
+  co_return listed && find_group(groups, config_.group) != nullptr;
 }
 
 asio::awaitable<void> consumer_impl::run() {
@@ -236,9 +230,9 @@ asio::awaitable<void> consumer_impl::read_side(redis::connection& conn) {
 asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
   stream_read_reply reply(stream_names_);  // reused: its entry vector keeps its capacity
   reply.reuse_entries_from(&spare_entries_);
-  std::vector<resp::key> keys;
-  std::vector<std::string_view> new_entries;
+  std::vector<std::string_view> streams;
   std::vector<std::size_t> room;  // per topic: free slots (plan_read)
+  resp::request req;
   const auto cs = co_await asio::this_coro::cancellation_state;
   auto stopped = [&] { return stop_reading_ || cs.cancelled() != asio::cancellation_type::none; };
   while (!stopped()) {
@@ -257,33 +251,30 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
       co_await wait(credit_wake_);
       continue;
     }
-    keys.clear();
-    for (auto t : plan.topics) keys.push_back(resp::key{subs_[t].keys.stream()});
-    new_entries.assign(plan.topics.size(), ">");
-    resp::request req;
-    req.push("XREADGROUP", "GROUP", config_.group, config_.name, "COUNT", plan.count, "BLOCK",
-             config_.block.count(), "STREAMS", keys, new_entries);
+    streams.clear();
+    for (auto t : plan.topics) streams.push_back(subs_[t].keys.stream());
+    req.clear();
+    build_read_new(req, config_.group, config_.name, plan.count, config_.block, streams);
     // The blocking connection has no health check (a PING would queue behind the BLOCK): a
     // reply overdue by far means a half-open connection, which is dropped and reconnected.
     auto [ec] = co_await with_deadline(conn.async_exec(req, reply, use_tuple),
                                        config_.block + read_reply_margin);
     // Cut off (see read_side): the reply is gone. A graceful stop still takes what came.
     if (cs.cancelled() != asio::cancellation_type::none) break;
-    if (ec == redis::client_errc::timeout) conn.drop_session();
-    if (ec) {  // connection trouble: the dedicated connection reconnects by itself
-      // A read that was written may have run: its entries would sit in our pending list.
-      if (ec == redis::client_errc::timeout || ec == redis::client_errc::outcome_unknown)
-        recover_own_ = true;
-      if (stop_reading_) break;
-      asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
-      co_await pause.async_wait(use_tuple);
-      continue;
-    }
-    if (const auto& error = reply.error()) {
-      if (error == resp::server_errc::nogroup || error == resp::server_errc::unblocked) {
-        // The group or the whole stream vanished (Redis restarted empty, or someone deleted
-        // it; a blocked read is released with UNBLOCKED then). Recreate it and carry on,
-        // reporting the loss once per occurrence.
+    // Why the session ended matters only when the read failed (last_error() takes a lock).
+    const auto next = after_read(ec, reply.error(), ec ? conn.last_error() : error_code());
+    if (next.drop_session) conn.drop_session();
+    if (next.recover_own) recover_own_ = true;
+    switch (next.what) {
+      case read_next::dispatch:
+        for (auto& entry : reply.entries()) {
+          if (entry.deleted) continue;  // only history reads return these; `>` never does
+          dispatch(entry.stream, std::move(entry.id), std::move(entry.fields), 1);
+        }
+        continue;
+      case read_next::recreate_group:
+        // A blocked read is released with UNBLOCKED when its stream is deleted. Reported once
+        // per occurrence.
         ++stats_.data_loss_events;
         report(consumer_event::kind::data_loss_detected, "",
                "consumer group '" + config_.group + "' vanished (" + reply.diagnostic() +
@@ -291,18 +282,27 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
                errc::data_loss_detected);
         co_await ensure_groups();
         continue;
-      }
-      // Anything else (NOPERM, WRONGTYPE...) will not heal: end run() with it. Returning,
-      // not throwing, lets the other loops be cancelled.
-      report(consumer_event::kind::read_failed, "", "XREADGROUP refused: " + reply.diagnostic(),
-             error);
-      fatal_ = std::make_exception_ptr(boost::system::system_error(error, reply.diagnostic()));
-      co_return;
+      case read_next::stop:
+        // Returning, not throwing, lets the other loops be cancelled.
+        report(consumer_event::kind::read_failed, "", "XREADGROUP refused: " + reply.diagnostic(),
+               next.report);
+        fatal_ = std::make_exception_ptr(
+            boost::system::system_error(next.report, reply.diagnostic()));
+        co_return;
+      case read_next::read_again:
+        break;
     }
-    for (auto& entry : reply.entries()) {
-      if (entry.deleted) continue;  // only history reads return these; `>` never does
-      dispatch(entry.stream, std::move(entry.id), std::move(entry.fields), 1);
+    if (next.report) {
+      // A reply of another shape, or bytes that are not RESP: a broken or hostile peer (or a
+      // proxy in between). Reading goes on; the entries the read delivered are taken back.
+      const std::string what = ec ? std::string() : reply.diagnostic();
+      failed(consumer_event::kind::read_failed, subs_.size(), {next.report, what},
+             "reading new entries (the entries of the unusable reply are taken back, reading "
+             "goes on)");
     }
+    if (stop_reading_) break;
+    asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
+    co_await pause.async_wait(use_tuple);
   }
 }
 
@@ -370,33 +370,35 @@ asio::awaitable<void> consumer_impl::worker(in_flight_entry& self) {
 }
 
 asio::awaitable<std::vector<topic_status>> consumer_impl::inspect() {
-  resp::request req;
-  for (const auto& s : subs_) {
-    req.push("XLEN", resp::key{s.keys.stream()});
-    req.push("XINFO", "GROUPS", resp::key{s.keys.stream()});
-  }
-  resp::generic_response replies;
-  auto [ec] = co_await client_.async_exec(req, replies, use_tuple);
-  if (ec) throw boost::system::system_error(ec, "inspecting topics");
+  std::vector<std::string> streams;  // not stream_names_: inspect() may come before run()
+  for (const auto& s : subs_) streams.push_back(s.keys.stream());
+  std::vector<stream_state> states;
+  const auto sent = co_await stream_states(client_, streams, states);
+  if (!sent)
+    throw boost::system::system_error(
+        sent.ec, "inspecting topics" + (sent.diagnostic.empty() ? "" : ": " + sent.diagnostic));
   std::vector<topic_status> out;
   for (std::size_t i = 0; i < subs_.size(); ++i) {
+    const auto& state = states[i];
+    const auto& topic = subs_[i].keys.topic();
+    auto fail = [&](const command_result& r, const char* what) {
+      throw boost::system::system_error(r.ec, "inspecting the " + std::string(what) +
+                                                  " of topic '" + topic + "': " + r.diagnostic);
+    };
+    if (!state.length_result) fail(state.length_result, "stream length");
+    // XINFO GROUPS refuses (ERR) a stream that does not exist, whose XLEN is 0: before run()
+    // created it, or after someone deleted it. Its group has nothing to report then.
+    const bool no_stream =
+        state.groups_result.ec == resp::server_errc::generic && state.length == 0;
+    if (!state.groups_result && !no_stream) fail(state.groups_result, "consumer groups");
     topic_status status;
-    status.topic = subs_[i].keys.topic();
-    const auto& length = replies.values().at(2 * i);
-    const auto& groups = replies.values().at(2 * i + 1);
-    if (!length.is_error()) status.length = std::strtoull(length.text.c_str(), nullptr, 10);
-    for (const auto& group : groups.elements) {
-      const auto* name = group.find("name");
-      if (name == nullptr || name->text != config_.group) continue;
-      auto number = [&](std::string_view field) -> std::optional<std::uint64_t> {
-        const auto* v = group.find(field);
-        if (v == nullptr || v->is_null()) return std::nullopt;
-        return std::strtoull(v->text.c_str(), nullptr, 10);
-      };
-      status.pending = number("pending").value_or(0);
-      status.consumers = number("consumers").value_or(0);
-      status.lag = number("lag");
-      if (const auto* last = group.find("last-delivered-id")) status.last_delivered_id = last->text;
+    status.topic = topic;
+    status.length = state.length;
+    if (const auto* group = find_group(state.groups, config_.group)) {
+      status.pending = group->pending;
+      status.consumers = group->consumers;
+      status.lag = group->lag;
+      status.last_delivered_id = group->last_delivered_id;
     }
     out.push_back(std::move(status));
   }

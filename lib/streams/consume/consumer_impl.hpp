@@ -3,7 +3,8 @@
 // connection, handler dispatch with credit-based flow control, batched acknowledgements,
 // retries kept in Redis per group, dead letters, and recovery of entries left by dead
 // consumers. The rules (what to do with an outcome, when to give up, how much to read) are in
-// sansio/delivery.hpp; the Redis requests in commands/delivery_commands.hpp.
+// sansio/delivery.hpp and sansio/reading.hpp; the Redis requests in
+// commands/delivery_commands.hpp and commands/consumer_commands.hpp.
 //
 //   consumer_impl.cpp      set-up, run() and its stop, the read side, dispatch, workers, drain
 //   consumer_handling.cpp  one message: decode, run the handler, carry out the decision
@@ -16,7 +17,7 @@
 #include "commands/delivery_commands.hpp"
 #include "commands/stream_reply.hpp"
 #include "consume/counters.hpp"
-#include "stop_request.hpp"
+#include "support/stop_request.hpp"
 
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>

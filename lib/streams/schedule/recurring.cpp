@@ -1,12 +1,12 @@
 // streams::scheduler: recurring tasks. Every scheduler process computes the same
-// occurrences from the stored spec; fire_recurring_script claims each one atomically, so it is
+// occurrences from the stored spec; fire_recurring-2.lua claims each one atomically, so it is
 // published exactly once however many processes run. Which occurrence a poll claims, and
 // whether it is published, is next_occurrence()'s decision (sansio/scheduling.hpp).
 #include <streamq/streams/message_id.hpp>
 
+#include "commands/recurring_requests.hpp"
 #include "scheduler_impl.hpp"
 #include "scheduler_internal.hpp"
-#include "scheduler_scripts.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -16,24 +16,15 @@
 namespace streamq::streams::detail {
 namespace asio = boost::asio;
 
-namespace {
-
-std::string_view policy_name(missed_policy p) {
-  return p == missed_policy::run_once ? "run_once" : "skip";
-}
-
-}  // namespace
-
 std::vector<recurring_task> parse_recurring(
-    const resp::value& hash, std::vector<std::pair<std::string, std::string>>* unreadable) {
+    const hash_fields& hash, std::vector<std::pair<std::string, std::string>>* unreadable) {
   // Fields are "<name>|spec", "<name>|env", "<name>|policy", "<name>|last", "<name>|paused";
   // names cannot contain '|' (names.hpp).
   std::map<std::string, std::map<std::string, const std::string*>, std::less<>> by_name;
-  for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2) {
-    const std::string& field = hash.elements[i].text;
+  for (const auto& [field, value] : hash) {
     const auto bar = field.rfind('|');
     if (bar == std::string::npos) continue;
-    by_name[field.substr(0, bar)][field.substr(bar + 1)] = &hash.elements[i + 1].text;
+    by_name[field.substr(0, bar)][field.substr(bar + 1)] = &value;
   }
   std::vector<recurring_task> tasks;
   for (const auto& [name, fields] : by_name) {
@@ -68,36 +59,40 @@ asio::awaitable<void> scheduler_impl::upsert_recurring(
   const std::string bytes = envelope.SerializeAsString();
   // A new or changed schedule starts at the server's TIME, read by the script: the same
   // clock the pollers fire by.
-  resp::response<std::int64_t> reply;
-  auto build = [&](resp::request& req, bool by_source) {
-    upsert_recurring_script().push(req, by_source, 1, resp::key{keys->cron()}, name, spec, bytes,
-                                   policy_name(on_missed));
-  };
-  if (auto ec = co_await exec_script(client_, reply, build))
-    fail(ec, "registering a recurring task");
-  if (!reply.get<0>().has_value()) fail(reply.get<0>().error(), reply.get<0>().diagnostic());
+  bool restarted = false;
+  check(co_await send_script(
+            client_,
+            [&](resp::request& req, bool by_source) {
+              build_upsert_recurring(req, by_source, *keys, name, spec, bytes,
+                                     on_missed == missed_policy::run_once);
+            },
+            [&](const resp::value& reply) { return decode_upsert_recurring(reply, restarted); }),
+        "registering a recurring task");
   wake_for(std::chrono::milliseconds(0));  // recompute the next wake-up
 }
 
 asio::awaitable<std::vector<recurring_task>> scheduler_impl::list_recurring(std::string topic) {
   const auto keys = keys_of(topic);
-  resp::request req;
-  req.push("HGETALL", resp::key{keys->cron()});
-  co_return parse_recurring(
-      co_await exec_one<resp::value>(client_, std::move(req), "listing recurring tasks"));
+  hash_fields fields;
+  check(co_await send_command(
+            client_, [&](resp::request& req) { build_recurring_tasks(req, *keys); },
+            [&](const resp::value& reply) { return decode_recurring_tasks(reply, fields); }),
+        "listing recurring tasks");
+  co_return parse_recurring(fields);
 }
 
 asio::awaitable<bool> scheduler_impl::set_recurring_flag(std::string topic, std::string name,
-                                                         std::string_view op) {
+                                                         recurring_change change) {
   const auto keys = keys_of(topic);
-  resp::response<std::int64_t> reply;
-  auto build = [&](resp::request& req, bool by_source) {
-    recurring_flag_script().push(req, by_source, 1, resp::key{keys->cron()}, name, op);
-  };
-  if (auto ec = co_await exec_script(client_, reply, build)) fail(ec, "changing a recurring task");
-  auto& result = reply.get<0>();
-  if (!result.has_value()) fail(result.error(), result.diagnostic());
-  co_return result.value() == 1;
+  bool exists = false;
+  check(co_await send_script(
+            client_,
+            [&](resp::request& req, bool by_source) {
+              build_recurring_flag(req, by_source, *keys, name, change);
+            },
+            [&](const resp::value& reply) { return decode_recurring_flag(reply, exists); }),
+        "changing a recurring task");
+  co_return exists;
 }
 
 void scheduler_impl::recurring_unreadable(scheduler_topic& t, const std::string& name,
@@ -150,19 +145,18 @@ asio::awaitable<std::chrono::milliseconds> scheduler_impl::fire_recurring(
     suffix.set_message_id(new_message_id());
     suffix.set_created_at_unix_ms(occurrence_ms);
     (*suffix.mutable_headers())["streamq-occurrence"] = std::to_string(occurrence_ms);
-    resp::response<std::int64_t> reply;
     const std::string suffix_bytes = suffix.SerializeAsString();
-    auto build = [&](resp::request& req, bool by_source) {
-      fire_recurring_script().push(req, by_source, 2, resp::key{t.keys->cron()},
-                                   resp::key{t.keys->stream()}, task.name, task.spec, occurrence_ms,
-                                   fire ? "fire" : "skip", suffix_bytes, version_field,
-                                   envelope_version, envelope_field);
-    };
-    if (auto ec = co_await exec_script(client_, reply, build)) fail(ec, "firing a recurring task");
-    auto& result = reply.get<0>();
-    if (!result.has_value()) fail(result.error(), result.diagnostic());
-    if (result.value() == 1) ++counters_.recurring_fired;
-    if (result.value() == 2) ++counters_.recurring_skipped;
+    fire_status status = fire_status::claimed_already;
+    check(co_await send_script(
+              client_,
+              [&](resp::request& req, bool by_source) {
+                build_fire_recurring(req, by_source, *t.keys, task.name, task.spec, occurrence_ms,
+                                     fire, suffix_bytes);
+              },
+              [&](const resp::value& reply) { return decode_fire_recurring(reply, status); }),
+          "firing a recurring task");
+    if (status == fire_status::fired) ++counters_.recurring_fired;
+    if (status == fire_status::skipped) ++counters_.recurring_skipped;
     sleep.need(std::chrono::milliseconds(0));  // look again at once: another may be due
   }
   co_return sleep.get();

@@ -6,15 +6,17 @@
 #include <streamq/redis/error.hpp>
 #include <streamq/run_until.hpp>
 
-#include "run_guard.hpp"
+#include "commands/recurring_requests.hpp"
+#include "commands/schedule_requests.hpp"
+#include "commands/script.hpp"
 #include "scheduler_internal.hpp"
-#include "scheduler_scripts.hpp"
+#include "support/run_guard.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/system/system_error.hpp>
 
-#include <cstdlib>
+#include <span>
 #include <stdexcept>
 
 namespace streamq::streams::detail {
@@ -57,7 +59,8 @@ std::shared_ptr<const topic_keys> scheduler_impl::keys_of(std::string_view topic
   const std::lock_guard lock(keys_mutex_);
   auto it = keys_.find(topic);
   if (it == keys_.end())
-    it = keys_.emplace(std::string(topic), std::make_shared<const topic_keys>(topic)).first;
+    it = keys_.emplace(std::string(topic), std::make_shared<const topic_keys>(topic, config_.key_prefix))
+             .first;
   return it->second;
 }
 
@@ -71,33 +74,26 @@ asio::awaitable<std::string> scheduler_impl::schedule_task(
   const std::int64_t when = delay ? delay_argument(*delay, scheduler::max_delay) : unix_ms(*due);
   if (auto ec = check_limits(envelope, config_.limits))
     fail(ec, "message of " + std::to_string(envelope.payload().size()) + " payload bytes");
-  const bool keyed = !envelope.idempotency_key().empty();
-  const std::string& key = envelope.idempotency_key();
-  const std::string dedup_key = keyed ? keys->task_dedup(key) : keys->meta();
-  const std::string wave1_key = keyed ? keys->dedup(key) : keys->meta();
   const std::string bytes = encode_entry(envelope)[3];
-  resp::response<std::vector<std::string>> reply;
-  auto build = [&](resp::request& req, bool by_source) {
-    schedule_script().push(req, by_source, 5, resp::key{keys->delayed()},
-                           resp::key{keys->delayed_data()}, resp::key{keys->meta()},
-                           resp::key{dedup_key}, resp::key{wave1_key}, when, bytes,
-                           keyed ? config_.dedup_window.count() : 0, delay ? "in" : "at");
-  };
-  if (auto ec = co_await exec_script(client_, reply, build))
-    fail(publish_error(ec), "scheduling a task");
-  auto& result = reply.get<0>();
-  if (!result.has_value()) fail(result.error(), result.diagnostic());
-  auto& parts = result.value();
-  if (parts.size() != 4) fail(resp::adapt_errc::size_mismatch, "schedule reply");
-  if (parts[0] == "0") {
+  const task_due when_due{when, delay.has_value()};
+  scheduled_reply scheduled;
+  const auto result = co_await send_script(
+      client_,
+      [&](resp::request& req, bool by_source) {
+        build_schedule_task(req, by_source, *keys, envelope.idempotency_key(), config_.dedup_window,
+                            when_due, bytes);
+      },
+      [&](const resp::value& reply) { return decode_schedule_task(reply, scheduled); });
+  if (result.transport) fail(publish_error(result.transport), "scheduling a task");
+  check(result, "scheduling a task");
+  if (scheduled.duplicate) {
     ++counters_.duplicates;
   } else {
     ++counters_.scheduled;
     // Due and now both by the server's clock.
-    wake_for(ms_between(std::strtoll(parts[3].c_str(), nullptr, 10),
-                        std::strtoll(parts[2].c_str(), nullptr, 10)));
+    wake_for(ms_between(scheduled.now_ms, scheduled.due_ms));
   }
-  co_return std::move(parts[1]);
+  co_return std::move(scheduled.id);
 }
 
 void scheduler_impl::wake_for(std::chrono::milliseconds in) {
@@ -113,17 +109,16 @@ void scheduler_impl::wake_for(std::chrono::milliseconds in) {
 
 asio::awaitable<bool> scheduler_impl::cancel_scheduled(std::string topic, std::string id) {
   const auto keys = keys_of(topic);
-  resp::response<std::int64_t> reply;
-  auto build = [&](resp::request& req, bool by_source) {
-    cancel_script().push(req, by_source, 2, resp::key{keys->delayed()},
-                         resp::key{keys->delayed_data()}, id);
-  };
-  if (auto ec = co_await exec_script(client_, reply, build))
-    fail(ec, "cancelling a scheduled task");
-  auto& result = reply.get<0>();
-  if (!result.has_value()) fail(result.error(), result.diagnostic());
-  if (result.value() == 1) ++counters_.cancelled;
-  co_return result.value() == 1;
+  bool removed = false;
+  check(co_await send_script(
+            client_,
+            [&](resp::request& req, bool by_source) {
+              build_cancel_scheduled(req, by_source, *keys, id);
+            },
+            [&](const resp::value& reply) { return decode_cancel_scheduled(reply, removed); }),
+        "cancelling a scheduled task");
+  if (removed) ++counters_.cancelled;
+  co_return removed;
 }
 
 asio::awaitable<std::vector<scheduled_task>> scheduler_impl::list_scheduled(std::string topic,
@@ -131,20 +126,20 @@ asio::awaitable<std::vector<scheduled_task>> scheduler_impl::list_scheduled(std:
   const auto keys = keys_of(topic);
   std::vector<scheduled_task> tasks;
   if (limit == 0) co_return tasks;
-  resp::response<std::vector<std::string>> reply;
-  auto build = [&](resp::request& req, bool by_source) {
-    list_scheduled_script().push(req, by_source, 2, resp::key{keys->delayed()},
-                                 resp::key{keys->delayed_data()}, limit);
-  };
-  if (auto ec = co_await exec_script(client_, reply, build)) fail(ec, "listing scheduled tasks");
-  auto& result = reply.get<0>();
-  if (!result.has_value()) fail(result.error(), result.diagnostic());
-  const auto& flat = result.value();
-  for (std::size_t i = 0; i + 2 < flat.size(); i += 3) {
+  std::vector<listed_task> listed;
+  check(co_await send_script(
+            client_,
+            [&](resp::request& req, bool by_source) {
+              build_list_scheduled(req, by_source, *keys, limit);
+            },
+            [&](const resp::value& reply) { return decode_list_scheduled(reply, listed); }),
+        "listing scheduled tasks");
+  tasks.reserve(listed.size());
+  for (auto& l : listed) {
     scheduled_task task;
-    task.id = flat[i];
-    task.due = from_unix_ms(std::strtoll(flat[i + 1].c_str(), nullptr, 10));
-    if (!task.envelope.ParseFromString(flat[i + 2]))
+    task.id = std::move(l.id);
+    task.due = from_unix_ms(l.due_ms);
+    if (!task.envelope.ParseFromString(l.envelope))
       fail(errc::malformed_entry, "scheduled task " + task.id + " holds no valid envelope");
     tasks.push_back(std::move(task));
   }
@@ -153,9 +148,12 @@ asio::awaitable<std::vector<scheduled_task>> scheduler_impl::list_scheduled(std:
 
 asio::awaitable<std::uint64_t> scheduler_impl::scheduled_count(std::string topic) {
   const auto keys = keys_of(topic);
-  resp::request req;
-  req.push("ZCARD", resp::key{keys->delayed()});
-  co_return co_await exec_one<std::uint64_t>(client_, std::move(req), "counting scheduled tasks");
+  std::uint64_t count = 0;
+  check(co_await send_command(
+            client_, [&](resp::request& req) { build_scheduled_count(req, *keys); },
+            [&](const resp::value& reply) { return decode_scheduled_count(reply, count); }),
+        "counting scheduled tasks");
+  co_return count;
 }
 
 // ---- the poller ------------------------------------------------------------------------
@@ -175,12 +173,11 @@ asio::awaitable<void> scheduler_impl::poll_loop() {
   co_await asio::this_coro::throw_if_cancelled(false);
   const auto cs = co_await asio::this_coro::cancellation_state;
   auto stopped = [&] { return cs.cancelled() != asio::cancellation_type::none; };
-  bool by_source = false;
   while (!stopped()) {
     wake_.poll_started();
     std::chrono::milliseconds sleep = config_.retry_delay;  // after a failed poll
     try {
-      sleep = co_await poll_once(by_source);
+      sleep = co_await poll_once();
     } catch (const boost::system::system_error& e) {
       if (stopped()) break;  // a poll given up by the cancellation: no failure
       ++counters_.poll_errors;
@@ -206,37 +203,38 @@ void scheduler_impl::report(const scheduler_event& event) {
   failures_.notify(config_.on_event, event);
 }
 
-asio::awaitable<std::chrono::milliseconds> scheduler_impl::poll_once(bool& by_source) {
-  // One round trip for every topic: move due tasks, and read the recurring tasks.
-  resp::request req;
-  for (const auto& t : topics_) {
-    poll_script().push(req, by_source, 3, resp::key{t->keys->stream()},
-                       resp::key{t->keys->delayed()}, resp::key{t->keys->delayed_data()},
-                       config_.batch, version_field, envelope_version, envelope_field);
-    req.push("HGETALL", resp::key{t->keys->cron()});
-  }
-  resp::generic_response replies;
-  auto [ec] = co_await client_.async_exec(req, replies, use_tuple);
+asio::awaitable<std::chrono::milliseconds> scheduler_impl::poll_once() {
+  // One round trip for every topic: move due tasks, and read the recurring tasks. Polls the
+  // server answered NOSCRIPT go again by source, in a second one (exec_script_pipeline): the
+  // others ran already.
+  script_pipeline pipeline(2 * topics_.size());
+  auto build = [&](resp::request& req, std::span<const std::size_t> calls, bool by_source) {
+    for (const std::size_t call : calls) {
+      const topic_keys& keys = *topics_[call / 2]->keys;
+      if (call % 2 == 0)
+        build_poll_scheduled(req, by_source, keys, config_.batch);
+      else
+        build_recurring_tasks(req, keys);
+    }
+  };
+  auto send = [&](const resp::request& req,
+                  resp::generic_response& replies) -> asio::awaitable<error_code> {
+    auto [ec] = co_await client_.async_exec(req, replies, use_tuple);
+    co_return ec;
+  };
+  const error_code ec = co_await exec_script_pipeline(pipeline, send, build);
   ++counters_.polls;
   if (ec) fail(ec, "polling delayed tasks");
-  const auto& values = replies.values();
-  if (values.size() != 2 * topics_.size()) fail(resp::adapt_errc::size_mismatch, "poll replies");
-  if (!by_source)
-    for (std::size_t i = 0; i < topics_.size(); ++i)
-      if (values[2 * i].is_error() &&
-          resp::classify_server_error(values[2 * i].text) == resp::server_errc::noscript) {
-        by_source = true;  // a server that lost its scripts: send sources from now on
-        co_return std::chrono::milliseconds(0);
-      }
   if (const auto n = failures_.succeeded("poll_recovered", {}))
     report({scheduler_event::kind::poll_recovered, {}, {}, "polls work again", n});
   poll_sleep sleep(config_.max_sleep);
   for (std::size_t i = 0; i < topics_.size(); ++i) {
     const std::string& topic = topics_[i]->keys->topic();
     try {
-      sleep.need(co_await poll_topic(i, values[2 * i], values[2 * i + 1]));
+      sleep.need(co_await poll_topic(i, pipeline.reply(2 * i), pipeline.reply(2 * i + 1)));
     } catch (const boost::system::system_error& e) {
-      if (!answered_by_server(e.code())) throw;  // the connection's: every topic's
+      if (!answered_by_server(e.code()) && e.code() != errc::malformed_entry)
+        throw;  // the connection's: every topic's
       // This topic's keys (NOPERM, WRONGTYPE, ...): the other topics go on.
       ++counters_.poll_errors;
       poll_failed(topic, e.code(), e.what());
@@ -251,21 +249,21 @@ asio::awaitable<std::chrono::milliseconds> scheduler_impl::poll_once(bool& by_so
 
 asio::awaitable<std::chrono::milliseconds> scheduler_impl::poll_topic(
     std::size_t topic_index, const resp::value& moved, const resp::value& recurring) {
-  if (moved.is_error()) fail(resp::classify_server_error(moved.text), moved.text);
-  if (moved.elements.size() != 3) fail(resp::adapt_errc::size_mismatch, "poll reply");
-  if (recurring.is_error()) fail(resp::classify_server_error(recurring.text), recurring.text);
-  const delayed_poll polled{std::strtoull(moved.elements[0].text.c_str(), nullptr, 10),
-                            std::strtoll(moved.elements[1].text.c_str(), nullptr, 10),
-                            std::strtoll(moved.elements[2].text.c_str(), nullptr, 10)};
+  polled_tasks polled;
+  if (const auto result = decode_poll_scheduled(moved, polled); !result)
+    fail(result.ec, result.diagnostic);
+  hash_fields fields;
+  if (const auto result = decode_recurring_tasks(recurring, fields); !result)
+    fail(result.ec, result.diagnostic);
   counters_.moved += polled.moved;
   poll_sleep sleep(config_.max_sleep);
-  sleep.need(delayed_wait(polled, config_.batch));
+  sleep.need(delayed_wait({polled.moved, polled.next_due_ms, polled.now_ms}, config_.batch));
   scheduler_topic& t = *topics_[topic_index];
   std::vector<std::pair<std::string, std::string>> unreadable;  // name, spec
-  t.recurring = parse_recurring(recurring, &unreadable);
+  t.recurring = parse_recurring(fields, &unreadable);
   for (const auto& [name, spec] : unreadable)
     recurring_unreadable(t, name, spec, "its message is not a streamq envelope");
-  sleep.need(co_await fire_recurring(topic_index, polled.server_now_ms));
+  sleep.need(co_await fire_recurring(topic_index, polled.now_ms));
   co_return sleep.get();
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The state and coroutines behind streams::scheduler. The rules (how long the poller sleeps,
 // when its own scheduling wakes it, what a recurring occurrence does) are in
-// sansio/scheduling.hpp; the Lua scripts in scheduler_scripts.hpp.
+// sansio/scheduling.hpp; the commands in commands/schedule_requests.hpp and
+// commands/recurring_requests.hpp.
 //
 //   scheduler.cpp       scheduler_config::validate and the public class, which forwards here
 //   scheduler_impl.cpp  delayed tasks (schedule, cancel, list, count) and run()'s poller
@@ -10,9 +11,10 @@
 #include <streamq/resp/value.hpp>
 #include <streamq/streams/scheduler.hpp>
 
-#include "failure_log.hpp"
+#include "commands/recurring_requests.hpp"
 #include "sansio/scheduling.hpp"
-#include "stop_request.hpp"
+#include "support/failure_log.hpp"
+#include "support/stop_request.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -58,9 +60,8 @@ class scheduler_impl {
       std::string topic, std::string name, schedule when,
       std::shared_ptr<const google::protobuf::Message> message, missed_policy on_missed);
   boost::asio::awaitable<std::vector<recurring_task>> list_recurring(std::string topic);
-  // `op` is a string literal: "pause", "resume" or "remove".
   boost::asio::awaitable<bool> set_recurring_flag(std::string topic, std::string name,
-                                                  std::string_view op);
+                                                  recurring_change change);
   boost::asio::awaitable<void> run();
   void stop() noexcept { stop_.request(); }
 
@@ -80,8 +81,9 @@ class scheduler_impl {
   void wake_for(std::chrono::milliseconds in);
   boost::asio::awaitable<void> poll_loop();
   // One poll of every topic; returns what it needs of the sleep (poll_sleep).
-  boost::asio::awaitable<std::chrono::milliseconds> poll_once(bool& by_source);
-  // One topic's part of a poll; throws for its failure.
+  boost::asio::awaitable<std::chrono::milliseconds> poll_once();
+  // One topic's part of a poll, from the replies of its poll_scheduled call and its HGETALL;
+  // throws for its failure.
   boost::asio::awaitable<std::chrono::milliseconds> poll_topic(std::size_t topic_index,
                                                                const resp::value& moved,
                                                                const resp::value& recurring);

@@ -2,8 +2,10 @@
 // Helpers that scheduler.cpp, scheduler_impl.cpp and recurring.cpp share.
 
 #include <streamq/redis/error.hpp>
-#include <streamq/resp/value.hpp>
 #include <streamq/streams/scheduler.hpp>
+
+#include "commands/recurring_requests.hpp"
+#include "commands/send_command.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -30,27 +32,23 @@ inline error_code publish_error(error_code ec) {
   return ec;
 }
 
-// The result of `req`, one command whose reply is a T. Throws the request's error (with `doing`
-// as its text) or the reply's.
-template <class T>
-boost::asio::awaitable<T> exec_one(client& c, resp::request req, const char* doing) {
-  resp::response<T> reply;
-  auto [ec] = co_await c.async_exec(req, reply, use_tuple);
-  if (ec) fail(ec, doing);
-  auto& result = reply.template get<0>();
-  if (!result.has_value()) fail(result.error(), result.diagnostic());
-  co_return std::move(result.value());
+// Throws a failed send's error: the transport's, with `doing` as its text, or the server's
+// refusal or a malformed reply, with the diagnostic.
+inline void check(const send_result& result, const char* doing) {
+  if (result.transport) fail(result.transport, doing);
+  if (!result.reply) fail(result.reply.ec, result.reply.diagnostic);
 }
 
 inline std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-// The recurring tasks of a topic from HGETALL of its recurring hash. Tasks whose fields are
-// incomplete (being removed) are left out; so are those whose template is not an envelope,
-// with their name and spec added to `unreadable` when given.
+// The recurring tasks of a topic from the fields of its recurring hash
+// (decode_recurring_tasks). Tasks whose fields are incomplete (being removed) are left out; so
+// are those whose template is not an envelope, with their name and spec added to `unreadable`
+// when given.
 std::vector<recurring_task> parse_recurring(
-    const resp::value& hash,
+    const hash_fields& hash,
     std::vector<std::pair<std::string, std::string>>* unreadable = nullptr);
 
 }  // namespace streamq::streams::detail

@@ -1,0 +1,386 @@
+// The consumer's delivery scripts of lib/streams/scripts/ on their own, against a real
+// redis-server (claim_entries, dead_letter, requeue_dead_letter, schedule_retry,
+// take_due_retries): keys and arguments in, reply and Redis state out, refusals and edge cases
+// included. Like lua_scripts_test.cpp, every case's first call follows SCRIPT FLUSH.
+#include "lua_script_calls.hpp"
+
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace streamq::test::lua_calls;
+using namespace std::chrono_literals;
+
+// Keys and arguments go in the order lib/streams/commands/delivery_requests.cpp passes them.
+namespace {
+
+// The texts of an array's elements.
+strings texts(const value& v) {
+  strings out;
+  for (const auto& e : v.elements) out.push_back(e.text);
+  return out;
+}
+
+// Joined with spaces, so a failed comparison prints both sides.
+std::string joined(const strings& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : " ") + p;
+  return out;
+}
+
+// joined() of the arguments. (No braced list: GCC 12 and co_await in the same expression.)
+template <class... A>
+std::string words(const A&... parts) {
+  return joined(strings{std::string(parts)...});
+}
+
+const std::error_code nogroup = make_error_code(streamq::resp::server_errc::nogroup);
+
+// The members of a sorted set, lowest score first.
+asio::awaitable<std::string> members(client& c, const std::string& zset) {
+  co_return joined(texts(co_await cmd(c, "ZRANGE", zset, "0", "-1")));
+}
+
+// The IDs of a stream's entries, oldest first.
+asio::awaitable<std::string> entry_ids(client& c, const std::string& stream) {
+  strings ids;
+  for (const auto& e : (co_await cmd(c, "XRANGE", stream, "-", "+")).elements)
+    ids.push_back(e.elements.at(0).text);
+  co_return joined(ids);
+}
+
+// The group's pending row of `id`: [id, owner, idle ms, deliveries], no elements when the
+// entry is not pending.
+asio::awaitable<value> pending(client& c, const std::string& stream, const std::string& group,
+                               const std::string& id) {
+  auto rows = co_await cmd(c, "XPENDING", stream, group, id, id, "1");
+  REQUIRE(rows.elements.size() <= 1);
+  if (rows.elements.empty()) co_return value{};
+  REQUIRE(rows.elements[0].elements.size() == 4);
+  co_return std::move(rows.elements[0]);
+}
+
+asio::awaitable<std::string> owner(client& c, const std::string& stream, const std::string& group,
+                                   const std::string& id) {
+  const auto row = co_await pending(c, stream, group, id);
+  co_return row.elements.empty() ? std::string() : row.elements[1].text;
+}
+
+// -1 when the entry is not pending.
+asio::awaitable<long long> deliveries(client& c, const std::string& stream,
+                                      const std::string& group, const std::string& id) {
+  const auto row = co_await pending(c, stream, group, id);
+  co_return row.elements.empty() ? -1 : std::stoll(row.elements[3].text);
+}
+
+// `count` entries "f" = "v<i>" in `stream`, a group "g" at its start, and all of them read by
+// consumer "a" (one delivery each). Returns their IDs.
+asio::awaitable<strings> delivered_to_a(client& c, const std::string& stream, int count) {
+  strings ids;
+  for (int i = 0; i < count; ++i)
+    ids.push_back(co_await text(c, "XADD", stream, "*", "f", "v" + std::to_string(i)));
+  co_await cmd(c, "XGROUP", "CREATE", stream, "g", "0");
+  co_await cmd(c, "XREADGROUP", "GROUP", "g", "a", "COUNT", std::to_string(count), "STREAMS",
+               stream, ">");
+  co_return ids;
+}
+
+}  // namespace
+
+TEST_CASE("lua scripts: claim_entries claims idle entries at their count and skips the rest") {
+  with_server([](client& c) -> asio::awaitable<void> {
+    const std::string s = "{t}:s", retry = "{t}:retry";
+    const strings keys{s, retry};
+    const auto ids = co_await delivered_to_a(c, s, 7);
+    // ids[0]: claimable, delivered 3 times so far.
+    co_await cmd(c, "XCLAIM", s, "g", "a", "0", ids[0], "RETRYCOUNT", "3", "JUSTID");
+    co_await cmd(c, "ZADD", retry, "1", ids[1]);  // ids[1]: waits for its retry
+    // ids[2]: the caller's count "0" is stale (it is 1 now).
+    co_await cmd(c, "XDEL", s, ids[3]);       // ids[3]: pending, its data gone
+    co_await cmd(c, "XACK", s, "g", ids[4]);  // ids[4]: no longer pending
+    co_await cmd(c, "XCLAIM", s, "g", "x", "0", ids[6], "JUSTID");  // ids[6]: owned by x
+    const strings rows{ids[0], "3", ids[1], "1", ids[2], "0",
+                       ids[3], "1", ids[4], "1", ids[6], "1"};
+    auto claim = [&](std::string consumer, std::string min_idle, std::string required,
+                     strings expected) {
+      strings args{"g", std::move(consumer), std::move(min_idle), std::move(required)};
+      args.insert(args.end(), expected.begin(), expected.end());
+      return run(c, lua::claim_entries, keys, std::move(args));
+    };
+
+    // Not idle long enough: nothing is claimed, and the deleted entry is not acked either.
+    strings young_args{"g", "b", "3600000", "a"};
+    young_args.insert(young_args.end(), rows.begin(), rows.end());
+    const auto young = co_await run_flushed(c, lua::claim_entries, keys, young_args);
+    REQUIRE_FALSE(young.error);
+    REQUIRE(young.v.elements.size() == 2);
+    CHECK(young.v.elements[0].elements.empty());
+    CHECK(young.v.elements[1].elements.empty());
+    CHECK(co_await owner(c, s, "g", ids[0]) == "a");
+    CHECK(co_await owner(c, s, "g", ids[3]) == "a");
+
+    co_await streamq::test::sleep_for(200ms);
+    const auto taken = co_await claim("b", "100", "a", rows);
+    REQUIRE_FALSE(taken.error);
+    REQUIRE(taken.v.elements.size() == 2);
+    const auto& claimed = taken.v.elements[0];
+    REQUIRE(claimed.elements.size() == 3);
+    CHECK(claimed.elements[0].text == ids[0]);
+    CHECK(claimed.elements[1].text == "4");
+    CHECK(joined(texts(claimed.elements[2])) == "f v0");
+    CHECK(joined(texts(taken.v.elements[1])) == ids[3]);
+    // The state: ids[0] is b's at count 4 with its idle time reset; ids[3] was acknowledged;
+    // everything else is as it was.
+    const auto row0 = co_await pending(c, s, "g", ids[0]);
+    REQUIRE(row0.elements.size() == 4);
+    CHECK(row0.elements[1].text == "b");
+    CHECK(std::stoll(row0.elements[2].text) < 200);  // it was 200 before the claim
+    CHECK(row0.elements[3].text == "4");
+    CHECK(co_await deliveries(c, s, "g", ids[3]) == -1);
+    CHECK(co_await deliveries(c, s, "g", ids[4]) == -1);
+    const std::array untouched{1, 2, 5};
+    for (const auto i : untouched) {
+      INFO("ids[", i, "]");
+      CHECK(co_await owner(c, s, "g", ids[i]) == "a");
+      CHECK(co_await deliveries(c, s, "g", ids[i]) == 1);
+    }
+    CHECK(co_await owner(c, s, "g", ids[6]) == "x");
+    CHECK(co_await members(c, retry) == ids[1]);
+    CHECK(co_await number(c, "XLEN", s) == 6);  // only the XDEL removed data
+
+    // A second claimer working from the same XPENDING snapshot (count 3) finds it moved.
+    const strings stale{ids[0], "3"};
+    const auto late = co_await claim("c", "0", "", stale);
+    CHECK(late.v.elements.at(0).elements.empty());
+    CHECK(co_await owner(c, s, "g", ids[0]) == "b");
+    CHECK(co_await deliveries(c, s, "g", ids[0]) == 4);
+
+    // No required owner: x's entry is taken too.
+    const strings any_rows{ids[6], "1"};
+    const auto any = co_await claim("b", "100", "", any_rows);
+    REQUIRE(any.v.elements.at(0).elements.size() == 3);
+    CHECK(any.v.elements[0].elements[0].text == ids[6]);
+    CHECK(any.v.elements[0].elements[1].text == "2");
+    CHECK(joined(texts(any.v.elements[0].elements[2])) == "f v6");
+    CHECK(co_await owner(c, s, "g", ids[6]) == "b");
+  });
+}
+
+TEST_CASE("lua scripts: dead_letter writes the letter and acknowledges, once, for the owner") {
+  with_server([](client& c) -> asio::awaitable<void> {
+    const std::string s = "{t}:s", dead = "{t}:dead", retry = "{t}:retry";
+    const strings keys{s, dead, retry};
+    const auto ids = co_await delivered_to_a(c, s, 2);
+    co_await cmd(c, "ZADD", retry, "5", ids[0], "6", ids[1]);
+
+    // Not the owner: nothing is written, nothing acknowledged, the retry kept.
+    const auto stranger =
+        co_await run_flushed(c, lua::dead_letter, keys, "g", "b", ids[0], "reason", "boom");
+    REQUIRE_FALSE(stranger.error);
+    CHECK(stranger.v.elements.empty());
+    CHECK(stranger.v.text.empty());
+    CHECK(co_await number(c, "EXISTS", dead) == 0);
+    CHECK(co_await owner(c, s, "g", ids[0]) == "a");
+    CHECK(co_await members(c, retry) == words(ids[0], ids[1]));
+
+    const auto letter =
+        co_await run(c, lua::dead_letter, keys, "g", "a", ids[0], "id", ids[0], "reason", "boom");
+    REQUIRE_FALSE(letter.error);
+    REQUIRE_FALSE(letter.v.text.empty());
+    const auto letters = co_await cmd(c, "XRANGE", dead, "-", "+");
+    REQUIRE(letters.elements.size() == 1);
+    CHECK(letters.elements[0].elements.at(0).text == letter.v.text);
+    CHECK(joined(texts(letters.elements[0].elements.at(1))) ==
+          words("id", ids[0], "reason", "boom"));
+    CHECK(co_await deliveries(c, s, "g", ids[0]) == -1);
+    CHECK(co_await members(c, retry) == ids[1]);
+    // The other entry is untouched, and the topic keeps the data (requeue needs it).
+    CHECK(co_await owner(c, s, "g", ids[1]) == "a");
+    CHECK(co_await entry_ids(c, s) == words(ids[0], ids[1]));
+
+    // Twice, or for an entry that was never delivered: no second letter.
+    CHECK((co_await run(c, lua::dead_letter, keys, "g", "a", ids[0], "reason", "again"))
+              .v.text.empty());
+    CHECK((co_await run(c, lua::dead_letter, keys, "g", "a", "1-1", "reason", "x")).v.text.empty());
+    CHECK(co_await entry_ids(c, dead) == letter.v.text);
+
+    // No such group: refused before the first write.
+    const auto no_group = co_await run(c, lua::dead_letter, keys, "nope", "a", ids[1], "r", "x");
+    CHECK(no_group.error == nogroup);
+    CHECK(co_await entry_ids(c, dead) == letter.v.text);
+    CHECK(co_await members(c, retry) == ids[1]);
+    CHECK(co_await owner(c, s, "g", ids[1]) == "a");
+  });
+}
+
+TEST_CASE(
+    "lua scripts: requeue_dead_letter hands the entry back to its group once, or says why not") {
+  with_server([](client& c) -> asio::awaitable<void> {
+    const std::string s = "{t}:s", dead = "{t}:dead", retry = "{t}:retry";
+    const strings keys{dead, s, retry};
+    const auto ids = co_await delivered_to_a(c, s, 3);
+    // ids[0] was dead-lettered (acknowledged); ids[1] is pending again; ids[2] was dead-lettered
+    // and its data deleted since.
+    co_await cmd(c, "XCLAIM", s, "g", "a", "0", ids[0], "RETRYCOUNT", "5", "JUSTID");
+    co_await cmd(c, "XACK", s, "g", ids[0], ids[2]);
+    co_await cmd(c, "XDEL", s, ids[2]);
+    const auto d0 = co_await text(c, "XADD", dead, "*", "id", ids[0]);
+    const auto d1 = co_await text(c, "XADD", dead, "*", "id", ids[1]);
+    const auto d2 = co_await text(c, "XADD", dead, "*", "id", ids[2]);
+    const auto d3 = co_await text(c, "XADD", dead, "*", "id", ids[0]);
+
+    const auto before = co_await server_ms(c);
+    const auto moved =
+        co_await run_flushed(c, lua::requeue_dead_letter, keys, "g", d0, ids[0], "r");
+    const auto after = co_await server_ms(c);
+    REQUIRE_FALSE(moved.error);
+    CHECK(joined(texts(moved.v)) == words("1", ids[0]));
+    const auto row = co_await pending(c, s, "g", ids[0]);
+    REQUIRE(row.elements.size() == 4);
+    CHECK(row.elements[1].text == "r");
+    CHECK(row.elements[3].text == "0");  // the count starts over
+    CHECK(co_await members(c, retry) == ids[0]);
+    const auto due = co_await number(c, "ZSCORE", retry, ids[0]);
+    CHECK(due >= before);
+    CHECK(due <= after);
+    CHECK(co_await entry_ids(c, dead) == words(d1, d2, d3));
+
+    // Again: the dead letter is gone, so nothing happens.
+    const auto again = co_await run(c, lua::requeue_dead_letter, keys, "g", d0, ids[0], "r2");
+    CHECK(joined(texts(again.v)) == "0");
+    CHECK(co_await owner(c, s, "g", ids[0]) == "r");
+    CHECK(co_await entry_ids(c, dead) == words(d1, d2, d3));
+
+    // Pending already: the letter goes, the entry stays as it is (no retry added).
+    const auto pending_already =
+        co_await run(c, lua::requeue_dead_letter, keys, "g", d1, ids[1], "r");
+    CHECK(joined(texts(pending_already.v)) == words("2", ids[1]));
+    CHECK(co_await owner(c, s, "g", ids[1]) == "a");
+    CHECK(co_await deliveries(c, s, "g", ids[1]) == 1);
+    CHECK(co_await members(c, retry) == ids[0]);
+    CHECK(co_await entry_ids(c, dead) == words(d2, d3));
+
+    // The entry left the topic stream: the letter is kept, nothing changes.
+    const auto gone = co_await run(c, lua::requeue_dead_letter, keys, "g", d2, ids[2], "r");
+    CHECK(joined(texts(gone.v)) == "-1");
+    CHECK(co_await deliveries(c, s, "g", ids[2]) == -1);
+    CHECK(co_await members(c, retry) == ids[0]);
+    CHECK(co_await entry_ids(c, dead) == words(d2, d3));
+
+    // The group is gone: refused before the first write, the letter kept.
+    const auto no_group = co_await run(c, lua::requeue_dead_letter, keys, "nope", d3, ids[0], "r");
+    CHECK(no_group.error == nogroup);
+    CHECK(co_await entry_ids(c, dead) == words(d2, d3));
+    CHECK(co_await members(c, retry) == ids[0]);
+  });
+}
+
+TEST_CASE(
+    "lua scripts: schedule_retry schedules the owner's entry by the server clock, for the owner "
+    "only") {
+  with_server([](client& c) -> asio::awaitable<void> {
+    const std::string s = "{t}:s", retry = "{t}:retry";
+    const strings keys{s, retry};
+    const auto ids = co_await delivered_to_a(c, s, 2);
+
+    const auto before = co_await server_ms(c);
+    const auto first = co_await run_flushed(c, lua::schedule_retry, keys, "g", "a", ids[0], "5000");
+    REQUIRE_FALSE(first.error);
+    REQUIRE(first.v.elements.size() == 3);
+    CHECK(first.at(0) == "1");
+    const auto now = std::stoll(first.at(2));
+    CHECK(now >= before);
+    CHECK(std::stoll(first.at(1)) == now + 5000);
+    CHECK(co_await text(c, "ZSCORE", retry, ids[0]) == first.at(1));
+    // The entry stays pending, the owner's, at its count.
+    CHECK(co_await owner(c, s, "g", ids[0]) == "a");
+    CHECK(co_await deliveries(c, s, "g", ids[0]) == 1);
+
+    // Scheduled again: one retry per entry, due by the latest call.
+    const auto second = co_await run(c, lua::schedule_retry, keys, "g", "a", ids[0], "60000");
+    REQUIRE(second.v.elements.size() == 3);
+    CHECK(std::stoll(second.at(1)) == std::stoll(second.at(2)) + 60000);
+    CHECK(co_await members(c, retry) == ids[0]);
+    CHECK(co_await text(c, "ZSCORE", retry, ids[0]) == second.at(1));
+
+    // Another consumer's entry, an acknowledged one, a group that does not exist: not scheduled.
+    const auto stranger = co_await run(c, lua::schedule_retry, keys, "g", "b", ids[1], "0");
+    CHECK(joined(texts(stranger.v)) == "0");
+    CHECK(co_await owner(c, s, "g", ids[1]) == "a");
+    co_await cmd(c, "XACK", s, "g", ids[1]);
+    const auto acked = co_await run(c, lua::schedule_retry, keys, "g", "a", ids[1], "0");
+    CHECK(joined(texts(acked.v)) == "0");
+    const auto no_group = co_await run(c, lua::schedule_retry, keys, "nope", "a", ids[0], "0");
+    CHECK(no_group.error == nogroup);
+    CHECK(co_await members(c, retry) == ids[0]);
+    CHECK(co_await text(c, "ZSCORE", retry, ids[0]) == second.at(1));
+  });
+}
+
+TEST_CASE("lua scripts: take_due_retries takes due retries soonest first, up to the limit") {
+  with_server([](client& c) -> asio::awaitable<void> {
+    const std::string s = "{t}:s", retry = "{t}:retry";
+    const strings keys{s, retry};
+    const auto ids = co_await delivered_to_a(c, s, 6);
+
+    const auto before = co_await server_ms(c);
+    const auto empty = co_await run_flushed(c, lua::take_due_retries, keys, "g", "b", "10");
+    REQUIRE_FALSE(empty.error);
+    REQUIRE(empty.v.elements.size() == 4);
+    CHECK(std::stoll(empty.at(0)) >= before);
+    CHECK(empty.at(1) == "-1");
+    CHECK(empty.v.elements[2].elements.empty());
+    CHECK(empty.v.elements[3].elements.empty());
+
+    // Due in the order ids[1], ids[2], ids[0], ids[3] (acknowledged meanwhile), ids[4] (data
+    // deleted); ids[5] due in an hour.
+    const auto later = std::to_string(co_await server_ms(c) + 3'600'000);
+    co_await cmd(c, "ZADD", retry, "3", ids[0], "1", ids[1], "2", ids[2], "4", ids[3], "5", ids[4],
+                 later, ids[5]);
+    co_await cmd(c, "XCLAIM", s, "g", "a", "0", ids[1], "RETRYCOUNT", "4", "JUSTID");
+    co_await cmd(c, "XACK", s, "g", ids[3]);
+    co_await cmd(c, "XDEL", s, ids[4]);
+
+    const auto two = co_await run(c, lua::take_due_retries, keys, "g", "b", "2");
+    REQUIRE(two.v.elements.size() == 4);
+    CHECK(two.at(1) == "3");  // ids[0]'s, the next one left
+    const auto& first = two.v.elements[2];
+    REQUIRE(first.elements.size() == 6);
+    CHECK(first.elements[0].text == ids[1]);
+    CHECK(first.elements[1].text == "5");
+    CHECK(joined(texts(first.elements[2])) == "f v1");
+    CHECK(first.elements[3].text == ids[2]);
+    CHECK(first.elements[4].text == "2");
+    CHECK(joined(texts(first.elements[5])) == "f v2");
+    CHECK(two.v.elements[3].elements.empty());
+    CHECK(co_await owner(c, s, "g", ids[1]) == "b");
+    CHECK(co_await deliveries(c, s, "g", ids[1]) == 5);
+    CHECK(co_await owner(c, s, "g", ids[2]) == "b");
+    CHECK(co_await deliveries(c, s, "g", ids[2]) == 2);
+    CHECK(co_await owner(c, s, "g", ids[0]) == "a");
+    CHECK(co_await members(c, retry) == words(ids[0], ids[3], ids[4], ids[5]));
+
+    // The rest of the due ones: ids[0] claimed, ids[3] forgotten, ids[4] acknowledged as lost.
+    const auto rest = co_await run(c, lua::take_due_retries, keys, "g", "b", "10");
+    REQUIRE(rest.v.elements.size() == 4);
+    CHECK(rest.at(1) == later);
+    const auto& claimed = rest.v.elements[2];
+    REQUIRE(claimed.elements.size() == 3);
+    CHECK(claimed.elements[0].text == ids[0]);
+    CHECK(claimed.elements[1].text == "2");
+    CHECK(joined(texts(claimed.elements[2])) == "f v0");
+    CHECK(joined(texts(rest.v.elements[3])) == ids[4]);
+    CHECK(co_await owner(c, s, "g", ids[0]) == "b");
+    CHECK(co_await deliveries(c, s, "g", ids[3]) == -1);
+    CHECK(co_await deliveries(c, s, "g", ids[4]) == -1);
+    CHECK(co_await members(c, retry) == ids[5]);
+    CHECK(co_await owner(c, s, "g", ids[5]) == "a");
+    CHECK(co_await deliveries(c, s, "g", ids[5]) == 1);
+
+    // Nothing due until then.
+    const auto none = co_await run(c, lua::take_due_retries, keys, "g", "b", "10");
+    CHECK(none.v.elements.at(2).elements.empty());
+    CHECK(none.at(1) == later);
+    CHECK(co_await members(c, retry) == ids[5]);
+  });
+}
