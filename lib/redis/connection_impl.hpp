@@ -1,7 +1,9 @@
 #pragma once
-// The state behind a connection: request queues, the read buffer and parser, and the
-// coroutines (session, reader, writer, health check) that alone touch the transport.
+// The state behind a connection: the request queue (request_queue.hpp) and the handlers of its
+// requests, the read buffer and parser, and the coroutines (session, reader, writer, health
+// check) that alone touch the transport.
 
+#include "request_queue.hpp"
 #include "transport.hpp"
 
 #include <streamq/redis/connection.hpp>
@@ -15,7 +17,6 @@
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -30,21 +31,12 @@ using exec_handler = boost::asio::any_completion_handler<void(error_code)>;
 
 inline constexpr std::size_t initial_read_buffer = 64 * 1024;
 
-// One async_exec in flight. Pooled: the hot path allocates nothing once warm.
-struct pending_op {
-  enum class stage : std::uint8_t { waiting_room, queued, written };
-
-  const resp::request* request = nullptr;     // until written or withdrawn
-  resp::response_adapter* adapter = nullptr;  // null once abandoned
+// What connection_impl keeps per request besides the queue's op: the Asio half, in a table
+// indexed by the queue's op ids (grown with its pool, so reused once warm).
+struct op_handler {
   exec_handler handler;
   boost::asio::cancellation_slot slot;
-  std::size_t replies_left = 0;
-  std::size_t reply_index = 0;
-  stage where = stage::waiting_room;
-  bool finished = false;         // handler already invoked (withdrawn or abandoned)
-  bool internal = false;         // health check: skips the admission limit
-  bool direct = false;           // caller runs on our executor: its handler may be called in place
-  std::uint64_t generation = 0;  // bumped on reuse; stale cancellations compare unequal
+  bool direct = false;  // caller runs on our executor: its handler may be called in place
 };
 
 // The counters behind connection_stats, readable from any thread. Only the connection's
@@ -71,8 +63,7 @@ using push_handler = std::function<void(const resp::value&)>;
 // emitted on its own thread, so the slot handler only carries the request onto ours; the
 // request is found through this record, filled in on our executor when the request starts.
 struct cancel_relay {
-  pending_op* op = nullptr;  // set and read on the executor only
-  std::uint64_t generation = 0;
+  request_queue::ticket ticket;  // set and read on the executor only; default matches nothing
 };
 
 // Owned through a shared_ptr: run() and work posted from other threads hold a reference, so
@@ -111,7 +102,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   void cancel();
   void drop_session();
   // From the cancellation slot of a request's caller, on the executor.
-  void on_cancel(pending_op* op, boost::asio::cancellation_type_t type);
+  void on_cancel(request_queue::ticket ticket, boost::asio::cancellation_type_t type);
   void on_relayed_cancel(const cancel_relay& relay, boost::asio::cancellation_type_t type);
 
  private:
@@ -134,16 +125,19 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   std::optional<resp::node> next_node(error_code& ec);
   error_code process_buffer();
 
-  // queue bookkeeping
-  pending_op* acquire_op();
-  void release_op(pending_op* op);
-  void admit(pending_op* op);
-  void on_admitted_removed();
-  exec_handler take_handler(pending_op* op, bool from_cancel_slot);
+  // handlers of the queue's requests
+  exec_handler take_handler(op_handler& h, bool from_cancel_slot);
   void invoke(exec_handler handler, error_code ec, bool defer);
   void fail_unwritten(error_code ec);
   void fail_written(error_code ec);
-  void wake_writer();
+  // Only a connected session's writer sleeps; what is admitted while connecting is written
+  // when the next session's writer starts.
+  void wake_writer() {
+    if (writer_idle_ && state() == connection_state::connected) {
+      writer_idle_ = false;
+      writer_wake_.cancel();
+    }
+  }
 
   using io_strand = boost::asio::strand<boost::asio::io_context::executor_type>;
 
@@ -154,7 +148,6 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   transport transport_;
   resp::parser parser_;
   resp::attribute_filter attributes_;
-  resp::value_builder push_builder_;
   // The reader's copy of the push handler, refreshed when push_version_ moves on: a push
   // costs one atomic load, not a lock.
   std::shared_ptr<const push_handler> push_handler_;
@@ -163,17 +156,12 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   std::string read_buffer_;
   std::size_t read_begin_ = 0;
   std::size_t read_end_ = 0;
-  bool at_message_start_ = true;
-  bool in_push_ = false;
 
-  std::string write_buffer_;
-  std::deque<pending_op*> waiting_room_;  // over max_pending_requests
-  std::deque<pending_op*> queued_;        // admitted, not yet written
-  std::deque<pending_op*> written_;       // written, awaiting replies, in order
-  std::vector<pending_op*> unanswered_;   // written with no reply expected (SUBSCRIBE)
-  std::vector<std::unique_ptr<pending_op>> pool_;
-  std::vector<pending_op*> free_ops_;
-  std::size_t admitted_ = 0;
+  request_queue queue_;
+  // Indexed by op id, as large as the queue's pool. Growing it move-constructs the handlers,
+  // which Boost 1.81's any_completion_handler does right (only its move-assignment is broken).
+  std::vector<op_handler> handlers_;
+  std::size_t published_peak_ = 0;  // queue_.peak_admitted() as last stored in stats_
 
   boost::asio::steady_timer writer_wake_;
   boost::asio::steady_timer stop_timer_;

@@ -133,9 +133,7 @@ void connection_impl::end_session(error_code written_error) {
 void connection_impl::reset_read_state() {
   parser_.reset();
   attributes_ = {};
-  push_builder_.reset();
-  at_message_start_ = true;
-  in_push_ = false;
+  queue_.reset_replies();
   read_begin_ = read_end_ = 0;
 }
 
@@ -241,39 +239,34 @@ std::optional<resp::node> connection_impl::next_node(error_code& ec) {
 }
 
 error_code connection_impl::process_buffer() {
+  using event = request_queue::reply_event::kind;
   while (true) {
     error_code ec;
     auto n = next_node(ec);
     if (ec) return ec;
     if (!n) return {};
-    const bool done = parser_.done();
-    if (at_message_start_) {
-      in_push_ = n->depth == 0 && n->data_type == resp::type::push;
-      at_message_start_ = false;
-    }
-    if (done) at_message_start_ = true;
-
-    if (in_push_) {
-      if (push_builder_.on_node(*n)) {
+    const auto ev = queue_.on_node(*n, parser_.done());
+    switch (ev.what) {
+      case event::consumed:
+        continue;
+      case event::push:
         atomic_stats::bump(stats_.pushes);
-        deliver_push(push_builder_.result());
-      }
-      continue;
+        deliver_push(queue_.push_value());
+        continue;
+      case event::unexpected:
+        return client_errc::unexpected_reply;
+      case event::discarded:
+        atomic_stats::bump(stats_.requests);
+        if (queue_.has_queued()) wake_writer();  // a waiting request was let in
+        continue;
+      case event::completed:
+        break;
     }
-    if (written_.empty()) return client_errc::unexpected_reply;
-    pending_op* op = written_.front();
-    if (op->adapter != nullptr) op->adapter->on_node(op->reply_index, *n);
-    if (!done) continue;
-    ++op->reply_index;
-    if (--op->replies_left > 0) continue;
-
-    written_.pop_front();
     atomic_stats::bump(stats_.requests);
-    const bool direct = op->direct;
-    exec_handler handler = op->finished ? exec_handler() : take_handler(op, false);
-    release_op(op);
-    on_admitted_removed();
-    if (!handler) continue;
+    if (queue_.has_queued()) wake_writer();  // a waiting request was let in
+    op_handler& h = handlers_[ev.id];
+    const bool direct = h.direct;
+    exec_handler handler = take_handler(h, false);
     // The caller runs on this executor and we are inside it: resume it in place, which is
     // what dispatch would do, without the trip through type-erased executors.
     if (direct)
@@ -303,25 +296,9 @@ asio::awaitable<error_code> connection_impl::writer() {
   const auto cs = co_await asio::this_coro::cancellation_state;
   co_await asio::this_coro::throw_if_cancelled(false);
   while (true) {
-    write_buffer_.clear();
-    while (!queued_.empty() && write_buffer_.size() < config_.max_write_bytes) {
-      pending_op* op = queued_.front();
-      queued_.pop_front();
-      if (op->finished) {  // withdrawn while queued
-        release_op(op);
-        on_admitted_removed();
-        continue;
-      }
-      write_buffer_.append(op->request->payload());
-      op->request = nullptr;
-      op->where = pending_op::stage::written;
-      if (op->replies_left == 0)
-        unanswered_.push_back(op);
-      else
-        written_.push_back(op);
-    }
+    const std::string_view buffer = queue_.prepare_write();
     if (cancelled(cs)) co_return asio::error::operation_aborted;
-    if (write_buffer_.empty()) {
+    if (buffer.empty()) {
       writer_idle_ = true;
       writer_wake_.expires_at(asio::steady_timer::time_point::max());
       co_await writer_wake_.async_wait(use_tuple);
@@ -330,16 +307,11 @@ asio::awaitable<error_code> connection_impl::writer() {
       continue;
     }
     atomic_stats::bump(stats_.writes);
-    if (auto ec = co_await transport_.write(asio::buffer(write_buffer_))) co_return ec;
+    if (auto ec = co_await transport_.write(asio::buffer(buffer))) co_return ec;
     // requests answered only by pushes are done once written
-    while (!unanswered_.empty()) {
-      pending_op* op = unanswered_.back();
-      unanswered_.pop_back();
-      exec_handler handler = op->finished ? exec_handler() : take_handler(op, false);
-      release_op(op);
-      on_admitted_removed();
-      if (handler) invoke(std::move(handler), {}, true);
-    }
+    queue_.write_done([this](const request_queue::completion& c) {
+      invoke(take_handler(handlers_[c.id], false), c.ec, true);
+    });
   }
 }
 
