@@ -75,8 +75,51 @@ void apply_option(connection_config& cfg, std::string_view name, const std::stri
     cfg.tls.server_name = value;
   else if (name == "verify")
     cfg.tls.verify_peer = value != "0" && value != "false";
+  else if (name == "cluster") {
+    if (value == "auto")
+      cfg.cluster.mode = cluster_mode::auto_detect;
+    else if (value == "on")
+      cfg.cluster.mode = cluster_mode::on;
+    else if (value == "off")
+      cfg.cluster.mode = cluster_mode::off;
+    else
+      bad_url("cluster must be auto, on or off");
+  } else if (name == "cluster_refresh_ms")
+    cfg.cluster.refresh_interval = milliseconds(parse_number<long>(value, name));
   else
     bad_url("unknown option '" + std::string(name) + "'");
+}
+
+// host[:port] or [IPv6][:port]; the port defaults to 6379.
+seed_address parse_host_port(std::string_view hostport) {
+  seed_address out;
+  std::string_view port;
+  if (!hostport.empty() && hostport.front() == '[') {  // [IPv6]:port
+    const auto close = hostport.find(']');
+    if (close == std::string_view::npos) bad_url("unterminated IPv6 address");
+    out.host = std::string(hostport.substr(1, close - 1));
+    if (close + 1 < hostport.size()) {
+      if (hostport[close + 1] != ':') bad_url("junk after IPv6 address");
+      port = hostport.substr(close + 2);
+    }
+  } else {
+    const auto colon = hostport.find(':');
+    out.host = std::string(hostport.substr(0, colon));
+    if (colon != std::string_view::npos) port = hostport.substr(colon + 1);
+  }
+  if (out.host.empty()) bad_url("missing host");
+  if (!port.empty()) {
+    const auto p = parse_number<unsigned>(port, "port");
+    if (p == 0 || p > 65535) bad_url("port out of range");
+    out.port = static_cast<std::uint16_t>(p);
+  }
+  return out;
+}
+
+std::string host_port(std::string_view host, std::uint16_t port) {
+  std::string out =
+      host.find(':') != std::string_view::npos ? "[" + std::string(host) + "]" : std::string(host);
+  return out + ':' + std::to_string(port);
 }
 
 }  // namespace
@@ -104,6 +147,21 @@ void connection_config::validate() const {
   if (max_write_bytes == 0) invalid("max_write_bytes", "must be positive");
   if (parser.max_depth == 0) invalid("parser.max_depth", "must be positive");
   if (parser.max_line_length < 16) invalid("parser.max_line_length", "must be >= 16");
+  for (const auto& seed : cluster.seeds) {
+    if (seed.host.empty()) invalid("cluster.seeds", "a seed has an empty host");
+    if (seed.port == 0) invalid("cluster.seeds", "a seed's port must be 1..65535");
+  }
+  if (!cluster.seeds.empty() && !unix_socket.empty())
+    invalid("cluster.seeds", "cluster seeds are TCP addresses; unix_socket is set");
+  if (cluster.mode != cluster_mode::off && !unix_socket.empty())
+    invalid("cluster.mode", "a cluster is reached over TCP; unix_socket is set");
+  if (cluster.refresh_interval.count() < 0) invalid("cluster.refresh_interval", "must be >= 0");
+  if (cluster.min_refresh_gap.count() < 0) invalid("cluster.min_refresh_gap", "must be >= 0");
+  if (cluster.retry_deadline.count() <= 0) invalid("cluster.retry_deadline", "must be positive");
+  if (cluster.max_attempts == 0) invalid("cluster.max_attempts", "must be positive");
+  if (cluster.initial_backoff.count() <= 0) invalid("cluster.initial_backoff", "must be positive");
+  if (cluster.max_backoff < cluster.initial_backoff)
+    invalid("cluster.max_backoff", "must be >= initial_backoff");
 }
 
 std::string connection_config::redacted_url() const {
@@ -114,8 +172,8 @@ std::string connection_config::redacted_url() const {
     url += '@';
   }
   if (unix_socket.empty()) {
-    url += host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    url += ':' + std::to_string(port);
+    url += host_port(host, port);
+    for (const auto& seed : cluster.seeds) url += ',' + host_port(seed.host, seed.port);
     if (database != 0) url += '/' + std::to_string(database);
   } else {
     url += unix_socket;
@@ -163,26 +221,22 @@ connection_config parse_url(std::string_view url) {
       const std::string_view db = rest.substr(slash + 1);
       if (!db.empty()) cfg.database = parse_number<int>(db, "database");
     }
-    std::string_view port;
-    if (!hostport.empty() && hostport.front() == '[') {  // [IPv6]:port
-      const auto close = hostport.find(']');
-      if (close == std::string_view::npos) bad_url("unterminated IPv6 address");
-      cfg.host = std::string(hostport.substr(1, close - 1));
-      if (close + 1 < hostport.size()) {
-        if (hostport[close + 1] != ':') bad_url("junk after IPv6 address");
-        port = hostport.substr(close + 2);
+    bool first = true;
+    while (true) {
+      const auto comma = hostport.find(',');
+      seed_address address = parse_host_port(hostport.substr(0, comma));
+      if (first) {
+        cfg.host = std::move(address.host);
+        cfg.port = address.port;
+        first = false;
+      } else {
+        cfg.cluster.seeds.push_back(std::move(address));
       }
-    } else {
-      const auto colon = hostport.find(':');
-      cfg.host = std::string(hostport.substr(0, colon));
-      if (colon != std::string_view::npos) port = hostport.substr(colon + 1);
+      if (comma == std::string_view::npos) break;
+      hostport = hostport.substr(comma + 1);
     }
-    if (cfg.host.empty()) bad_url("missing host");
-    if (!port.empty()) {
-      const auto p = parse_number<unsigned>(port, "port");
-      if (p == 0 || p > 65535) bad_url("port out of range");
-      cfg.port = static_cast<std::uint16_t>(p);
-    }
+    // Several seeds only make sense for a cluster: find out at connect unless told.
+    if (!cfg.cluster.seeds.empty()) cfg.cluster.mode = cluster_mode::auto_detect;
   }
 
   while (!query.empty()) {

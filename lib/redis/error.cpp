@@ -37,6 +37,10 @@ class client_category_impl final : public boost::system::error_category {
         return "connection shut down";
       case client_errc::invalid_url:
         return "malformed Redis URL";
+      case client_errc::cross_slot:
+        return "request refused: its keys are in different cluster hash slots";
+      case client_errc::cluster_unavailable:
+        return "no cluster node could take the request in time";
     }
     return "unknown streamq client error";
   }
@@ -52,7 +56,7 @@ const boost::system::error_category& client_category() noexcept {
 
 bool is_retryable(const error_code& ec) noexcept {
   if (ec == client_errc::not_connected || ec == client_errc::health_check_timeout ||
-      ec == client_errc::connect_timeout)
+      ec == client_errc::connect_timeout || ec == client_errc::cluster_unavailable)
     return true;
   // A std::error_code inside a boost one keeps neither its category nor its value as
   // such: convert back before looking at them.

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace streamq::redis {
 
@@ -30,6 +31,52 @@ struct reconnect_policy {
   // Each wait is drawn uniformly from [delay * (1 - jitter), delay], spreading reconnects of
   // many clients after a server restart.
   double jitter = 0.5;
+};
+
+// Whether streamq::client talks to one server or to a Redis Cluster.
+enum class cluster_mode : std::uint8_t {
+  // One server: today's client, nothing asked at connect (the default, so that a standalone
+  // deployment pays nothing, not even a probe, for cluster support).
+  off,
+  // Asked once at connect: `INFO cluster` on the first seed; cluster_enabled:1 means a cluster.
+  // An error reply to INFO (an ACL user without +info) counts as a standalone server: give
+  // such users cluster=on.
+  auto_detect,
+  // A cluster, without asking: the topology is read at connect (CLUSTER SHARDS, else
+  // CLUSTER SLOTS) from the seeds.
+  on,
+};
+
+// A cluster node to learn the topology from, besides connection_config's host and port.
+struct seed_address {
+  std::string host;
+  std::uint16_t port = 6379;
+
+  friend bool operator==(const seed_address&, const seed_address&) = default;
+};
+
+// How streamq::client finds and follows a Redis Cluster. Only the client reads it; a
+// redis::connection always talks to the one server it names.
+struct cluster_config {
+  cluster_mode mode = cluster_mode::off;
+  // More nodes to learn the topology from when the first one (host:port) does not answer.
+  std::vector<seed_address> seeds;
+  // The topology is re-read this often even when nothing suggests it changed (slots moved
+  // without anybody being redirected yet, replicas added). Zero: only on redirections and
+  // faults.
+  std::chrono::milliseconds refresh_interval{30000};
+  // Two topology reads at least this far apart, however many redirections ask for one.
+  std::chrono::milliseconds min_refresh_gap{100};
+  // A request is retried after MOVED, ASK, TRYAGAIN and CLUSTERDOWN, and waits for a
+  // topology, within this time from its start; then its last reply (or
+  // client_errc::cluster_unavailable) is what the caller gets.
+  std::chrono::milliseconds retry_deadline{5000};
+  // Sends of one request at most (the first included).
+  unsigned max_attempts = 16;
+  // Wait before resending after TRYAGAIN or CLUSTERDOWN: doubles from initial_backoff per
+  // attempt up to max_backoff.
+  std::chrono::milliseconds initial_backoff{10};
+  std::chrono::milliseconds max_backoff{500};
 };
 
 struct connection_config {
@@ -67,6 +114,9 @@ struct connection_config {
 
   resp::parser_limits parser;
 
+  // Cluster mode and seeds (streamq::client only).
+  cluster_config cluster;
+
   // Throws std::invalid_argument naming the first invalid field.
   void validate() const;
 
@@ -78,6 +128,10 @@ struct connection_config {
 // rediss://... (TLS; options ca, cert, key, sni, verify=0|1) and
 // unix://[user[:password]@]/path/to/socket[?db=N]. Other options: client_name,
 // connect_timeout_ms, health_check_ms, resp=2|3. Percent-escapes are decoded.
+// Cluster: several comma-separated addresses name seeds, the first in host/port, the others
+// in cluster.seeds: redis://h1:7000,h2:7001,[::1]:7002. Option cluster=auto|on|off sets
+// cluster.mode (default off with one address, auto with several); cluster_refresh_ms sets
+// cluster.refresh_interval.
 // Throws std::invalid_argument (without echoing the password) on a malformed URL.
 [[nodiscard]] connection_config parse_url(std::string_view url);
 

@@ -36,6 +36,14 @@ enum class client_errc {
   shut_down,
   // The URL given to parse_url() is malformed.
   invalid_url,
+  // Cluster: the request's keys (those marked resp::key) fall in different hash slots. It
+  // was refused before sending; Redis would refuse it too (CROSSSLOT). Give related keys one
+  // {hash tag}.
+  cross_slot,
+  // Cluster: no node could be asked within cluster_config::retry_deadline: the topology is
+  // not known yet (or no master serves the request's slot), or the request kept being
+  // redirected. Nothing was sent for this request; it may be retried later.
+  cluster_unavailable,
 };
 
 const boost::system::error_category& client_category() noexcept;
