@@ -1,5 +1,7 @@
 #include "commands/consumer_requests.hpp"
 
+#include "commands/reply_checks.hpp"
+
 #include "commands/script.hpp"
 
 #include <streamq/resp/error.hpp>
@@ -15,26 +17,13 @@ namespace streamq::streams::detail {
 
 namespace {
 
-command_result malformed(std::string what) {
-  return {errc::malformed_entry, "unexpected reply shape: " + std::move(what)};
-}
+// The shape checks every decoder shares (reply_checks.hpp).
+using reply::is_text;
+using reply::malformed;
+using reply::refused;
 
-command_result refused(const resp::value& reply) {
-  return {resp::classify_server_error(reply.text), reply.text};
-}
-
-bool is_text(const resp::value& v) noexcept {
-  return v.data_type == resp::type::blob_string || v.data_type == resp::type::simple_string ||
-         v.data_type == resp::type::verbatim_string;
-}
-
-// An integer reply, or text that is one whole decimal number (as resp::from_value takes them).
 bool to_unsigned(const resp::value& v, std::uint64_t& out) {
-  if (v.data_type != resp::type::integer && !is_text(v)) return false;
-  const auto* first = v.text.data();
-  const auto* last = first + v.text.size();
-  auto [end, ec] = std::from_chars(first, last, out);
-  return ec == std::errc() && end == last && first != last;
+  return reply::to_integer(v, out);
 }
 
 // One group of XINFO GROUPS: a map, or RESP2's flat [field, value, ...] array.

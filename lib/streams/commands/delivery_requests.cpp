@@ -1,5 +1,7 @@
 #include "delivery_requests.hpp"
 
+#include "commands/reply_checks.hpp"
+
 #include "commands/script.hpp"
 
 #include <streamq/resp/error.hpp>
@@ -34,32 +36,12 @@ void push_script(resp::request& req, bool by_source, const lua::script_source& s
   script(source).push(req, by_source, source.keys, args...);
 }
 
-command_result malformed(std::string what) {
-  return {errc::malformed_entry, "unexpected reply shape: " + std::move(what)};
-}
-
-command_result refused(const resp::value& reply) {
-  return {resp::classify_server_error(reply.text), reply.text};
-}
-
-bool is_text(const resp::value& v) noexcept {
-  return v.data_type == resp::type::blob_string || v.data_type == resp::type::simple_string ||
-         v.data_type == resp::type::verbatim_string;
-}
-
-bool is_array(const resp::value& v) noexcept {
-  return v.data_type == resp::type::array;
-}
-
-// An integer reply, or text that is one whole decimal number (as resp::from_value takes them).
-template <class Integer>
-bool to_integer(const resp::value& v, Integer& out) {
-  if (v.data_type != resp::type::integer && !is_text(v)) return false;
-  const auto* first = v.text.data();
-  const auto* last = first + v.text.size();
-  auto [end, ec] = std::from_chars(first, last, out);
-  return ec == std::errc() && end == last && first != last;
-}
+// The shape checks every decoder shares (reply_checks.hpp).
+using reply::is_array;
+using reply::is_text;
+using reply::malformed;
+using reply::refused;
+using reply::to_integer;
 
 // claimed = [id, deliveries, [field, value, ...], ...], lost = [id, ...] (claim_entries,
 // take_due_retries). Leaves `out` empty when either is not that shape.
