@@ -310,20 +310,39 @@ TEST_CASE("cluster client: a slot migrated step by step: ASK while migrating, MO
   });
 }
 
+namespace {
+
+// A slot caught half-way through a migration: of its two keys a and b, a already moved to
+// `to`, so a command on both answers TRYAGAIN on `from` until the slot settles.
+struct half_migrated_slot {
+  std::size_t from = 0;
+  std::size_t to = 0;
+  std::string a;
+  std::string b;
+  redis_cluster::slot_migration m;
+};
+
+half_migrated_slot half_migrate(redis_cluster& c, const std::string& tag) {
+  half_migrated_slot h;
+  const auto slot = resp::hash_slot(tag);
+  h.from = c.owner(slot);
+  h.to = c.masters().front() == h.from ? c.masters().back() : c.masters().front();
+  h.a = "a:" + tag;
+  h.b = "b:" + tag;
+  c.command(h.from, {"SET", h.a, "1"});
+  c.command(h.from, {"SET", h.b, "2"});
+  h.m = c.begin_migration(slot, h.to);
+  REQUIRE(c.command(h.from, {"MIGRATE", "127.0.0.1", std::to_string(c.port(h.to)), h.a, "0",
+                             "5000"}) == "+OK\r\n");
+  return h;
+}
+
+}  // namespace
+
 TEST_CASE("cluster client: TRYAGAIN is retried with backoff until the deadline, then delivered") {
   redis_cluster c;
   const std::string tag = "{split}";
-  const auto slot = resp::hash_slot(tag);
-  const auto from = c.owner(slot);
-  const auto to = c.masters().front() == from ? c.masters().back() : c.masters().front();
-  const std::string a = "a:" + tag;
-  const std::string b = "b:" + tag;
-  c.command(from, {"SET", a, "1"});
-  c.command(from, {"SET", b, "2"});
-  const auto m = c.begin_migration(slot, to);
-  // a moves ahead of b: MGET a b on the source answers TRYAGAIN until the slot settles.
-  REQUIRE(c.command(from, {"MIGRATE", "127.0.0.1", std::to_string(c.port(to)), a, "0", "5000"}) ==
-          "+OK\r\n");
+  const auto [from, to, a, b, m] = half_migrate(c, tag);
   auto config = redis::parse_url(c.url(0) + "?cluster=on");
   config.cluster.retry_deadline = 300ms;
   config.cluster.initial_backoff = 20ms;
@@ -352,15 +371,7 @@ TEST_CASE("cluster client: a request cancelled while it backs off never ran") {
   redis_cluster c;
   const std::string tag = "{cancelled}";
   const auto slot = resp::hash_slot(tag);
-  const auto from = c.owner(slot);
-  const auto to = c.masters().front() == from ? c.masters().back() : c.masters().front();
-  const std::string a = "a:" + tag;
-  const std::string b = "b:" + tag;
-  c.command(from, {"SET", a, "1"});
-  c.command(from, {"SET", b, "2"});
-  const auto m = c.begin_migration(slot, to);
-  REQUIRE(c.command(from, {"MIGRATE", "127.0.0.1", std::to_string(c.port(to)), a, "0", "5000"}) ==
-          "+OK\r\n");
+  const auto [from, to, a, b, m] = half_migrate(c, tag);
   auto config = redis::parse_url(c.url(0) + "?cluster=on");
   config.cluster.retry_deadline = 10s;
   config.cluster.initial_backoff = 200ms;
