@@ -8,8 +8,7 @@
 // Fixtures are the bytes redis-server 7.0.15 sent (captured with HELLO 2 and HELLO 3); where the
 // protocols differ (nulls, maps, doubles) both are fed.
 #include "streams/commands/consumer_requests.hpp"
-#include "parser_harness.hpp"
-#include "reply_harness.hpp"
+#include "request_harness.hpp"
 #include "streams/commands/script.hpp"
 
 #include <streamq/resp/error.hpp>
@@ -36,67 +35,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Feeds `bytes` (one reply) to a command_reply at every split point; after each, decodes it into
-// an output holding stale data, and hands the result and the output to `check`.
-template <class Out, class Decode, class Check>
-void decode_everywhere(std::string_view bytes, const Out& stale, Decode decode, Check check) {
-  command_reply reply;
-  reply_harness::for_every_split(bytes, reply, [&] {
-    Out out = stale;
-    const command_result result = decode(reply.value(), out);
-    check(result, out);
-  });
-}
-
-template <class Out, class Decode>
-void expect_decoded(std::string_view bytes, const Out& stale, Decode decode, const Out& want) {
-  INFO("reply: " << parser_harness::escape(bytes));
-  decode_everywhere(bytes, stale, decode, [&](const command_result& result, const Out& out) {
-    CHECK_FALSE(result.ec);
-    CHECK(result.diagnostic.empty());
-    CHECK(out == want);
-  });
-}
-
-template <class Out, class Decode>
-void expect_refused(std::string_view bytes, const Out& stale, Decode decode, resp::server_errc code,
-                    std::string_view text) {
-  INFO("reply: " << parser_harness::escape(bytes));
-  decode_everywhere(bytes, stale, decode, [&](const command_result& result, const Out& out) {
-    CHECK(result.ec == code);
-    CHECK(result.diagnostic == text);
-    CHECK(out == Out{});
-  });
-}
-
-template <class Out, class Decode>
-void expect_malformed(std::string_view bytes, const Out& stale, Decode decode) {
-  INFO("reply: " << parser_harness::escape(bytes));
-  decode_everywhere(bytes, stale, decode, [&](const command_result& result, const Out& out) {
-    CHECK(result.ec == streams::errc::malformed_entry);
-    CHECK(result.diagnostic.starts_with("unexpected reply shape: "));
-    CHECK(out == Out{});
-  });
-}
-
-// The arguments of every command in `req`, read back through the parser.
-std::vector<std::vector<std::string>> commands_of(const resp::request& req) {
-  std::vector<std::vector<std::string>> out;
-  resp::parser p;
-  resp::value_builder builder;
-  std::string_view bytes = req.payload();
-  while (!bytes.empty()) {
-    std::error_code ec;
-    const auto n = p.consume(bytes, ec);
-    REQUIRE_FALSE(ec);
-    REQUIRE(n);
-    bytes.remove_prefix(p.consumed());
-    if (!builder.on_node(*n)) continue;
-    auto& args = out.emplace_back();
-    for (const auto& arg : builder.result().elements) args.push_back(arg.text);
-  }
-  return out;
-}
+// The fixtures wrongtype, oom, noscript and attribute, and the checks, are request_harness.hpp's.
+using namespace request_harness;
 
 auto decode_create = [](const resp::value& v, group_status& out) {
   return decode_create_group(v, out);
@@ -114,17 +54,6 @@ auto decode_acked = [](const resp::value& v, std::uint64_t& out) {
   return decode_ack_processed(v, out);
 };
 
-constexpr std::string_view wrongtype_text =
-    "WRONGTYPE Operation against a key holding the wrong kind of value";
-constexpr std::string_view wrongtype =
-    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-constexpr std::string_view oom_text = "OOM command not allowed when used memory > 'maxmemory'.";
-constexpr std::string_view oom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
-constexpr std::string_view noscript_text = "NOSCRIPT No matching script. Please use EVAL.";
-constexpr std::string_view noscript = "-NOSCRIPT No matching script. Please use EVAL.\r\n";
-// RESP3's attribute ahead of a reply (Redis sends none to these commands today; the decoders
-// take them as RESP3 allows).
-constexpr std::string_view attribute = "|1\r\n+key-popularity\r\n%1\r\n$1\r\ns\r\n,0.5\r\n";
 
 // XINFO GROUPS of a stream with groups g (one consumer, 2 pending, lag 1) and h (lag unknown),
 // as Redis 7.0 sends it.
