@@ -9,8 +9,7 @@
 // bulk strings and simple errors, the same bytes in RESP2 and RESP3; where the protocols differ
 // (nulls: RESP2 $-1 / *-1, RESP3 _) or RESP3 has types of its own (attributes, blob errors,
 // big numbers, booleans) both are fed.
-#include "parser_harness.hpp"
-#include "reply_harness.hpp"
+#include "request_harness.hpp"
 #include "streams/commands/delivery_requests.hpp"
 #include "streams/commands/script.hpp"
 
@@ -37,70 +36,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Feeds `bytes` (one reply) to a command_reply at every split point; after each, decodes it into
-// an output holding stale data, and hands the result and the output to `check`.
-template <class Out, class Decode, class Check>
-void decode_everywhere(std::string_view bytes, const Out& stale, Decode decode, Check check) {
-  command_reply reply;
-  reply_harness::for_every_split(bytes, reply, [&] {
-    Out out = stale;
-    const command_result result = decode(reply.value(), out);
-    check(result, out);
-  });
-}
-
-// `bytes` decode to `want`, successfully, at every split point.
-template <class Out, class Decode>
-void expect_decoded(std::string_view bytes, const Out& stale, Decode decode, const Out& want) {
-  INFO("reply: " << parser_harness::escape(bytes));
-  decode_everywhere(bytes, stale, decode, [&](const command_result& result, const Out& out) {
-    CHECK_FALSE(result.ec);
-    CHECK(result.diagnostic.empty());
-    CHECK(out == want);
-  });
-}
-
-// `bytes` are the server's refusal `code`, with its text, and leave the output empty.
-template <class Out, class Decode>
-void expect_refused(std::string_view bytes, const Out& stale, Decode decode, resp::server_errc code,
-                    std::string_view text) {
-  INFO("reply: " << parser_harness::escape(bytes));
-  decode_everywhere(bytes, stale, decode, [&](const command_result& result, const Out& out) {
-    CHECK(result.ec == code);
-    CHECK(result.diagnostic == text);
-    CHECK(out == Out{});
-  });
-}
-
-// `bytes` are not the command's reply shape: errc::malformed_entry, the output left empty.
-template <class Out, class Decode>
-void expect_malformed(std::string_view bytes, const Out& stale, Decode decode) {
-  INFO("reply: " << parser_harness::escape(bytes));
-  decode_everywhere(bytes, stale, decode, [&](const command_result& result, const Out& out) {
-    CHECK(result.ec == streams::errc::malformed_entry);
-    CHECK(result.diagnostic.starts_with("unexpected reply shape: "));
-    CHECK(out == Out{});
-  });
-}
-
-// The arguments of every command in `req`, read back through the parser.
-std::vector<std::vector<std::string>> commands_of(const resp::request& req) {
-  std::vector<std::vector<std::string>> out;
-  resp::parser p;
-  resp::value_builder builder;
-  std::string_view bytes = req.payload();
-  while (!bytes.empty()) {
-    std::error_code ec;
-    const auto n = p.consume(bytes, ec);
-    REQUIRE_FALSE(ec);
-    REQUIRE(n);
-    bytes.remove_prefix(p.consumed());
-    if (!builder.on_node(*n)) continue;
-    auto& args = out.emplace_back();
-    for (const auto& arg : builder.result().elements) args.push_back(arg.text);
-  }
-  return out;
-}
+// The checks, and the fixtures noperm_keys, noscript and attribute, are request_harness.hpp's.
+using namespace request_harness;
 
 const pending_row stale_row{"0-1", "stale", 1, 1};
 const claim_result stale_claims{{{"0-1", 1, {"f", "v"}}}, {"0-2"}};
@@ -129,13 +66,6 @@ auto decode_requeue = [](const resp::value& v, requeue_status& out) {
 // Errors Redis 7.0 sends to these commands, as sent.
 constexpr std::string_view nogroup_text = "NOGROUP No such key 's' or consumer group 'nog'";
 constexpr std::string_view nogroup = "-NOGROUP No such key 's' or consumer group 'nog'\r\n";
-// A key outside the ACL user's patterns (XPENDING, or a script's KEYS).
-constexpr std::string_view noperm_keys_text =
-    "NOPERM this user has no permissions to access one of the keys used as arguments";
-constexpr std::string_view noperm_keys =
-    "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n";
-constexpr std::string_view noscript_text = "NOSCRIPT No matching script. Please use EVAL.";
-constexpr std::string_view noscript = "-NOSCRIPT No matching script. Please use EVAL.\r\n";
 // An error inside a script: the command's own code, with the script's place appended.
 constexpr std::string_view script_nogroup_text =
     "NOGROUP No such key 's' or consumer group 'nog' script: "
@@ -150,11 +80,10 @@ constexpr std::string_view script_acl_text =
 constexpr std::string_view script_acl =
     "-ERR The user executing the script can't run this command or subcommand script: "
     "3fd868207aae404cb208c16312d78e5845b0b384, on @user_script:1.\r\n";
-// RESP3's blob error, and an attribute ahead of a reply (Redis sends neither to these commands
-// today; the decoders take them as RESP3 allows).
+// RESP3's blob error (Redis sends none to these commands today; the decoders take it as RESP3
+// allows).
 constexpr std::string_view blob_nogroup =
     "!47\r\nNOGROUP No such key 's' or consumer group 'nog'\r\n";
-constexpr std::string_view attribute = "|1\r\n+key-popularity\r\n%1\r\n$1\r\ns\r\n,0.5\r\n";
 
 }  // namespace
 
