@@ -31,6 +31,14 @@ void client::initiate_routed_exec(exec_handler handler, const resp::request& req
   router_->start_exec(std::move(handler), req, adapter, same_executor);
 }
 
+void client::initiate_refresh(exec_handler handler) {
+  router_->start_refresh(std::move(handler));
+}
+
+std::string client::node_for_slot(std::uint16_t slot) const {
+  return router_ == nullptr ? std::string() : router_->master_of(slot);
+}
+
 void client::cancel() {
   if (router_ != nullptr)
     router_->stop();

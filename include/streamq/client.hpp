@@ -13,8 +13,12 @@
 // - the topology is read with CLUSTER SHARDS (CLUSTER SLOTS on servers without it) from the
 //   masters, else the seeds; again after MOVED, CLUSTERDOWN, and every
 //   cluster.refresh_interval;
-// - a request whose keys (arguments marked resp::key) span slots is refused with
-//   client_errc::cross_slot before sending; one without keys goes to any master;
+// - a pipeline of independent commands whose keys (arguments marked resp::key) fall in
+//   several slots is split: one request per slot, run concurrently, the replies handed to the
+//   adapter in the pipeline's order once all succeeded (commands of different slots are not
+//   ordered against each other). A transaction or a command whose own keys span slots is
+//   refused with client_errc::cross_slot before sending; a request without keys goes to any
+//   master;
 // - MOVED updates the slot map and resends; ASK resends once to the target behind ASKING;
 //   TRYAGAIN and CLUSTERDOWN back off and resend, all within cluster.retry_deadline and
 //   cluster.max_attempts. A request is resent only when nothing of it ran (every reply was a
@@ -28,8 +32,11 @@
 
 #include <streamq/redis/connection.hpp>
 
+#include <boost/asio/post.hpp>
+
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <type_traits>
 
@@ -132,6 +139,32 @@ class client {
   [[nodiscard]] std::unique_ptr<redis::connection> make_dedicated_connection_for_slot(
       std::uint16_t slot, std::string_view client_name_suffix = "blocking") const;
 
+  // The master that serves `slot` according to the topology known now, as "host:port"; empty
+  // when standalone (or cluster=auto before the mode is known) and when no master is known
+  // for it. Lets a caller group keys by node, e.g. one blocking reader per master.
+  // Thread safety: on the client's executor only.
+  [[nodiscard]] std::string node_for_slot(std::uint16_t slot) const;
+
+  // Reads the cluster topology again now (after a blocking command on a dedicated connection
+  // met MOVED, say) and completes once that read ended. Signature void(error_code):
+  // client_errc::cluster_unavailable when no read ended within cluster.retry_deadline,
+  // shut_down once the client is stopping; completes at once, without error, standalone.
+  // Cancellation: none; it is bounded by cluster.retry_deadline.
+  // Thread safety: any thread.
+  template <class Token = default_token>
+  auto async_refresh_topology(Token&& token = {}) {
+    return boost::asio::async_initiate<Token, void(redis::error_code)>(
+        [this](auto handler) {
+          if (router_ == nullptr) {
+            auto ex = boost::asio::get_associated_executor(handler, get_executor());
+            boost::asio::post(ex, [h = std::move(handler)]() mutable { std::move(h)(redis::error_code{}); });
+            return;
+          }
+          initiate_refresh(std::move(handler));
+        },
+        token);
+  }
+
   // Shuts the client down: the shared connection (see connection::cancel), and in cluster
   // mode every connection the router made, ending async_run().
   // Thread safety: any thread.
@@ -141,6 +174,7 @@ class client {
   using exec_handler = boost::asio::any_completion_handler<void(redis::error_code)>;
   [[nodiscard]] bool routed_direct() const noexcept;
   void initiate_routed_run(exec_handler handler);
+  void initiate_refresh(exec_handler handler);
   void initiate_routed_exec(exec_handler handler, const resp::request& req,
                             resp::response_adapter& adapter, bool same_executor);
   [[nodiscard]] redis::connection_config dedicated_config(std::string_view suffix) const;

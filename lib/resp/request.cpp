@@ -40,8 +40,11 @@ void request::clear() noexcept {
   buffer_.clear();
   commands_ = 0;
   replies_ = 0;
+  more_.clear();
   slot_.reset();
   cross_slot_ = false;
+  command_cross_slot_ = false;
+  transaction_ = false;
   blocking_ = false;
   scan_for_block_ = false;
   skip_args_ = 0;
@@ -54,6 +57,11 @@ void request::reserve_more(std::size_t bytes) {
 }
 
 void request::begin_command(std::string_view command, std::size_t argc) {
+  const command_info info{buffer_.size(), std::nullopt, true};
+  if (commands_ == 0)
+    first_ = info;
+  else
+    more_.push_back(info);
   buffer_ += '*';
   append_decimal(buffer_, argc);
   buffer_ += "\r\n";
@@ -68,7 +76,37 @@ void request::begin_command(std::string_view command, std::size_t argc) {
   if (c == 'B' || c == 'W') blocking_ = blocking_ || any_of(command, blocking_commands);
   if (c == 'X') scan_for_block_ = iequals(command, "XREAD") || iequals(command, "XREADGROUP");
   if (c == 'S' || c == 'U' || c == 'P') push_only = any_of(command, push_only_commands);
+  if (c == 'M') transaction_ = transaction_ || iequals(command, "MULTI");
   if (!push_only) ++replies_;
+  current().replied = !push_only;
+}
+
+request::command_info request::command(std::size_t index) const noexcept {
+  return index == 0 ? first_ : more_[index - 1];
+}
+
+void request::append_command(const request& other, std::size_t index) {
+  const command_info info = other.command(index);
+  const std::size_t end =
+      index + 1 < other.commands_ ? other.command(index + 1).offset : other.buffer_.size();
+  command_info copy = info;
+  copy.offset = buffer_.size();
+  if (commands_ == 0)
+    first_ = copy;
+  else
+    more_.push_back(copy);
+  ++commands_;
+  if (info.replied) ++replies_;
+  buffer_.append(other.buffer_, info.offset, end - info.offset);
+  if (info.slot) {
+    if (slot_ && *slot_ != *info.slot) cross_slot_ = true;
+    if (!slot_) slot_ = info.slot;
+  }
+  // Flags known only for the whole of `other` carry over: conservative, and the router splits
+  // only requests that have none of them.
+  command_cross_slot_ = command_cross_slot_ || other.command_cross_slot_;
+  transaction_ = transaction_ || other.transaction_;
+  blocking_ = blocking_ || other.blocking_;
 }
 
 void request::append_bulk(std::string_view data) {
@@ -101,6 +139,9 @@ void request::note_key(std::string_view name) noexcept {
   const std::uint16_t s = hash_slot(name);
   if (slot_ && *slot_ != s) cross_slot_ = true;
   if (!slot_) slot_ = s;
+  auto& own = current().slot;
+  if (own && *own != s) command_cross_slot_ = true;
+  if (!own) own = s;
 }
 
 void request::end_command() noexcept {

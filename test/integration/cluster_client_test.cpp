@@ -169,7 +169,7 @@ TEST_CASE("cluster client: keys on every master round-trip through one client") 
   });
 }
 
-TEST_CASE("cluster client: a request whose keys span slots is refused before sending") {
+TEST_CASE("cluster client: a command or transaction whose keys span slots is refused before sending") {
   redis_cluster c;
   const auto tags = tag_per_master(c);
   const std::string a = "x:" + tags.begin()->second;
@@ -181,16 +181,57 @@ TEST_CASE("cluster client: a request whose keys span slots is refused before sen
     resp::response<std::string> r;
     const auto [ec] = co_await cl.async_exec(req, r, tuple_awaitable);
     CHECK(ec == redis::client_errc::cross_slot);
-    // Two commands of one request in different slots: refused as well.
+    // A transaction over two slots cannot run on one node: refused as well.
     resp::request two;
+    two.push("MULTI");
     two.push("SET", resp::key{a}, "1");
     two.push("SET", resp::key{b}, "2");
-    resp::response<std::string, std::string> r2;
+    two.push("EXEC");
+    resp::response<resp::value, resp::value, resp::value, resp::value> r2;
     const auto [ec2] = co_await cl.async_exec(two, r2, tuple_awaitable);
     CHECK(ec2 == redis::client_errc::cross_slot);
   });
   CHECK(c.command(c.owner(resp::hash_slot(a)), {"EXISTS", a}) == ":0\r\n");
   CHECK(c.command(c.owner(resp::hash_slot(b)), {"EXISTS", b}) == ":0\r\n");
+}
+
+TEST_CASE("cluster client: a pipeline over several masters is split and its replies come in order") {
+  redis_cluster c;
+  const auto tags = tag_per_master(c);
+  REQUIRE(tags.size() == 3);
+  std::vector<std::string> keys;
+  for (const auto& [master, tag] : tags) keys.push_back("split:" + tag);
+  streamq::test::run_with_client(c.url(0) + "?cluster=on", [&](client& cl) -> asio::awaitable<void> {
+    // Interleaved: master 0, 1, 0, keyless, 2, 1; each INCR's reply says which it was.
+    resp::request req;
+    req.push("INCR", resp::key{keys[0]});
+    req.push("INCRBY", resp::key{keys[1]}, 10);
+    req.push("INCR", resp::key{keys[0]});
+    req.push("PING");
+    req.push("INCRBY", resp::key{keys[2]}, 100);
+    req.push("INCRBY", resp::key{keys[1]}, 10);
+    REQUIRE(req.cross_slot());
+    resp::response<long long, long long, long long, std::string, long long, long long> r;
+    const auto [ec] = co_await cl.async_exec(req, r, tuple_awaitable);
+    REQUIRE_FALSE(ec);
+    CHECK(r.get<0>().value() == 1);
+    CHECK(r.get<1>().value() == 10);
+    CHECK(r.get<2>().value() == 2);
+    CHECK(r.get<3>().value() == "PONG");
+    CHECK(r.get<4>().value() == 100);
+    CHECK(r.get<5>().value() == 20);
+    // A size mismatch is refused before anything is sent.
+    resp::response<long long> one;
+    const auto [mismatch] = co_await cl.async_exec(req, one, tuple_awaitable);
+    CHECK(mismatch == redis::client_errc::response_size_mismatch);
+  });
+  // Each key is on its own master, with the value the pipeline left.
+  std::size_t i = 0;
+  for (const auto& [master, tag] : tags) {
+    CHECK(c.command(master, {"GET", keys[i]}) ==
+          bulk(i == 0 ? "2" : i == 1 ? "20" : "100"));
+    ++i;
+  }
 }
 
 TEST_CASE("cluster client: cluster=auto against a standalone server goes direct") {
@@ -625,4 +666,31 @@ TEST_CASE("cluster client: a caller on another thread cancels a request waiting 
   client_thread.join();
   REQUIRE(run_result.has_value());
   CHECK(*run_result == redis::client_errc::shut_down);
+}
+
+TEST_CASE("cluster client: node_for_slot names each slot's master and a refresh re-reads the map") {
+  redis_cluster c;
+  const auto tags = tag_per_master(c);
+  streamq::test::run_with_client(c.url(0) + "?cluster=on", [&](client& cl) -> asio::awaitable<void> {
+    // Until a request needed the map it may be unknown: a refresh reads it.
+    const auto [ec] = co_await cl.async_refresh_topology(tuple_awaitable);
+    REQUIRE_FALSE(ec);
+    for (const auto& [master, tag] : tags)
+      CHECK(cl.node_for_slot(resp::hash_slot(tag)) ==
+            "127.0.0.1:" + std::to_string(c.port(master)));
+    // A slot moved behind the client's back: the map says so after a refresh.
+    const std::uint16_t slot = resp::hash_slot(tags.begin()->second);
+    const std::size_t to = tags.rbegin()->first;
+    c.move_slot(slot, to);
+    const auto [ec2] = co_await cl.async_refresh_topology(tuple_awaitable);
+    REQUIRE_FALSE(ec2);
+    CHECK(cl.node_for_slot(slot) == "127.0.0.1:" + std::to_string(c.port(to)));
+  });
+  // Standalone: no node names, and a refresh completes at once.
+  streamq::test::redis_server server;
+  streamq::test::run_with_client(server.url(), [&](client& cl) -> asio::awaitable<void> {
+    CHECK(cl.node_for_slot(0).empty());
+    const auto [ec] = co_await cl.async_refresh_topology(tuple_awaitable);
+    CHECK_FALSE(ec);
+  });
 }

@@ -75,7 +75,7 @@ const std::string noperm_config_text =
 
 }  // namespace
 
-TEST_CASE("INFO memory: maxmemory_policy's value, or none; errors; other shapes") {
+TEST_CASE("INFO memory: maxmemory_policy's value, or none - errors - other shapes") {
   // As Redis 7.0 sends it, trimmed to a few lines around the one that matters.
   const std::string info =
       "# Memory\r\nused_memory:1103520\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\n"
@@ -250,7 +250,7 @@ TEST_CASE("purge of every dead letter: how many there were, read from the transa
       });
 }
 
-TEST_CASE("republish_dead_letter: the new entry's ID, or empty when gone; errors; shapes") {
+TEST_CASE("republish_dead_letter: the new entry's ID, or empty when gone - errors - shapes") {
   expect_decoded<std::string>("$15\r\n1764657241234-0\r\n", "stale", decode_republish,
                               "1764657241234-0");
   expect_decoded<std::string>("$0\r\n\r\n", "stale", decode_republish, "");

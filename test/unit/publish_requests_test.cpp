@@ -52,7 +52,7 @@ const std::string too_small_text =
 
 }  // namespace
 
-TEST_CASE("XADD: the entry ID, by decode_xadd and by xadd_reply alike; errors; other shapes") {
+TEST_CASE("XADD: the entry ID, by decode_xadd and by xadd_reply alike - errors - other shapes") {
   for (const auto& [bytes, id] : std::vector<std::pair<std::string, std::string>>{
            {"$15\r\n1764657241234-0\r\n", "1764657241234-0"},
            {"$19\r\n1764657241234-12345\r\n", "1764657241234-12345"},  // past the SSO size

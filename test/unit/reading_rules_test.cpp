@@ -11,6 +11,8 @@
 #include <doctest/doctest.h>
 
 #include <ostream>  // doctest prints error codes with it
+#include <string>
+#include <vector>
 
 using namespace streamq::streams;
 using namespace streamq::streams::detail;
@@ -34,7 +36,7 @@ TEST_CASE("a sound reply, with entries or after a BLOCK timeout, is dispatched")
   CHECK(after_read(none, none, parse_error).what == read_next::dispatch);
 }
 
-TEST_CASE("connection trouble: read again; a read that was written is recovered") {
+TEST_CASE("connection trouble: read again - a read that was written is recovered") {
   // Not written (not connected): it never ran.
   const auto unsent = after_read(client_errc::not_connected, none, reset);
   CHECK(unsent.what == read_next::read_again);
@@ -86,7 +88,7 @@ TEST_CASE("a reply of another shape: reported, session dropped, recovered, read 
   CHECK(next.recover_own);
 }
 
-TEST_CASE("the group or stream vanished: recreated; other refusals end run()") {
+TEST_CASE("the group or stream vanished: recreated - other refusals end run()") {
   for (const auto code : {server_errc::nogroup, server_errc::unblocked}) {
     const auto next = after_read(none, std::error_code(code), none);
     CHECK(next.what == read_next::recreate_group);
@@ -100,4 +102,54 @@ TEST_CASE("the group or stream vanished: recreated; other refusals end run()") {
     CHECK(next.report == code);
     CHECK_FALSE(next.drop_session);
   }
+}
+
+TEST_CASE("a cluster fault on a read regroups the topics by the nodes that serve them now") {
+  for (const auto fault : {server_errc::moved, server_errc::ask, server_errc::readonly,
+                           server_errc::tryagain, server_errc::clusterdown}) {
+    CAPTURE(static_cast<int>(fault));
+    const auto next = after_read(none, std::error_code(fault), none, /*clustered=*/true);
+    CHECK(next.what == read_next::reroute);
+    CHECK_FALSE(next.report);        // the read was refused whole: nothing to tell, nothing lost
+    CHECK_FALSE(next.recover_own);
+    CHECK_FALSE(next.drop_session);
+  }
+  // A stream migrated away releases the read on its old master with UNBLOCKED: rerouted, not
+  // reported as a loss (the new master answers NOGROUP if the group is really gone).
+  const auto migrated = after_read(none, std::error_code(server_errc::unblocked), none, true);
+  CHECK(migrated.what == read_next::reroute);
+  CHECK_FALSE(migrated.report);
+  CHECK(after_read(none, std::error_code(server_errc::unblocked), none).what ==
+        read_next::recreate_group);
+  // Other refusals keep their meaning in a cluster.
+  CHECK(after_read(none, std::error_code(server_errc::noperm), none, true).what ==
+        read_next::stop);
+  CHECK(after_read(none, std::error_code(server_errc::nogroup), none, true).what ==
+        read_next::recreate_group);
+}
+
+TEST_CASE("in a cluster, connection trouble regroups too: the node may be gone") {
+  const auto unsent = after_read(client_errc::not_connected, none, reset, /*clustered=*/true);
+  CHECK(unsent.what == read_next::reroute);
+  CHECK_FALSE(unsent.recover_own);
+  const auto lost = after_read(client_errc::outcome_unknown, none, reset, true);
+  CHECK(lost.what == read_next::reroute);
+  CHECK(lost.recover_own);
+  const auto overdue = after_read(client_errc::timeout, none, none, true);
+  CHECK(overdue.what == read_next::reroute);
+  CHECK(overdue.drop_session);
+  // A hostile reply is the peer's fault, not the topology's: read again, reported.
+  const auto hostile = after_read(client_errc::outcome_unknown, none, parse_error, true);
+  CHECK(hostile.what == read_next::read_again);
+  CHECK(hostile.report == parse_errc::invalid_type_byte);
+  // Standalone, the same failures read again on the same connection.
+  CHECK(after_read(client_errc::not_connected, none, reset).what == read_next::read_again);
+}
+
+TEST_CASE("group_topics: one reader per place, topics in order") {
+  const std::vector<std::string> standalone{"", "", ""};
+  CHECK(group_topics(standalone) == std::vector<std::vector<std::size_t>>{{0, 1, 2}});
+  const std::vector<std::string> slots{"7000", "15495", "7000", "3300", "15495"};
+  CHECK(group_topics(slots) == std::vector<std::vector<std::size_t>>{{0, 2}, {1, 4}, {3}});
+  CHECK(group_topics(std::vector<std::string>{}).empty());
 }

@@ -55,7 +55,7 @@ auto decode_fire = [](const resp::value& v, fire_status& out) {
 
 }  // namespace
 
-TEST_CASE("schedule: stored with its due and now times, or a duplicate; errors; other shapes") {
+TEST_CASE("schedule: stored with its due and now times, or a duplicate - errors - other shapes") {
   const scheduled_reply stale{true, "stale", 5, 6};
   // As captured: Lua's numbers arrive as integers, the zero-padded task ID as text.
   expect_decoded<scheduled_reply>(
@@ -123,7 +123,7 @@ TEST_CASE("ZCARD: how many tasks wait, errors, other shapes") {
     expect_malformed<std::uint64_t>(wrong, 9, decode_zcard);
 }
 
-TEST_CASE("poll_scheduled: moved, the next due time and the server's clock; errors; shapes") {
+TEST_CASE("poll_scheduled: moved, the next due time and the server's clock - errors - shapes") {
   const polled_tasks stale{3, 4, 5};
   // As captured: next due is a score (text), or the string "-1" when nothing waits.
   expect_decoded<polled_tasks>("*3\r\n:2\r\n$13\r\n1796198295000\r\n:1796198294149\r\n", stale,

@@ -42,7 +42,7 @@ resp::value text(const char* s) {
 
 }  // namespace
 
-TEST_CASE("script_pipeline: every call answered in one round trip; the trailer kept") {
+TEST_CASE("script_pipeline: every call answered in one round trip - the trailer kept") {
   // XADD, a keyed publish (script), XADD, then WAIT.
   replies_everywhere("$3\r\n1-0\r\n*2\r\n:1\r\n$3\r\n1-1\r\n$3\r\n1-2\r\n:1\r\n", 4,
                      [&](std::span<const resp::value> replies) {
@@ -104,7 +104,7 @@ TEST_CASE("script_pipeline: only the calls answered NOSCRIPT go again, by source
   });
 }
 
-TEST_CASE("script_pipeline: a NOSCRIPT to a call sent by source stands; no third round trip") {
+TEST_CASE("script_pipeline: a NOSCRIPT to a call sent by source stands - no third round trip") {
   replies_everywhere(noscript, 1, [&](std::span<const resp::value> replies) {
     script_pipeline p(1);
     REQUIRE(p.on_replies(copy(replies)));

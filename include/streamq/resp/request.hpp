@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace streamq::resp {
 
@@ -48,8 +49,26 @@ class request {
   [[nodiscard]] bool has_blocking_command() const noexcept { return blocking_; }
   // The slot shared by every key marked with key{}; nullopt when no key was marked.
   [[nodiscard]] std::optional<std::uint16_t> slot() const noexcept { return slot_; }
-  // True when marked keys fall in different slots (refused by a cluster).
+  // True when marked keys fall in different slots: no one cluster node can run the whole
+  // request (see command_cross_slot() and has_transaction() for whether it can be split).
   [[nodiscard]] bool cross_slot() const noexcept { return cross_slot_; }
+  // True when one command's own keys fall in different slots: a cluster answers CROSSSLOT
+  // whatever node it reaches.
+  [[nodiscard]] bool command_cross_slot() const noexcept { return command_cross_slot_; }
+  // True when a command is MULTI: the request holds a transaction, which runs on one node.
+  [[nodiscard]] bool has_transaction() const noexcept { return transaction_; }
+
+  // One command of the request, for the cluster router, which splits a pipeline whose
+  // commands live in different slots into one request per slot.
+  struct command_info {
+    std::size_t offset = 0;              // where its bytes start in payload()
+    std::optional<std::uint16_t> slot;  // its first key's slot; nullopt: no key marked
+    bool replied = true;                 // answered by a reply (not a RESP3 push-only one)
+  };
+  // Command `index` (< command_count()).
+  [[nodiscard]] command_info command(std::size_t index) const noexcept;
+  // Appends command `index` of `other` as it is: its bytes and what is known about it.
+  void append_command(const request& other, std::size_t index);
 
   // Empties the request, keeping its buffer's capacity.
   void clear() noexcept;
@@ -119,11 +138,18 @@ class request {
   void note_key(std::string_view name) noexcept;
   void end_command() noexcept;
 
+  command_info& current() noexcept { return commands_ == 1 ? first_ : more_.back(); }
+
   std::string buffer_;
   std::size_t commands_ = 0;
   std::size_t replies_ = 0;
+  // Per command: the first inline, so a one-command request allocates nothing for it.
+  command_info first_;
+  std::vector<command_info> more_;
   std::optional<std::uint16_t> slot_;
   bool cross_slot_ = false;
+  bool command_cross_slot_ = false;
+  bool transaction_ = false;
   bool blocking_ = false;
   // Set while appending the options of XREAD/XREADGROUP (up to STREAMS): a BLOCK option
   // makes the request blocking. skip_args_ steps over option values (COUNT n, GROUP g c) so

@@ -79,6 +79,11 @@ struct consumer_event {
     recovery_failed,        // re-reading this consumer's own pending entries failed
     cleanup_failed,         // removing idle consumers of the group failed
     read_failed,            // XREADGROUP failed other than by connection trouble
+    // Redis Cluster: a topic's slot moved (resharding, failover) or its node became
+    // unreachable; the blocking readers (one per hash slot of the topics) were sent to the
+    // masters the topology read after it names. Nothing is lost; told at info level. `code`
+    // is what the read met.
+    topics_rerouted,
   };
   kind what;
   std::string topic;

@@ -12,6 +12,18 @@
 // everything queued while one XADDs+WAIT round trip is in flight goes out together in the next
 // (one WAIT for the whole group).
 //
+// On a Redis Cluster (client in cluster mode) a WAIT counts only the replicas of the master it
+// is sent to, for the writes made on its own connection: run() keeps one dedicated connection
+// per master (made when a publish first goes there), splits each group by the master serving
+// each topic's slot, and sends every part with a WAIT of its own, the parts concurrently. A
+// publish the cluster refused before running it (MOVED, ASK, TRYAGAIN, CLUSTERDOWN; READONLY
+// from a former master) goes back to the front of the queue with its sequence number, the
+// topology is read again (connections to nodes no longer masters are closed), and it is sent
+// where its slot is now: at most cluster_config::max_attempts sends, within timeout +
+// request_timeout of its first send; then the server's refusal is what publish() throws.
+// A migrating slot's ASK is not followed (that WAIT would count another master's replicas):
+// the publish waits for the migration to end that way.
+//
 // Idempotency keys work as with publisher (envelope_options::idempotency_key, same keys, same
 // script): a publish retried with the key of one that already landed (after
 // replication_timeout or publish_indeterminate) adds nothing and returns the first entry's ID,
@@ -64,7 +76,8 @@ struct durable_publisher_stats {
   std::uint64_t confirmed = 0;    // entries on the master and on `replicas` replicas
   std::uint64_t unconfirmed = 0;  // added, but WAIT timed out (replication_timeout)
   std::uint64_t failed = 0;       // refused, or the connection failed
-  std::uint64_t round_trips = 0;  // XADDs+WAIT groups sent
+  // XADDs+WAIT round trips (on a cluster: one per master each group went to).
+  std::uint64_t round_trips = 0;
   // Of the confirmed and unconfirmed, those that added nothing: their idempotency key had
   // been used, and the first entry's ID was returned.
   std::uint64_t duplicates = 0;
@@ -81,15 +94,18 @@ class durable_publisher {
   durable_publisher(const durable_publisher&) = delete;
   durable_publisher& operator=(const durable_publisher&) = delete;
 
-  // The owner operation: runs the dedicated connection and sends queued publishes until
-  // cancelled; then fails what is still queued with client_errc::shut_down and returns.
+  // The owner operation: runs the dedicated connection (one per master on a cluster) and
+  // sends queued publishes until cancelled; then fails what is still queued with
+  // client_errc::shut_down, stops its connections and returns once they have ended. It also
+  // ends when a connection of its own ends by itself (a fatal error: credentials, TLS).
   boost::asio::awaitable<void> run();
 
   // Publishes and returns the entry ID once `replicas` replicas confirmed it. Throws
   // boost::system::system_error: errc::invalid_name / message_too_large / invalid_utf8 (the
   // field named in what(); nothing sent); errc::replication_timeout (on the master, not
   // confirmed: it may be lost with the master); errc::publish_indeterminate (sent, connection
-  // lost before the reply); resp::server_errc (refused, e.g. oom);
+  // lost before the reply); resp::server_errc (refused, e.g. oom; on a cluster, moved, ask,
+  // tryagain, clusterdown or readonly once it may not be sent again: see above);
   // redis::client_errc::shut_down when run() is not running or stopped.
   // Must be called on the client's executor; `topic` and `message` are copied first.
   //
@@ -101,7 +117,8 @@ class durable_publisher {
   // idempotency key), and its reply, when it comes, is dropped. Either way the publisher keeps
   // nothing of it and stays usable; a caller already cancelled when it calls publish gets
   // operation_aborted and nothing is queued. Messages get their sequence number when taken
-  // into a round trip, so one that never went out leaves no gap.
+  // into a round trip, so one that never went out leaves no gap (on a cluster, one refused
+  // unrun and cancelled while queued again does leave one: it was numbered, never added).
   boost::asio::awaitable<std::string> publish(std::string_view topic,
                                               const google::protobuf::Message& message);
   boost::asio::awaitable<std::string> publish(std::string_view topic,

@@ -86,6 +86,36 @@ std::unique_ptr<connection> router::make_dedicated(std::optional<std::uint16_t> 
   return std::make_unique<connection>(ex_, std::move(config));
 }
 
+std::string router::master_of(std::uint16_t slot) const {
+  if (mode_ != mode::cluster) return {};
+  const shard* s = map_.owner(slot);
+  if (s == nullptr || !s->master.known) return {};
+  return to_string(s->master.address);
+}
+
+void router::start_refresh(exec_handler handler) {
+  asio::co_spawn(
+      ex_, refresh_now(shared_from_this()),
+      [h = std::move(handler)](std::exception_ptr failure, error_code ec) mutable {
+        if (failure) ec = asio::error::fault;
+        auto ex = asio::get_associated_executor(h);
+        asio::dispatch(ex, asio::append(std::move(h), ec));
+      });
+}
+
+asio::awaitable<error_code> router::refresh_now(std::shared_ptr<router> self) {
+  router& r = *self;
+  while (r.mode_ == mode::detecting && !r.stopping_) {
+    if (!co_await r.wait_topology(r.limits_.deadline))
+      co_return client_errc::cluster_unavailable;
+  }
+  if (r.stopping_ || r.mode_ == mode::stopped) co_return client_errc::shut_down;
+  if (r.mode_ != mode::cluster) co_return error_code{};
+  r.request_refresh();
+  if (!co_await r.wait_topology(r.limits_.deadline)) co_return client_errc::cluster_unavailable;
+  co_return error_code{};
+}
+
 // ---- owner --------------------------------------------------------------------------------
 
 asio::awaitable<error_code> router::run() {

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -52,6 +53,14 @@ class router : public std::enable_shared_from_this<router> {
   // Ends run(). Any thread.
   void stop();
 
+  // The master serving `slot` according to the slot map now, as "host:port"; empty outside
+  // cluster mode or when no master is known for it. On the executor only.
+  [[nodiscard]] std::string master_of(std::uint16_t slot) const;
+  // client::async_refresh_topology: asks for a topology read and completes (with no error)
+  // once one ended, or at once outside cluster mode; client_errc::cluster_unavailable when
+  // none ended within the retry deadline. Any thread.
+  void start_refresh(exec_handler handler);
+
   // A blocking-capable connection to the master serving `slot` (the seed when the topology is
   // not known or `slot` is empty). On the executor only.
   [[nodiscard]] std::unique_ptr<connection> make_dedicated(std::optional<std::uint16_t> slot,
@@ -68,6 +77,8 @@ class router : public std::enable_shared_from_this<router> {
   boost::asio::awaitable<error_code> serve();
   boost::asio::awaitable<error_code> detect(bool& cluster);
   boost::asio::awaitable<error_code> maintain_topology();
+  // start_refresh's body; holds the router alive while it runs.
+  static boost::asio::awaitable<error_code> refresh_now(std::shared_ptr<router> self);
   boost::asio::awaitable<bool> refresh();
   boost::asio::awaitable<bool> refresh_from(connection& conn);
   boost::asio::awaitable<void> shut_down();
@@ -75,6 +86,10 @@ class router : public std::enable_shared_from_this<router> {
                                           resp::response_adapter& adapter);
   boost::asio::awaitable<error_code> exec_routed(const resp::request& req,
                                                  resp::response_adapter& adapter);
+  // A pipeline over several slots (request_split.hpp): its parts run concurrently, each as
+  // exec_routed; the caller's adapter gets every reply, in order, when all parts succeeded.
+  boost::asio::awaitable<error_code> exec_split(const resp::request& req,
+                                                resp::response_adapter& adapter);
 
   // Waits until the topology event fires, `limit` passes, or the caller is cancelled; true
   // when it fired.

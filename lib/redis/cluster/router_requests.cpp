@@ -5,6 +5,7 @@
 
 #include "cluster_commands.hpp"
 #include "redirect_adapter.hpp"
+#include "request_split.hpp"
 
 #include <streamq/redis/deadline.hpp>
 
@@ -13,7 +14,9 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -138,9 +141,13 @@ asio::awaitable<error_code> router::exec(const resp::request& req,
 
 asio::awaitable<error_code> router::exec_routed(const resp::request& req,
                                                 resp::response_adapter& adapter) {
-  // Redis would answer CROSSSLOT; refused here, nothing is sent.
-  if (req.cross_slot()) co_return client_errc::cross_slot;
   if (req.has_blocking_command()) co_return client_errc::blocking_command_on_shared_connection;
+  if (req.cross_slot()) {
+    // Independent commands of several slots are split; anything else Redis would answer with
+    // CROSSSLOT, so it is refused here and nothing is sent.
+    if (!splittable(req)) co_return client_errc::cross_slot;
+    co_return co_await exec_split(req, adapter);
+  }
   const auto start = clock::now();
   redirect_adapter wrap(adapter);
   resp::request asking;
@@ -213,6 +220,45 @@ asio::awaitable<error_code> router::exec_routed(const resp::request& req,
         break;
     }
   }
+}
+
+asio::awaitable<error_code> router::exec_split(const resp::request& req,
+                                               resp::response_adapter& adapter) {
+  if (adapter.expected_replies() != resp::response_adapter::any_count &&
+      adapter.expected_replies() != req.reply_count())
+    co_return client_errc::response_size_mismatch;
+  const auto parts = split_by_slot(req);
+  std::vector<reply_recorder> recorded(parts.size());
+  auto part = [](std::shared_ptr<router> self, const resp::request& r,
+                 resp::response_adapter& a) -> asio::awaitable<error_code> {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    // As exec(): every cancellation type reaches the part's connection.
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+    co_return co_await self->exec_routed(r, a);
+  };
+  using part_op = decltype(asio::co_spawn(
+      ex_, part(shared_from_this(), parts.front().req, recorded.front()), asio::deferred));
+  std::vector<part_op> ops;
+  ops.reserve(parts.size());
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    ops.push_back(
+        asio::co_spawn(ex_, part(shared_from_this(), parts[i].req, recorded[i]), asio::deferred));
+  // The caller's cancellation reaches every part (the group forwards it); each decides by
+  // what it wrote, as a whole request would.
+  auto [order, failures, results] =
+      co_await asio::experimental::make_parallel_group(std::move(ops))
+          .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+  (void)order;
+  error_code first;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const error_code ec = failures[i] ? error_code(asio::error::fault) : results[i];
+    // A part that may have run makes the whole request's outcome unknown.
+    if (ec == client_errc::outcome_unknown) co_return ec;
+    if (ec && !first) first = ec;
+  }
+  if (first) co_return first;
+  merge_replies(parts, recorded, adapter);
+  co_return error_code{};
 }
 
 }  // namespace streamq::redis::cluster

@@ -10,7 +10,7 @@
 
 #include <charconv>
 #include <cmath>
-#include <ranges>
+#include <vector>
 #include <utility>
 
 namespace streamq::streams::detail {
@@ -163,9 +163,12 @@ command_result decode_stream_states(std::span<const resp::value> replies, std::s
 void build_read_new(resp::request& req, const std::string& group, const std::string& consumer,
                     std::size_t count, std::chrono::milliseconds block,
                     std::span<const std::string_view> streams) {
-  auto keys = streams | std::views::transform([](std::string_view s) { return resp::key{s}; });
-  auto new_entries =
-      streams | std::views::transform([](std::string_view) { return std::string_view(">"); });
+  // Plain vectors, not std::views::transform: clang 14 (the fuzz build) cannot instantiate
+  // libstdc++ 12's range adaptors. One read per block period, so the two allocations are noise.
+  std::vector<resp::key> keys;
+  keys.reserve(streams.size());
+  for (std::string_view s : streams) keys.push_back(resp::key{s});
+  const std::vector<std::string_view> new_entries(streams.size(), std::string_view(">"));
   req.push("XREADGROUP", "GROUP", group, consumer, "COUNT", count, "BLOCK", block.count(),
            "STREAMS", keys, new_entries);
 }

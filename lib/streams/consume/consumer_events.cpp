@@ -2,6 +2,7 @@
 // record each, with a stable event name); health() gathers the connection's state and the last
 // failed request.
 #include "consumer_impl.hpp"
+#include "support/failure_log.hpp"
 
 namespace streamq::streams::detail {
 
@@ -23,6 +24,7 @@ std::string_view event_name(consumer_event::kind what) {
     case k::recovery_failed: return "recovery_failed";
     case k::cleanup_failed: return "cleanup_failed";
     case k::read_failed: return "read_failed";
+    case k::topics_rerouted: return "topics_rerouted";
   }
   return "unknown";
 }
@@ -34,6 +36,7 @@ log_level level_of(consumer_event::kind what) {
     case k::ownership_lost:
     case k::unsafe_eviction_policy:
     case k::eviction_policy_unknown: return log_level::warning;
+    case k::topics_rerouted: return log_level::info;
     default: return log_level::error;
   }
 }
@@ -43,8 +46,7 @@ void consumer_impl::report(consumer_event::kind what, const std::string& topic,
                            std::string detail, error_code code) {
   consumer_event event{what, topic, std::move(detail), code};
   if (config_.log.enabled(level_of(what))) {
-    const std::string code_text =
-        code ? std::string(code.category().name()) + ":" + std::to_string(code.value()) : "";
+    const std::string code_text = code ? code_string(code) : "";
     config_.log.log(level_of(what), "consumer", event_name(what), event.detail,
                     {{"group", config_.group},
                      {"consumer", config_.name},

@@ -4,6 +4,7 @@
 #include "consumer_impl.hpp"
 #include "sansio/delivery.hpp"
 #include "commands/consumer_commands.hpp"
+#include "support/failure_log.hpp"
 
 #include <streamq/redis/deadline.hpp>
 
@@ -31,9 +32,6 @@ std::int64_t now_unix_ms() {
       .count();
 }
 
-std::string code_string(const error_code& ec) {
-  return std::string(ec.category().name()) + ":" + std::to_string(ec.value());
-}
 }  // namespace
 
 void consumer_impl::record_latency(std::chrono::steady_clock::duration took) noexcept {

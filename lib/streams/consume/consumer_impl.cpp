@@ -8,17 +8,21 @@
 
 #include <streamq/detail/race.hpp>
 #include <streamq/redis/deadline.hpp>
+#include <streamq/resp/request.hpp>
 #include <streamq/streams/server_check.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <unistd.h>
 
 #include <cstdio>
+#include <memory>
 #include <stdexcept>
 
 namespace streamq::streams::detail {
@@ -154,7 +158,6 @@ asio::awaitable<void> consumer_impl::run_once() {
   // over.
   stopping_ = false;
   stop_reading_ = false;
-  recover_own_ = true;
   fatal_ = nullptr;
   stop_.reset();
   stream_names_.clear();
@@ -166,11 +169,10 @@ asio::awaitable<void> consumer_impl::run_once() {
   const auto cs = co_await asio::this_coro::cancellation_state;
   if (cs.cancelled() != asio::cancellation_type::none || stop_.requested()) co_return;
   if (started.failure) std::rethrow_exception(started.failure);
-  auto conn = client_.make_dedicated_connection("consumer");
   start_workers();
   // Ends when run() is cancelled, stop() is called or a loop ends (by failing: the loops run
   // until cancelled otherwise); the others are then cancelled and awaited.
-  const auto ended = co_await race(read_side(*conn), claim_loop(), retry_loop(), ack_loop(),
+  const auto ended = co_await race(read_slots(), claim_loop(), retry_loop(), ack_loop(),
                                    keepalive_loop(), timeout_loop(), stop_.wait());
   if (ended.failure && !fatal_) fatal_ = ended.failure;
   co_await asio::this_coro::reset_cancellation_state();
@@ -192,18 +194,70 @@ asio::awaitable<void> consumer_impl::uncancellable(asio::awaitable<void> op) {
 // side stops in order: no new read is sent, the one in flight ends by its BLOCK time and its
 // entries go to the workers (drain() gives them shutdown_grace), then the connection closes.
 // Only a read that overruns its BLOCK time by stop_read_margin is cut off.
-asio::awaitable<void> consumer_impl::read_side(redis::connection& conn) {
+// Standalone, one reader on one dedicated connection reads every topic. On a Redis Cluster one
+// XREADGROUP may name streams of one hash slot only (CROSSSLOT otherwise, even when the slots
+// share a node), so the topics are grouped by slot and each group gets a reader on a
+// connection of its own to the master serving that slot (topics sharing a hash tag share a
+// reader). A read refused by a cluster fault (the slot moved, the node failed over or is gone)
+// stops every reader after its read in flight; the topology is read again and each reader
+// goes to its slot's master then. Handler slots are shared: each reader asks for what is free
+// when it reads, so with N readers up to N reads' worth of entries may wait for a handler
+// (held, their claims refreshed).
+asio::awaitable<void> consumer_impl::read_slots() {
+  constexpr std::chrono::milliseconds reroute_pause{100};
+  const auto cs = co_await asio::this_coro::cancellation_state;
+  const auto executor = co_await asio::this_coro::executor;
+  std::vector<std::string> place_of(subs_.size());
+  for (;;) {
+    for (std::size_t t = 0; t < subs_.size(); ++t) {
+      const auto slot = resp::hash_slot(subs_[t].keys.stream());
+      place_of[t] = client_.node_for_slot(slot).empty() ? std::string() : std::to_string(slot);
+    }
+    const auto groups = group_topics(place_of);
+    reroute_ = false;
+    std::vector<std::unique_ptr<redis::connection>> conns;
+    for (const auto& topics : groups)
+      conns.push_back(client_.make_dedicated_connection_for_slot(
+          resp::hash_slot(subs_[topics.front()].keys.stream()), "consumer"));
+    if (groups.size() == 1) {
+      co_await read_side(*conns.front(), groups.front());
+    } else {
+      using reader_op = decltype(asio::co_spawn(
+          executor, read_side(*conns.front(), groups.front()), asio::deferred));
+      std::vector<reader_op> readers;
+      for (std::size_t g = 0; g < groups.size(); ++g)
+        readers.push_back(asio::co_spawn(executor, read_side(*conns[g], groups[g]), asio::deferred));
+      // Cancelling run() reaches every reader through the group; each stops in order.
+      auto [order, failures] = co_await asio::experimental::make_parallel_group(std::move(readers))
+                                   .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+      (void)order;
+      for (const auto& f : failures)
+        if (f && !fatal_) fatal_ = f;
+    }
+    if (!reroute_ || fatal_ || stop_reading_ || cs.cancelled() != asio::cancellation_type::none)
+      co_return;
+    report(consumer_event::kind::topics_rerouted, "",
+           "a read met " + reroute_cause_.message() + "; sending each reader to the master of its slot now",
+           reroute_cause_);
+    asio::steady_timer pause(executor, reroute_pause);
+    co_await pause.async_wait(use_tuple);
+    co_await client_.async_refresh_topology(use_tuple);
+  }
+}
+
+asio::awaitable<void> consumer_impl::read_side(redis::connection& conn,
+                                               const std::vector<std::size_t>& topics) {
   constexpr std::chrono::milliseconds stop_read_margin{1000};
   co_await asio::this_coro::throw_if_cancelled(false);
   const auto executor = co_await asio::this_coro::executor;
   asio::steady_timer finished(executor, asio::steady_timer::time_point::max());
   bool done = false;
   asio::cancellation_signal cut_off;
-  auto reading = [this, &conn]() -> asio::awaitable<void> {
+  auto reading = [this, &conn, &topics]() -> asio::awaitable<void> {
     auto run_connection = [&conn]() -> asio::awaitable<void> {
       co_await conn.async_run(use_tuple);
     };
-    const auto ended = co_await race(run_connection(), read_loop(conn));
+    const auto ended = co_await race(run_connection(), read_loop(conn, topics));
     if (ended.failure && !fatal_) fatal_ = ended.failure;
   };
   // Not a branch of this coroutine's own: run()'s cancellation must not reach it directly.
@@ -227,25 +281,36 @@ asio::awaitable<void> consumer_impl::read_side(redis::connection& conn) {
   }
 }
 
-asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
+asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn,
+                                               const std::vector<std::size_t>& topics) {
   stream_read_reply reply(stream_names_);  // reused: its entry vector keeps its capacity
   reply.reuse_entries_from(&spare_entries_);
   std::vector<std::string_view> streams;
   std::vector<std::size_t> room;  // per topic: free slots (plan_read)
   resp::request req;
   const auto cs = co_await asio::this_coro::cancellation_state;
-  auto stopped = [&] { return stop_reading_ || cs.cancelled() != asio::cancellation_type::none; };
+  auto stopped = [&] {
+    return stop_reading_ || reroute_ || fatal_ || cs.cancelled() != asio::cancellation_type::none;
+  };
+  // A topology is known when the topics were grouped: a transport failure may mean their node
+  // is gone (after_read's `clustered`).
+  const bool clustered = !client_.node_for_slot(
+                              resp::hash_slot(subs_[topics.front()].keys.stream()))
+                              .empty();
+  // At start, and after a read whose reply may have been lost: its entries are in this
+  // consumer's pending list, unseen. Taking them now beats waiting for claim_idle. Each reader
+  // recovers its own topics only, between its own reads: an entry another reader's read has
+  // just delivered (its reply not yet dispatched) would otherwise be taken twice.
+  bool recover_own = true;
   while (!stopped()) {
-    if (recover_own_) {
-      // At start, and after a read whose reply may have been lost: its entries are in this
-      // consumer's pending list, unseen. Taking them now beats waiting for claim_idle.
-      recover_own_ = false;
-      co_await recover_own_pending();
+    if (recover_own) {
+      recover_own = false;
+      co_await recover_own_pending(topics);
       continue;
     }
     // Flow control: read only what free handler slots can take, over all topics together.
-    room.clear();
-    for (std::size_t sub = 0; sub < subs_.size(); ++sub) room.push_back(credit(sub));
+    room.assign(subs_.size(), 0);  // other readers' topics take nothing from this read
+    for (const auto sub : topics) room[sub] = credit(sub);
     const auto plan = plan_read(credit(), config_.max_batch, room, read_rotation_++);
     if (plan.topics.empty()) {
       co_await wait(credit_wake_);
@@ -262,9 +327,10 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
     // Cut off (see read_side): the reply is gone. A graceful stop still takes what came.
     if (cs.cancelled() != asio::cancellation_type::none) break;
     // Why the session ended matters only when the read failed (last_error() takes a lock).
-    const auto next = after_read(ec, reply.error(), ec ? conn.last_error() : error_code());
+    const auto next =
+        after_read(ec, reply.error(), ec ? conn.last_error() : error_code(), clustered);
     if (next.drop_session) conn.drop_session();
-    if (next.recover_own) recover_own_ = true;
+    if (next.recover_own) recover_own = true;
     switch (next.what) {
       case read_next::dispatch:
         for (auto& entry : reply.entries()) {
@@ -288,6 +354,12 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn) {
                next.report);
         fatal_ = std::make_exception_ptr(
             boost::system::system_error(next.report, reply.diagnostic()));
+        credit_wake_.cancel();  // other readers stop too
+        co_return;
+      case read_next::reroute:
+        reroute_ = true;
+        reroute_cause_ = ec ? ec : error_code(reply.error());
+        credit_wake_.cancel();  // readers waiting for a free handler slot stop too
         co_return;
       case read_next::read_again:
         break;

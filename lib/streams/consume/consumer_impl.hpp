@@ -95,9 +95,15 @@ class consumer_impl {
   boost::asio::awaitable<void> start_up();
   boost::asio::awaitable<void> ensure_groups();
   boost::asio::awaitable<bool> group_exists(const std::string& stream);
-  boost::asio::awaitable<void> read_loop(redis::connection& conn);
+  // One blocking reader per hash slot of the topics (one reader standalone), each on a
+  // dedicated connection to its node; regroups them when a read meets a cluster fault.
+  boost::asio::awaitable<void> read_slots();
+  // Reads `topics` (indexes into subs_) on `conn` until stopped, rerouted or failed.
+  boost::asio::awaitable<void> read_loop(redis::connection& conn,
+                                         const std::vector<std::size_t>& topics);
   // Runs `conn` and the reads on it; on cancellation lets a read already sent finish first.
-  boost::asio::awaitable<void> read_side(redis::connection& conn);
+  boost::asio::awaitable<void> read_side(redis::connection& conn,
+                                         const std::vector<std::size_t>& topics);
   // Runs `op` where run()'s cancellation cannot reach it: for requests whose withdrawal would
   // strand work (an XACK, a claim). `op` must bound its own time.
   boost::asio::awaitable<void> uncancellable(boost::asio::awaitable<void> op);
@@ -105,8 +111,9 @@ class consumer_impl {
 
   // consumer_recovery.cpp
   // Takes this consumer's own pending entries that it does not hold (after a restart under
-  // the same name, or a read whose reply was lost), counting the delivery.
-  boost::asio::awaitable<void> recover_own_pending();
+  // the same name, or a read whose reply was lost) from `topics` (a reader's), counting the
+  // delivery.
+  boost::asio::awaitable<void> recover_own_pending(const std::vector<std::size_t>& topics);
   boost::asio::awaitable<void> claim_loop();
   boost::asio::awaitable<void> claim_idle(std::size_t sub);
   boost::asio::awaitable<void> retry_loop();
@@ -183,7 +190,10 @@ class consumer_impl {
       std::chrono::steady_clock::time_point::max();
   bool stopping_ = false;      // drain() has begun: cancellations now mean shutdown
   bool stop_reading_ = false;  // run() is ending: send no further XREADGROUP
-  bool recover_own_ = true;    // before the next read: take back own pending entries
+  // A reader met a cluster fault: every reader stops after its read in flight, and
+  // read_slots() regroups the topics by the topology read then. What the read met:
+  bool reroute_ = false;
+  error_code reroute_cause_;
   std::minstd_rand rng_;
   std::atomic<bool> running_{false};
   std::exception_ptr fatal_;  // why run() must end, found by one of its loops

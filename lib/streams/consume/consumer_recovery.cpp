@@ -59,11 +59,11 @@ void consumer_impl::take_claimed(std::size_t sub, claim_result& result, bool cou
     dispatch(sub, std::move(e.id), std::move(e.fields), e.deliveries);
 }
 
-asio::awaitable<void> consumer_impl::recover_own_pending() {
+asio::awaitable<void> consumer_impl::recover_own_pending(const std::vector<std::size_t>& topics) {
   const auto cs = co_await asio::this_coro::cancellation_state;
   std::vector<pending_row> rows;
   std::vector<pending_row> wanted;
-  for (std::size_t sub = 0; sub < subs_.size(); ++sub) {
+  for (const std::size_t sub : topics) {
     const auto g = group_of(sub);
     std::string start = "-";
     while (!stop_reading_ && !cancelled(cs)) {

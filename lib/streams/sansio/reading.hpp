@@ -5,7 +5,11 @@
 
 #include <streamq/streams/error.hpp>
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
 
 namespace streamq::streams::detail {
 
@@ -16,6 +20,10 @@ enum class read_next : std::uint8_t {
                    // deleted it): report the data loss, recreate the group, read again
   stop,            // the server refuses the read and will keep doing so (NOPERM,
                    // WRONGTYPE...): end run() with `report`
+  reroute,         // a cluster: the topics' slot moved (MOVED, ASK), its node failed over
+                   // (READONLY) or is unreachable, or the cluster is resharding or down
+                   // (TRYAGAIN, CLUSTERDOWN): read the topology again and send each reader to
+                   // the node that serves its slot now, then read again
 };
 
 struct read_decision {
@@ -38,8 +46,18 @@ struct read_decision {
 // last_error() (why its last session ended), looked at only when `exec` is outcome_unknown: a
 // reply the parser refused (a resp::parse_errc) ends the session, and the read learns only
 // that its outcome is unknown.
+// `clustered`: the read went to one node of a Redis Cluster, chosen by the topology known
+// then; a transport failure may mean that node is gone, so the topics are regrouped (reroute)
+// rather than read again on the same connection.
 [[nodiscard]] read_decision after_read(const error_code& exec, const error_code& reply,
-                                       const error_code& session) noexcept;
+                                       const error_code& session, bool clustered = false) noexcept;
+
+// The consumer's topics grouped by where they are read (`place_of_topic[t]`: "" for every
+// topic standalone; in a cluster, topic t's hash slot, since one XREADGROUP may name streams
+// of one slot only: CROSSSLOT otherwise, even on one node). One blocking reader per group;
+// groups in the order of their first topic, topics in order within each. Empty for no topics.
+[[nodiscard]] std::vector<std::vector<std::size_t>> group_topics(
+    std::span<const std::string> place_of_topic);
 
 // Whether `ec` is a resp::parse_errc: bytes that are not RESP, from a broken or hostile peer.
 [[nodiscard]] bool is_parse_error(const error_code& ec) noexcept;
