@@ -3,23 +3,29 @@
 //
 // C publishing coroutines (--concurrency) share one streams::publisher and publish N
 // BenchEvent messages in total (--count) carrying P bytes (--payload), paced by --rate if
-// given. One consumer (group "bench", 256 handlers at once) runs a no-op handler that records
-// the publish-to-handler latency from the steady-clock send time embedded in each message.
+// given, to one topic, or with --topics T round-robin to T topics (bench-e2e-PID-0 ..); the
+// consumer subscribes to all of them. On a cluster the client routes each topic to its
+// master, and the JSON line adds each master's share (nodes). One consumer (group "bench",
+// 256 handlers at once) runs a no-op handler that records the publish-to-handler latency from
+// the steady-clock send time embedded in each message.
 // While publishing, a stall watchdog ends the run with a failure if nothing progresses for
 // 10 s. After the last publish the run drains: it waits (up to --drain-timeout S, default 30)
-// until the group has been delivered every entry that reached the stream and has acknowledged
-// them all (XINFO STREAM and XINFO GROUPS: see wait_drained), whatever the consumer's own
-// counters say. Then the consumer stops and the group's pending count is read once more.
+// until the group has been delivered every entry that reached each stream and has
+// acknowledged them all (XINFO STREAM and XINFO GROUPS: see wait_drained), whatever the
+// consumer's own counters say. Then the consumer stops and the groups' pending counts are
+// read once more (pending_at_end is their sum).
 //
 // ops_per_sec is acked messages per second over the measured run: first publish to the first
 // millisecond poll that sees stats().acked reach N (or, after publish errors, the number
 // published), or to the end of the drain if that never happens; publish_per_sec is N over
 // first publish to last publish confirmation. No warm-up: every message counts.
-// pending_at_end is the group's pending count after the consumer stopped; lost counts
-// messages whose publish succeeded but whose handler never ran, tracked by the sequence
-// number each message carries. drained says whether the drain finished within its timeout.
+// pending_at_end is the group's pending count (summed over the topics) after the consumer
+// stopped; lost counts messages whose publish succeeded but whose handler never ran, tracked
+// by the sequence number each message carries. drained says whether the drain finished
+// within its timeout.
 // The exit status is 1 when any publish failed, the acknowledgements do not match N, the
 // drain timed out, or something is pending or lost at the end.
+#include "bench_cluster.hpp"
 #include "bench_runtime.hpp"
 #include "bench_scenarios.hpp"
 
@@ -60,12 +66,16 @@ std::int64_t steady_ns(bench_clock::time_point t) {
 struct e2e_state {
   explicit e2e_state(const options& o)
       : opt(o),
-        topic("bench-e2e-" + std::to_string(::getpid())),
+        topics(topic_names("bench-e2e-" + std::to_string(::getpid()), o.topics)),
         payload(o.payload, 'x'),
-        pace(o.rate) {}
+        pace(o.rate) {
+    for (const auto& t : topics) streams.push_back(streams::topic_keys(t).stream());
+    topic_handled.assign(topics.size(), 0);
+  }
 
   const options& opt;
-  std::string topic;
+  std::vector<std::string> topics;   // message seq goes to topics[seq % topics.size()]
+  std::vector<std::string> streams;  // their stream keys
   std::string payload;
   pacer pace;
 
@@ -73,6 +83,8 @@ struct e2e_state {
   std::uint64_t published = 0;      // publish calls that returned an entry ID
   std::uint64_t publish_errors = 0;
   std::uint64_t handled = 0;        // handler runs
+  std::vector<std::uint64_t> topic_handled;  // handler runs per topic
+  std::vector<std::string> masters;          // per topic: its master (empty: not a cluster)
   std::vector<std::uint8_t> published_ok;  // per sequence number: its publish succeeded
   std::vector<std::uint8_t> seen;          // per sequence number: its handler ran
   std::uint64_t progress = 0;       // published + handled (+ failures): the watchdog's input
@@ -118,7 +130,7 @@ asio::awaitable<void> publish_worker(e2e_state& s, streams::publisher& pub) {
     event.set_seq(ticket);
     event.set_sent_at_ns(steady_ns(bench_clock::now()));
     try {
-      co_await pub.publish(s.topic, event);
+      co_await pub.publish(s.topics[ticket % s.topics.size()], event);
       s.published_ok[ticket] = 1;
       ++s.published;
       ++s.progress;
@@ -137,15 +149,16 @@ asio::awaitable<std::string> drive(e2e_state& s, streams::publisher& pub,
     // The consumer creates its group with MKSTREAM: once the stream exists, the group does,
     // and publishing can start without the group's creation inside the measured window.
     asio::steady_timer timer(client.get_executor());
-    {
+    const auto until = bench_clock::now() + std::chrono::seconds(10);
+    for (const auto& stream : s.streams) {
       resp::request exists;
-      exists.push("EXISTS", resp::key{streams::topic_keys(s.topic).stream()});
-      const auto until = bench_clock::now() + std::chrono::seconds(10);
+      exists.push("EXISTS", resp::key{stream});
       while (true) {
         resp::response<std::int64_t> reply;
         auto [ec] = co_await client.async_exec(exists, reply, use_tuple);
         if (!ec && reply.get<0>().has_value() && reply.get<0>().value() == 1) break;
-        if (bench_clock::now() > until) co_return "the consumer group was not created in 10 s";
+        if (bench_clock::now() > until)
+          co_return "the consumer group of " + stream + " was not created in 10 s";
         timer.expires_after(std::chrono::milliseconds(5));
         co_await timer.async_wait(use_tuple);
       }
@@ -188,7 +201,7 @@ asio::awaitable<std::string> drive(e2e_state& s, streams::publisher& pub,
       co_await timer.async_wait(use_tuple);
     }
     const std::string group[] = {std::string(group_name)};
-    s.drained = co_await wait_drained(client, streams::topic_keys(s.topic).stream(), group,
+    s.drained = co_await wait_drained(client, s.streams, group,
                                       std::chrono::seconds(s.opt.drain_timeout_s), [&] {
                                         const bool acked = all_acked(cons.stats());
                                         if (acked) end_measurement(s);
@@ -205,24 +218,29 @@ asio::awaitable<std::string> drive(e2e_state& s, streams::publisher& pub,
 }
 
 asio::awaitable<void> e2e_body(e2e_state& s, streamq::client& client) {
+  // One DEL per stream: independent commands of several slots, which a cluster client splits.
   resp::request del;
-  const streams::topic_keys keys(s.topic);
-  del.push("DEL", resp::key{keys.stream()});
-  co_await setup_exec(client, del, "DEL " + keys.stream());
+  for (const auto& stream : s.streams) del.push("DEL", resp::key{stream});
+  co_await setup_exec(client, del,
+                      "DEL " + s.streams.front() + (s.streams.size() > 1 ? " ..." : ""));
+  s.masters = masters_of(client, s.streams);  // the mode is known once a request has run
 
   streams::publisher pub(client);
   streams::consumer cons(client,
                          {.group = std::string(group_name), .concurrency = consumer_concurrency});
-  cons.subscribe<bench::BenchEvent>(
-      s.topic,
-      [&s](const bench::BenchEvent& e, streams::message_context&) -> asio::awaitable<void> {
-        const std::int64_t lat = steady_ns(bench_clock::now()) - e.sent_at_ns();
-        s.latency.record(static_cast<std::uint64_t>(lat > 0 ? lat : 0));
-        if (e.seq() < s.seen.size()) s.seen[e.seq()] = 1;
-        ++s.handled;
-        ++s.progress;
-        co_return;
-      });
+  for (std::size_t t = 0; t < s.topics.size(); ++t) {
+    cons.subscribe<bench::BenchEvent>(
+        s.topics[t],
+        [&s, t](const bench::BenchEvent& e, streams::message_context&) -> asio::awaitable<void> {
+          const std::int64_t lat = steady_ns(bench_clock::now()) - e.sent_at_ns();
+          s.latency.record(static_cast<std::uint64_t>(lat > 0 ? lat : 0));
+          if (e.seq() < s.seen.size()) s.seen[e.seq()] = 1;
+          ++s.handled;
+          ++s.topic_handled[t];
+          ++s.progress;
+          co_return;
+        });
+  }
 
   std::string failure;
   auto driven = [&]() -> asio::awaitable<void> {
@@ -233,10 +251,14 @@ asio::awaitable<void> e2e_body(e2e_state& s, streamq::client& client) {
   if (s.workers) co_await s.workers->wait();  // publishers still waiting out a stall
   if (!failure.empty()) throw std::runtime_error(failure);
   // After the stop: what the group still holds once the consumer has flushed its acks.
-  const stream_state final_state = co_await read_stream_state(client, keys.stream());
-  const group_state* g = final_state.group(group_name);
-  if (g == nullptr) throw std::runtime_error("group " + std::string(group_name) + " is gone");
-  s.pending_at_end = g->pending;
+  s.pending_at_end = 0;
+  for (const auto& stream : s.streams) {
+    const stream_state final_state = co_await read_stream_state(client, stream);
+    const group_state* g = final_state.group(group_name);
+    if (g == nullptr)
+      throw std::runtime_error("group " + std::string(group_name) + " of " + stream + " is gone");
+    s.pending_at_end += g->pending;
+  }
 }
 
 }  // namespace
@@ -285,6 +307,7 @@ int run_e2e(const options& given) {
       .integer("pending_at_end", static_cast<std::int64_t>(s.pending_at_end))
       .integer("lost", static_cast<std::int64_t>(lost))
       .boolean("drained", s.drained);
+  add_topic_fields(out, s.masters, s.topic_handled, elapsed);
   std::printf("%s\n", out.str().c_str());
   std::fflush(stdout);
 

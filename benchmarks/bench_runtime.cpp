@@ -1,5 +1,7 @@
 #include "bench_runtime.hpp"
 
+#include "bench_cluster.hpp"
+
 #include <streamq/redis/deadline.hpp>
 
 #include <streamq/resp/response.hpp>
@@ -51,8 +53,12 @@ asio::awaitable<void> guarded(const client_body& body, streamq::client& client,
 }  // namespace
 
 std::string run_with_client(const std::string& url, const client_body& body) {
+  return run_with_client(client_config(url), body);
+}
+
+std::string run_with_client(const redis::connection_config& config, const client_body& body) {
   asio::io_context io(1);  // one thread: lets Asio skip waking other threads
-  streamq::client client(io.get_executor(), url);
+  streamq::client client(io.get_executor(), config);
   std::exception_ptr failure;
   std::string outcome = "the race of client and scenario never completed";
   asio::co_spawn(
@@ -73,7 +79,12 @@ std::string run_with_client(const std::string& url, const client_body& body) {
 }
 
 bool run_scenario(std::string_view name, const std::string& url, const client_body& body) {
-  const std::string failure = run_with_client(url, body);
+  return run_scenario(name, client_config(url), body);
+}
+
+bool run_scenario(std::string_view name, const redis::connection_config& config,
+                  const client_body& body) {
+  const std::string failure = run_with_client(config, body);
   if (failure.empty()) return true;
   std::fprintf(stderr, "streamq-bench %.*s: %s\n", static_cast<int>(name.size()), name.data(),
                failure.c_str());
@@ -190,6 +201,15 @@ asio::awaitable<bool> wait_drained(streamq::client& client, const std::string& s
                                    std::span<const std::string> groups,
                                    std::chrono::seconds timeout,
                                    const std::function<bool()>& tick) {
+  co_return co_await wait_drained(client, std::span<const std::string>(&stream_key, 1), groups,
+                                  timeout, tick);
+}
+
+asio::awaitable<bool> wait_drained(streamq::client& client,
+                                   std::span<const std::string> stream_keys,
+                                   std::span<const std::string> groups,
+                                   std::chrono::seconds timeout,
+                                   const std::function<bool()>& tick) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   const auto deadline = bench_clock::now() + timeout;
   auto last_query = bench_clock::now() - std::chrono::hours(1);
@@ -199,10 +219,14 @@ asio::awaitable<bool> wait_drained(streamq::client& client, const std::string& s
     if (now - last_query >= interval || now >= deadline) {
       last_query = now;
       try {
-        const stream_state state = co_await read_stream_state(client, stream_key);
-        if (std::all_of(groups.begin(), groups.end(),
-                        [&](const std::string& g) { return state.drained(g); }))
-          co_return true;
+        bool all = true;
+        for (const auto& stream_key : stream_keys) {
+          const stream_state state = co_await read_stream_state(client, stream_key);
+          all = std::all_of(groups.begin(), groups.end(),
+                            [&](const std::string& g) { return state.drained(g); });
+          if (!all) break;
+        }
+        if (all) co_return true;
       } catch (const std::runtime_error&) {
         // connection trouble: the next query tries again, the deadline bounds the wait
       }

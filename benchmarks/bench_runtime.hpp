@@ -28,17 +28,21 @@ namespace asio = boost::asio;
 // A scenario's measured part. It may throw: the exception becomes the run's failure.
 using client_body = std::function<asio::awaitable<void>(streamq::client&)>;
 
-// Makes an io_context (one thread) and a client for `url`, runs client.async_run() raced
+// Makes an io_context (one thread) and a client for `config`, runs client.async_run() raced
 // with `body`, and returns once both are finished and every coroutine spawned on the
 // io_context has ended. The body's exceptions are caught inside the race (Asio's || only
 // cancels the other side when one side completes without an exception), so a failing body
 // still shuts the client down. Returns the failure's description, or "" on success; a
 // client that stops on its own (fatal error) before the body ends is a failure too, even if
 // the body, cancelled by the race, then returns normally.
+std::string run_with_client(const redis::connection_config& config, const client_body& body);
+// As above with client_config(url) (bench_cluster.hpp): cluster=auto unless the URL says.
 std::string run_with_client(const std::string& url, const client_body& body);
 
 // run_with_client() for scenario `name`: a failure is printed on stderr as
 // "streamq-bench NAME: ..." and false returned.
+bool run_scenario(std::string_view name, const redis::connection_config& config,
+                  const client_body& body);
 bool run_scenario(std::string_view name, const std::string& url, const client_body& body);
 
 // Coroutines spawned on one executor; wait() completes when all have ended. The first
@@ -120,6 +124,11 @@ asio::awaitable<stream_state> read_stream_state(streamq::client& client,
 // then asked every 5 ms, otherwise every 50 ms, since counters cannot see entries whose
 // publish failed after they reached the stream. A failed query is retried on the next one.
 asio::awaitable<bool> wait_drained(streamq::client& client, const std::string& stream_key,
+                                   std::span<const std::string> groups,
+                                   std::chrono::seconds timeout, const std::function<bool()>& tick);
+// As above for several streams (the topics of one run): each of `groups` drained on each.
+asio::awaitable<bool> wait_drained(streamq::client& client,
+                                   std::span<const std::string> stream_keys,
                                    std::span<const std::string> groups,
                                    std::chrono::seconds timeout, const std::function<bool()>& tick);
 

@@ -4,13 +4,14 @@
 #
 #   cmake -DBENCH=path/to/streamq-bench "-DARGS=fanout --groups 3" -DLINES=3
 #         "-DKEYS=group handled ..." "-DCOUNTS=handled ..." [-DDISTINCT=group]
-#         -P bench_smoke.cmake
+#         ["-DLAST_KEYS=routing_ratio ..."] -P bench_smoke.cmake
 #
 #   ARGS      the command line after the program (space-separated)
 #   LINES     how many JSON lines stdout must hold
 #   KEYS      keys every line must have
 #   COUNTS    keys (among KEYS) whose values must be non-negative integers
 #   DISTINCT  a key whose value must differ on every line (e.g. fanout's group)
+#   LAST_KEYS keys the last line must have too (e.g. routing's summary line)
 cmake_minimum_required(VERSION 3.25)
 
 foreach(var BENCH ARGS LINES KEYS)
@@ -21,6 +22,7 @@ endforeach()
 separate_arguments(args UNIX_COMMAND "${ARGS}")
 separate_arguments(keys UNIX_COMMAND "${KEYS}")
 separate_arguments(counts UNIX_COMMAND "${COUNTS}")
+separate_arguments(last_keys UNIX_COMMAND "${LAST_KEYS}")
 
 execute_process(COMMAND "${BENCH}" ${args}
   OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE status)
@@ -51,11 +53,18 @@ foreach(line IN LISTS lines)
     if(key IN_LIST counts AND NOT value MATCHES "^[0-9]+$")
       message(FATAL_ERROR "'${key}' is not a count (${value}) in: ${line}")
     endif()
-    if(key STREQUAL "${DISTINCT}")
+    if(DISTINCT AND key STREQUAL "${DISTINCT}")
       if(value IN_LIST seen)
         message(FATAL_ERROR "'${key}' = ${value} appears on more than one line:\n${out}")
       endif()
       list(APPEND seen "${value}")
     endif()
   endforeach()
+endforeach()
+list(GET lines -1 last)
+foreach(key IN LISTS last_keys)
+  string(JSON value ERROR_VARIABLE json_error GET "${last}" "${key}")
+  if(json_error)
+    message(FATAL_ERROR "key '${key}' missing in the last line: ${last}")
+  endif()
 endforeach()

@@ -19,10 +19,15 @@ std::string usage_text(
   std::string s = "usage: ";
   s += program;
   s += " SCENARIO [--redis URL] [--count N] [--payload BYTES] [--concurrency C] [--rate R]\n"
-       "       [--window-ms W] [--drain-timeout S] [--groups G] [--fail-first K]\n"
-       "  --redis URL        redis://[user[:password]@]host[:port][/db] (rediss://, unix:// too);\n"
-       "                     without it a throwaway redis-server (from PATH, or\n"
-       "                     $STREAMQ_REDIS_SERVER) is started on a free loopback port\n"
+       "       [--window-ms W] [--drain-timeout S] [--groups G] [--fail-first K] [--topics T]\n"
+       "       [--cluster-masters N] [--rounds R]\n"
+       "  --redis URL        redis://[user[:password]@]host[:port][/db] (rediss://, unix://,\n"
+       "                     redis+sentinel://S1,S2/MASTER too: whatever redis::parse_url\n"
+       "                     takes); any node of a Redis Cluster will do: without a cluster=\n"
+       "                     option a redis:// URL runs with cluster=auto (a standalone server\n"
+       "                     is then used directly, as before). Without --redis a throwaway\n"
+       "                     redis-server (from PATH, or $STREAMQ_REDIS_SERVER) is started on a\n"
+       "                     free loopback port\n"
        "  --count N          measured operations, > 0 (default 1000000; delayed: 100000;\n"
        "                     fanout: 10000); ~1% more warm up first (xadd)\n"
        "  --payload BYTES    bytes in each field value (default 100)\n"
@@ -35,10 +40,17 @@ std::string usage_text(
        "  --groups G         fanout: consumer groups on the one topic, 1..64 (default 3)\n"
        "  --fail-first K     fanout: group 0's handler fails each message K times, then\n"
        "                     succeeds, 0..1000 (default 2)\n"
+       "  --topics T         xadd, e2e, routing: spread the messages round-robin over T\n"
+       "                     streams (topics) NAME-0..NAME-T-1, 1..1024 (default 1: the one\n"
+       "                     stream of before, its name unchanged; routing: 4)\n"
+       "  --cluster-masters N  without --redis: start a throwaway Redis Cluster of N masters,\n"
+       "                     1..16, instead of one redis-server (default 0; routing: 3)\n"
+       "  --rounds R         routing: direct/routed pairs of xadd runs, 1..20 (default 2)\n"
        "prints one JSON object per line on stdout (scenario, count, ops_per_sec, p50_us, p99_us,\n"
        "p999_us, client_cpu_us_per_op, concurrency, payload, errors, ...; fanout: one line per\n"
-       "group); exit status 0 on success, 1 when the run failed or saw errors, 2 on a usage\n"
-       "error\n"
+       "group; xadd, e2e: also topics, cluster and, on a cluster, nodes: per master its topics,\n"
+       "messages and msgs_per_sec; routing: one line per run, then routing_ratio); exit status\n"
+       "0 on success, 1 when the run failed or saw errors, 2 on a usage error\n"
        "scenarios:\n";
   for (const auto& [name, summary] : scenarios) {
     s += "  ";
@@ -115,6 +127,14 @@ std::optional<options> parse_options(int argc, char** argv, std::string& error) 
     } else if (flag == "--fail-first") {
       // The handler must be allowed K + 1 runs (retry_policy::max_attempts is 32-bit).
       ok = parse_integer(value, opt.fail_first) && opt.fail_first <= 1000;
+    } else if (flag == "--topics") {
+      opt.topics_given = true;
+      ok = parse_integer(value, opt.topics) && opt.topics > 0 && opt.topics <= 1024;
+    } else if (flag == "--cluster-masters") {
+      opt.cluster_masters_given = true;
+      ok = parse_integer(value, opt.cluster_masters) && opt.cluster_masters <= 16;
+    } else if (flag == "--rounds") {
+      ok = parse_integer(value, opt.rounds) && opt.rounds > 0 && opt.rounds <= 20;
     } else {
       error = "unknown flag " + std::string(flag);
       return std::nullopt;
@@ -125,6 +145,22 @@ std::optional<options> parse_options(int argc, char** argv, std::string& error) 
     }
   }
   return opt;
+}
+
+bool url_sets_cluster_mode(std::string_view url) noexcept {
+  // As redis::parse_url reads it: the user info ends at the last '@', the query starts at the
+  // first '?' after it, options are separated by '&'.
+  if (const auto at = url.rfind('@'); at != std::string_view::npos) url = url.substr(at + 1);
+  const auto q = url.find('?');
+  if (q == std::string_view::npos) return false;
+  std::string_view query = url.substr(q + 1);
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    if (pair.substr(0, pair.find('=')) == "cluster") return true;
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+  }
+  return false;
 }
 
 double process_cpu_seconds() noexcept {
@@ -248,6 +284,12 @@ json_line& json_line::number(std::string_view k, double value, int decimals) {
 json_line& json_line::boolean(std::string_view k, bool value) {
   key(k);
   out_ += value ? "true" : "false";
+  return *this;
+}
+
+json_line& json_line::raw(std::string_view k, std::string_view json) {
+  key(k);
+  out_ += json;
   return *this;
 }
 

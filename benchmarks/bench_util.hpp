@@ -31,7 +31,20 @@ struct options {
   std::uint64_t drain_timeout_s = 30;
   std::size_t groups = 3;        // fanout: consumer groups on the one topic
   std::uint32_t fail_first = 2;  // fanout: group 0's handler fails each message this often
+  // xadd, e2e, routing: the messages go round-robin to this many streams (topics); 1 is the
+  // single stream of earlier versions, with its name unchanged.
+  std::size_t topics = 1;
+  bool topics_given = false;
+  // Without --redis: 0 starts one throwaway redis-server, N > 0 a throwaway Redis Cluster of N
+  // masters without replicas (routing: 3 unless given).
+  std::size_t cluster_masters = 0;
+  bool cluster_masters_given = false;
+  std::size_t rounds = 2;  // routing: direct/routed pairs, in alternating order
 };
+
+// True when the query of `url` (redis://...?a=b&cluster=on) sets the option `cluster`: the
+// bench then leaves the mode to it; otherwise it asks for cluster=auto (see client_config).
+[[nodiscard]] bool url_sets_cluster_mode(std::string_view url) noexcept;
 
 // The usage message, listing `scenarios` (name and one-line summary each).
 std::string usage_text(std::string_view program,
@@ -105,6 +118,8 @@ class json_line {
   json_line& integer(std::string_view key, std::int64_t value);
   json_line& number(std::string_view key, double value, int decimals = 3);  // null if not finite
   json_line& boolean(std::string_view key, bool value);
+  // `json` must be valid JSON already (an array or object built elsewhere).
+  json_line& raw(std::string_view key, std::string_view json);
   [[nodiscard]] std::string str() const { return out_ + "}"; }
 
  private:

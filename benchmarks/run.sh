@@ -19,6 +19,7 @@
 # On a shared machine, STREAMQ_BENCH_WAIT_IDLE=S waits up to S seconds before each run for a
 # second in which the CPUs are idle (< 5% busy); the table's noise column shows what is left.
 # Binaries come from STREAMQ_BUILD_DIR (default build/release): build that preset first.
+# Redis Cluster (routing cost, per-node figures): benchmarks/run_cluster.sh.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/setup"
 cd "$STREAMQ_ROOT"

@@ -2,13 +2,19 @@
 //
 //   streamq-bench SCENARIO [--redis URL] [--count N] [--payload BYTES] [--concurrency C]
 //                 [--rate R] [--window-ms W] [--drain-timeout S] [--groups G] [--fail-first K]
+//                 [--topics T] [--cluster-masters N] [--rounds R]
 //
 // Prints one JSON object per line on stdout; benchmarks/run.sh and other scripts parse it.
 // The scenarios live in bench_*.cpp and are listed in bench_scenarios.hpp. Without --redis, a
 // throwaway redis-server is started for the run (the test fixture: its own temp dir, a free
 // loopback port, no persistence, killed with this process), so one command measures
-// something anywhere; run.sh passes --redis to its own server, pinned to a CPU.
+// something anywhere; run.sh passes --redis to its own server, pinned to a CPU. With
+// --cluster-masters N (the routing scenario: 3 by default) that throwaway is a Redis Cluster
+// of N masters without replicas (the test fixture too). --redis may name any node of a
+// cluster: without a cluster= option the client runs with cluster=auto.
+#include "bench_cluster.hpp"
 #include "bench_scenarios.hpp"
+#include "redis_cluster.hpp"
 #include "redis_server.hpp"
 
 #include <streamq/redis/config.hpp>
@@ -55,18 +61,33 @@ int main(int argc, char** argv) {
     if (s.name == opt->scenario) chosen = &s;
   if (chosen == nullptr) return usage_error(program, "unknown scenario '" + opt->scenario + "'");
 
+  if (!opt->redis_url.empty() && opt->cluster_masters_given)
+    return usage_error(program, "--cluster-masters starts a throwaway cluster: not with --redis");
   if (!opt->redis_url.empty()) {
     try {
-      (void)streamq::redis::parse_url(opt->redis_url);  // a bad URL is a usage error
+      (void)streamq::bench::client_config(opt->redis_url);  // a bad URL is a usage error
     } catch (const std::invalid_argument& e) {
       return usage_error(program, std::string("invalid --redis URL: ") + e.what());
     }
   }
 
-  // Declared before the run so that it outlives every connection to it.
+  // Declared before the run so that they outlive every connection to them.
   std::optional<streamq::test::redis_server> own_server;
+  std::optional<streamq::test::redis_cluster> own_cluster;
+  const std::size_t masters =
+      opt->cluster_masters_given ? opt->cluster_masters : chosen->default_cluster_masters;
   try {
-    if (opt->redis_url.empty()) {
+    if (opt->redis_url.empty() && masters > 0) {
+      streamq::test::redis_cluster_options cluster_options;
+      cluster_options.masters = masters;
+      cluster_options.replicas_per_master = 0;
+      own_cluster.emplace(std::move(cluster_options));
+      opt->redis_url = own_cluster->url(0);
+      std::fprintf(stderr,
+                   "streamq-bench: no --redis given: started a Redis Cluster of %zu masters, "
+                   "reached at %s\n",
+                   masters, opt->redis_url.c_str());
+    } else if (opt->redis_url.empty()) {
       streamq::test::redis_server_options server_options;
       server_options.enable_debug_command = false;
       own_server.emplace(std::move(server_options));

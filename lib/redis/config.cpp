@@ -51,8 +51,28 @@ Int parse_number(std::string_view s, std::string_view what) {
   return v;
 }
 
+// The sentinel_* options; false for any other name. Only redis+sentinel URLs take them.
+bool apply_sentinel_option(connection_config& cfg, std::string_view name,
+                           const std::string& value) {
+  if (name.substr(0, 9) != "sentinel_") return false;
+  if (cfg.sentinel.addresses.empty()) bad_url("sentinel options need a redis+sentinel:// URL");
+  if (name == "sentinel_username")
+    cfg.sentinel.username = value;
+  else if (name == "sentinel_password")
+    cfg.sentinel.password = value;
+  else if (name == "sentinel_tls") {
+    if (value != "0" && value != "1") bad_url("sentinel_tls must be 0 or 1");
+    cfg.sentinel.tls = value == "1";
+  } else if (name == "sentinel_timeout_ms")
+    cfg.sentinel.timeout = std::chrono::milliseconds(parse_number<long>(value, name));
+  else
+    bad_url("unknown option '" + std::string(name) + "'");
+  return true;
+}
+
 void apply_option(connection_config& cfg, std::string_view name, const std::string& value) {
   using std::chrono::milliseconds;
+  if (apply_sentinel_option(cfg, name, value)) return;
   if (name == "db")
     cfg.database = parse_number<int>(value, "db");
   else if (name == "client_name")
@@ -90,9 +110,10 @@ void apply_option(connection_config& cfg, std::string_view name, const std::stri
     bad_url("unknown option '" + std::string(name) + "'");
 }
 
-// host[:port] or [IPv6][:port]; the port defaults to 6379.
-seed_address parse_host_port(std::string_view hostport) {
+// host[:port] or [IPv6][:port]; the port defaults to `default_port`.
+seed_address parse_host_port(std::string_view hostport, std::uint16_t default_port) {
   seed_address out;
+  out.port = default_port;
   std::string_view port;
   if (!hostport.empty() && hostport.front() == '[') {  // [IPv6]:port
     const auto close = hostport.find(']');
@@ -120,6 +141,47 @@ std::string host_port(std::string_view host, std::uint16_t port) {
   std::string out =
       host.find(':') != std::string_view::npos ? "[" + std::string(host) + "]" : std::string(host);
   return out + ':' + std::to_string(port);
+}
+
+// A master name as a URL path segment: unreserved characters as they are, the rest escaped.
+std::string percent_encode(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += hex[u >> 4];
+      out += hex[u & 0xF];
+    }
+  }
+  return out;
+}
+
+void validate_sentinel(const connection_config& cfg) {
+  const sentinel_config& s = cfg.sentinel;
+  if (s.addresses.empty()) {
+    if (!s.master_name.empty())
+      invalid("sentinel.addresses", "empty while sentinel.master_name is set");
+    return;
+  }
+  for (const auto& address : s.addresses) {
+    if (address.host.empty()) invalid("sentinel.addresses", "a sentinel has an empty host");
+    if (address.port == 0) invalid("sentinel.addresses", "a sentinel's port must be 1..65535");
+  }
+  if (s.master_name.empty()) invalid("sentinel.master_name", "required with sentinel.addresses");
+  // +switch-master messages separate the name from the addresses by spaces.
+  for (const char c : s.master_name)
+    if (std::isspace(static_cast<unsigned char>(c)) != 0 ||
+        std::iscntrl(static_cast<unsigned char>(c)) != 0)
+      invalid("sentinel.master_name", "must not contain spaces or control characters");
+  if (s.timeout.count() <= 0) invalid("sentinel.timeout", "must be positive");
+  if (!cfg.unix_socket.empty())
+    invalid("sentinel.addresses", "the sentinels name a TCP address; unix_socket is set");
+  if (cfg.cluster.mode != cluster_mode::off || !cfg.cluster.seeds.empty())
+    invalid("sentinel.addresses", "sentinel mode and cluster mode exclude each other");
 }
 
 }  // namespace
@@ -162,16 +224,31 @@ void connection_config::validate() const {
   if (cluster.initial_backoff.count() <= 0) invalid("cluster.initial_backoff", "must be positive");
   if (cluster.max_backoff < cluster.initial_backoff)
     invalid("cluster.max_backoff", "must be >= initial_backoff");
+  validate_sentinel(*this);
 }
 
 std::string connection_config::redacted_url() const {
+  const bool sentinel_mode = !sentinel.addresses.empty();
   std::string url = unix_socket.empty() ? (tls.enabled ? "rediss://" : "redis://") : "unix://";
+  if (sentinel_mode) url = tls.enabled ? "rediss+sentinel://" : "redis+sentinel://";
   if (!username.empty() || !password.empty()) {
     url += username;
     if (!password.empty()) url += ":***";
     url += '@';
   }
-  if (unix_socket.empty()) {
+  if (sentinel_mode) {
+    for (std::size_t i = 0; i < sentinel.addresses.size(); ++i)
+      url +=
+          (i == 0 ? "" : ",") + host_port(sentinel.addresses[i].host, sentinel.addresses[i].port);
+    url += '/' + percent_encode(sentinel.master_name);
+    if (database != 0) url += '/' + std::to_string(database);
+    std::string query;
+    if (!sentinel.username.empty())
+      query += "&sentinel_username=" + percent_encode(sentinel.username);
+    if (!sentinel.password.empty()) query += "&sentinel_password=***";
+    if (sentinel.tls != tls.enabled) query += sentinel.tls ? "&sentinel_tls=1" : "&sentinel_tls=0";
+    if (!query.empty()) url += '?' + query.substr(1);
+  } else if (unix_socket.empty()) {
     url += host_port(host, port);
     for (const auto& seed : cluster.seeds) url += ',' + host_port(seed.host, seed.port);
     if (database != 0) url += '/' + std::to_string(database);
@@ -189,10 +266,12 @@ connection_config parse_url(std::string_view url) {
   std::string scheme(url.substr(0, scheme_end));
   for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::string_view rest = url.substr(scheme_end + 3);
-  if (scheme == "rediss")
+  const bool sentinel_mode = scheme == "redis+sentinel" || scheme == "rediss+sentinel";
+  if (scheme == "rediss" || scheme == "rediss+sentinel")
     cfg.tls.enabled = true;
-  else if (scheme != "redis" && scheme != "unix")
-    bad_url("scheme must be redis, rediss or unix");
+  else if (scheme != "redis" && scheme != "unix" && !sentinel_mode)
+    bad_url("scheme must be redis, rediss, unix, redis+sentinel or rediss+sentinel");
+  cfg.sentinel.tls = cfg.tls.enabled;
 
   // User info ends at the last '@' of the whole URL, before the query is split off, so a
   // password may contain '@', '?', '/' or '#' unescaped and no piece of it is ever taken
@@ -214,6 +293,26 @@ connection_config parse_url(std::string_view url) {
   if (scheme == "unix") {
     if (rest.empty() || rest.front() != '/') bad_url("unix socket path must be absolute");
     cfg.unix_socket = percent_decode(rest);
+  } else if (sentinel_mode) {
+    // s1[:port],s2[:port]/<master-name>[/db]
+    const auto slash = rest.find('/');
+    if (slash == std::string_view::npos) bad_url("missing /<master-name> after the sentinels");
+    std::string_view hostport = rest.substr(0, slash);
+    std::string_view path = rest.substr(slash + 1);
+    const auto db_slash = path.find('/');
+    if (db_slash != std::string_view::npos) {
+      const std::string_view db = path.substr(db_slash + 1);
+      if (!db.empty()) cfg.database = parse_number<int>(db, "database");
+      path = path.substr(0, db_slash);
+    }
+    cfg.sentinel.master_name = percent_decode(path);
+    if (cfg.sentinel.master_name.empty()) bad_url("missing master name");
+    while (true) {
+      const auto comma = hostport.find(',');
+      cfg.sentinel.addresses.push_back(parse_host_port(hostport.substr(0, comma), 26379));
+      if (comma == std::string_view::npos) break;
+      hostport = hostport.substr(comma + 1);
+    }
   } else {
     std::string_view hostport = rest;
     if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
@@ -224,7 +323,7 @@ connection_config parse_url(std::string_view url) {
     bool first = true;
     while (true) {
       const auto comma = hostport.find(',');
-      seed_address address = parse_host_port(hostport.substr(0, comma));
+      seed_address address = parse_host_port(hostport.substr(0, comma), 6379);
       if (first) {
         cfg.host = std::move(address.host);
         cfg.port = address.port;

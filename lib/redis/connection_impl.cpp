@@ -66,6 +66,7 @@ connection_impl::connection_impl(asio::any_io_executor ex, connection_config con
       queue_(config_.max_pending_requests, config_.max_write_bytes),
       writer_wake_(ex_),
       stop_timer_(ex_),
+      sentinel_order_(config_.sentinel.addresses),
       jitter_rng_(std::random_device{}()) {
   stop_timer_.expires_at(asio::steady_timer::time_point::max());
   read_buffer_.resize(initial_read_buffer);

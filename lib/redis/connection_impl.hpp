@@ -4,6 +4,7 @@
 // check) that alone touch the transport.
 
 #include "request_queue.hpp"
+#include "sentinel/sentinel_rules.hpp"
 #include "transport.hpp"
 
 #include <streamq/redis/connection.hpp>
@@ -106,9 +107,20 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   void on_relayed_cancel(const cancel_relay& relay, boost::asio::cancellation_type_t type);
 
  private:
+  // the owner loop: sessions, one after the other, with backoff between them
+  boost::asio::awaitable<error_code> run_sessions();
   // session: one connected period
   boost::asio::awaitable<error_code> connect_and_handshake();
   boost::asio::awaitable<error_code> handshake();
+  // Reads `count` replies of the handshake phase (before the reader runs) into `adapter`.
+  boost::asio::awaitable<error_code> read_replies(std::size_t count,
+                                                  resp::response_adapter& adapter);
+  // Sentinel mode (config_.sentinel.addresses not empty): the master's address from the
+  // sentinels, before connecting; ROLE after the handshake; what a sentinel announces.
+  bool sentinel_mode() const noexcept { return !config_.sentinel.addresses.empty(); }
+  boost::asio::awaitable<error_code> resolve_master();
+  boost::asio::awaitable<error_code> check_role();
+  void on_sentinel_master(const sentinel::master_address& named);
   boost::asio::awaitable<error_code> reader();
   boost::asio::awaitable<error_code> writer();
   boost::asio::awaitable<error_code> health_checker();
@@ -166,6 +178,13 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   boost::asio::steady_timer writer_wake_;
   boost::asio::steady_timer stop_timer_;
   bool writer_idle_ = false;
+  // Sentinel mode. The sentinels in the order they are asked (the last that answered first);
+  // the master the current or next session connects to; switches to another address announced
+  // since (a connect under way when one comes is refused); a READONLY reply seen this session.
+  std::vector<seed_address> sentinel_order_;
+  std::optional<sentinel::master_address> target_;
+  std::uint64_t switches_ = 0;
+  bool demoted_ = false;
   bool stopping_ = false;
   bool running_ = false;
   error_code final_error_;  // why run() ended, for requests arriving afterwards

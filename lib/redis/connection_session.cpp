@@ -1,6 +1,7 @@
 // The session half of connection_impl: the owner loop, connecting and the handshake, and
 // the reader, writer and health-check coroutines that alone touch the transport.
 #include "connection_impl.hpp"
+#include "sentinel/sentinel_link.hpp"
 
 #include <streamq/detail/race.hpp>
 
@@ -46,8 +47,21 @@ asio::awaitable<void> expiry(asio::steady_timer& timer) {
 
 asio::awaitable<error_code> connection_impl::run() {
   if (running_) co_return asio::error::already_started;
-  const auto cs = co_await asio::this_coro::cancellation_state;
   running_ = true;
+  if (!sentinel_mode()) co_return co_await run_sessions();
+  // Sentinel mode: a watch on the sentinels runs beside the sessions and ends with them.
+  error_code result;
+  auto watch = [this]() -> asio::awaitable<void> {
+    co_await sentinel::watch_master(
+        config_, sentinel_order_,
+        [this](const sentinel::master_address& named) { on_sentinel_master(named); });
+  };
+  co_await race(into(result, run_sessions()), watch());
+  co_return result;
+}
+
+asio::awaitable<error_code> connection_impl::run_sessions() {
+  const auto cs = co_await asio::this_coro::cancellation_state;
   co_await asio::this_coro::throw_if_cancelled(false);
 
   error_code result;
@@ -131,6 +145,7 @@ void connection_impl::end_session(error_code written_error) {
 }
 
 void connection_impl::reset_read_state() {
+  demoted_ = false;
   parser_.reset();
   attributes_ = {};
   queue_.reset_replies();
@@ -146,21 +161,57 @@ void connection_impl::drop_session() {
 // ---- connecting --------------------------------------------------------------------------
 
 asio::awaitable<error_code> connection_impl::connect_and_handshake() {
+  if (sentinel_mode()) {
+    // Asking the sentinels has its own bound (sentinel.timeout per sentinel).
+    error_code ec;
+    const auto raced = co_await race(into(ec, resolve_master()), wait_for_stop());
+    if (raced.winner != 0) co_return client_errc::shut_down;
+    if (ec) co_return ec;
+  }
+  const std::uint64_t switches = switches_;
   asio::steady_timer deadline(ex_, config_.connect_timeout);
   auto steps = [this]() -> asio::awaitable<error_code> {
     if (auto ec = co_await transport_.connect()) co_return ec;
-    co_return co_await handshake();
+    if (auto ec = co_await handshake()) co_return ec;
+    if (sentinel_mode()) co_return co_await check_role();
+    co_return error_code{};
   };
   error_code ec;
   const auto raced = co_await race(into(ec, steps()), expiry(deadline), wait_for_stop());
   switch (raced.winner) {
     case 0:
+      // A switch to another address announced while connecting: this node is on its way out.
+      if (!ec && switches_ != switches) ec = client_errc::not_master;
       co_return ec;
     case 1:
       co_return client_errc::connect_timeout;
     default:
       co_return client_errc::shut_down;
   }
+}
+
+asio::awaitable<error_code> connection_impl::resolve_master() {
+  sentinel::master_address named;
+  if (auto ec = co_await sentinel::ask_for_master(config_, sentinel_order_, named)) co_return ec;
+  transport_.set_target(named.host, named.port);
+  target_ = std::move(named);
+  co_return error_code{};
+}
+
+asio::awaitable<error_code> connection_impl::check_role() {
+  resp::request req;
+  sentinel::build_role(req);
+  if (auto ec = co_await transport_.write(asio::buffer(req.payload()))) co_return ec;
+  resp::generic_response reply;
+  if (auto ec = co_await read_replies(req.reply_count(), reply)) co_return ec;
+  if (reply.values().size() != 1) co_return client_errc::unexpected_reply;
+  co_return sentinel::role_verdict(reply.values().front());
+}
+
+void connection_impl::on_sentinel_master(const sentinel::master_address& named) {
+  if (!sentinel::must_move(target_, named)) return;
+  ++switches_;
+  drop_session();  // the reconnect asks the sentinels again
 }
 
 asio::awaitable<error_code> connection_impl::handshake() {
@@ -182,8 +233,16 @@ asio::awaitable<error_code> connection_impl::handshake() {
 
   if (auto ec = co_await transport_.write(asio::buffer(req.payload()))) co_return ec;
   resp::ignore_response replies;
+  if (auto ec = co_await read_replies(req.reply_count(), replies)) co_return ec;
+  // a refused HELLO/AUTH/SELECT: the session is unusable
+  co_return replies.first_error();
+}
+
+asio::awaitable<error_code> connection_impl::read_replies(std::size_t count,
+                                                          resp::response_adapter& adapter) {
+  adapter.on_start();
   std::size_t answered = 0;
-  while (answered < req.reply_count()) {
+  while (answered < count) {
     error_code ec;
     auto n = next_node(ec);
     if (ec) co_return ec;
@@ -193,11 +252,10 @@ asio::awaitable<error_code> connection_impl::handshake() {
       read_end_ += bytes;
       continue;
     }
-    replies.on_node(answered, *n);
+    adapter.on_node(answered, *n);
     if (parser_.done()) ++answered;
   }
-  // a refused HELLO/AUTH/SELECT: the session is unusable
-  co_return replies.first_error();
+  co_return error_code{};
 }
 
 // ---- reading -----------------------------------------------------------------------------
@@ -241,10 +299,13 @@ std::optional<resp::node> connection_impl::next_node(error_code& ec) {
 error_code connection_impl::process_buffer() {
   using event = request_queue::reply_event::kind;
   while (true) {
+    // Sentinel mode: the READONLY reply went to its caller; the session ends after it.
+    if (demoted_) return client_errc::not_master;
     error_code ec;
     auto n = next_node(ec);
     if (ec) return ec;
     if (!n) return {};
+    if (sentinel_mode() && sentinel::is_demotion(*n)) demoted_ = true;
     const auto ev = queue_.on_node(*n, parser_.done());
     switch (ev.what) {
       case event::consumed:

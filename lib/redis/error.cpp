@@ -41,6 +41,10 @@ class client_category_impl final : public boost::system::error_category {
         return "request refused: its keys are in different cluster hash slots";
       case client_errc::cluster_unavailable:
         return "no cluster node could take the request in time";
+      case client_errc::not_master:
+        return "the node the sentinels named is not a master";
+      case client_errc::sentinel_unavailable:
+        return "no sentinel named the master";
     }
     return "unknown streamq client error";
   }
@@ -56,7 +60,8 @@ const boost::system::error_category& client_category() noexcept {
 
 bool is_retryable(const error_code& ec) noexcept {
   if (ec == client_errc::not_connected || ec == client_errc::health_check_timeout ||
-      ec == client_errc::connect_timeout || ec == client_errc::cluster_unavailable)
+      ec == client_errc::connect_timeout || ec == client_errc::cluster_unavailable ||
+      ec == client_errc::not_master || ec == client_errc::sentinel_unavailable)
     return true;
   // A std::error_code inside a boost one keeps neither its category nor its value as
   // such: convert back before looking at them.

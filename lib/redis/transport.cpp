@@ -46,6 +46,11 @@ transport::transport(executor_type ex, const connection_config& config)
   if (config_.tls.enabled) tls_context_ = make_tls_context(config_.tls, config_.host);
 }
 
+void transport::set_target(std::string host, std::uint16_t port) {
+  target_host_ = std::move(host);
+  target_port_ = port;
+}
+
 asio::awaitable<error_code> transport::connect() {
   close();
   if (!config_.unix_socket.empty()) {
@@ -55,9 +60,11 @@ asio::awaitable<error_code> transport::connect() {
     co_return ec;
   }
 
+  const bool retargeted = !target_host_.empty();
+  const std::string& host = retargeted ? target_host_ : config_.host;
+  const std::uint16_t port = retargeted ? target_port_ : config_.port;
   asio::ip::tcp::resolver resolver(ex_);
-  auto [rec, endpoints] =
-      co_await resolver.async_resolve(config_.host, std::to_string(config_.port), use_tuple);
+  auto [rec, endpoints] = co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
   if (rec) co_return rec;
 
   tcp_socket* sock = nullptr;
@@ -73,8 +80,10 @@ asio::awaitable<error_code> transport::connect() {
   sock->set_option(asio::ip::tcp::no_delay(true), ignored);
 
   if (auto* tls = std::get_if<tls_stream>(&stream_)) {
-    const std::string& sni =
-        config_.tls.server_name.empty() ? config_.host : config_.tls.server_name;
+    const std::string& sni = config_.tls.server_name.empty() ? host : config_.tls.server_name;
+    // The context verifies config_.host; a retargeted stream verifies its own host.
+    if (retargeted && config_.tls.verify_peer && config_.tls.server_name.empty())
+      tls->set_verify_callback(asio::ssl::host_name_verification(host));
     // SSL_set_tlsext_host_name is a macro with a C cast; call what it expands to.
     if (SSL_ctrl(tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                  const_cast<char*>(sni.c_str())) != 1)

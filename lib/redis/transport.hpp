@@ -13,7 +13,9 @@
 #include <boost/asio/ssl/stream.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <string>
 #include <tuple>
 #include <variant>
 
@@ -27,6 +29,9 @@ class transport {
 
   // Resolves, connects and (for TLS) handshakes. No timeout of its own: the caller races it.
   boost::asio::awaitable<error_code> connect();
+  // Sentinel mode: later connects go to host:port instead of the configured address; the
+  // server certificate is verified against (and SNI names) `host` unless tls.server_name is set.
+  void set_target(std::string host, std::uint16_t port);
   boost::asio::awaitable<std::tuple<error_code, std::size_t>> read_some(
       boost::asio::mutable_buffer buffer);
   boost::asio::awaitable<error_code> write(boost::asio::const_buffer buffer);
@@ -42,6 +47,8 @@ class transport {
   const connection_config& config_;
   std::unique_ptr<boost::asio::ssl::context> tls_context_;
   std::variant<std::monostate, tcp_socket, tls_stream, unix_socket> stream_;
+  std::string target_host_;  // empty: config_.host and config_.port
+  std::uint16_t target_port_ = 0;
 };
 
 }  // namespace streamq::redis::detail

@@ -331,3 +331,75 @@ TEST_CASE("cluster durable_publisher: after a failover publishes follow the prom
   // The old master, now the promoted one's replica, confirmed the entries after the failover.
   CHECK(replica_length(c, old_master, stream) == integer(ids[topic].size()));
 }
+
+TEST_CASE("cluster durable_publisher: a master SIGKILLed while publishing loses no confirmed publish") {
+  redis_cluster c;
+  const auto topics = topic_per_master(c, "durable-killed");
+  REQUIRE(topics.size() == 3);
+  const std::size_t killed = master_of(c, topics.front());
+  const std::size_t promoted = c.replicas_of(killed).at(0);
+  ledger book("cluster-durable-master-killed",
+              ledger_scope{.handlers = false, .recovery = false});
+  std::map<std::string, std::vector<std::string>> ids;
+  constexpr std::size_t workers = 6, before = 15, after = 3;
+  streamq::test::run_with_client(
+      cluster_url(c),
+      [&](client& cl) -> asio::awaitable<void> {
+        auto config = one_replica();
+        // After the kill the promoted replica has no replica of its own: every WAIT 1 there
+        // times out (replication_timeout, counted as indeterminate). Short, to keep it quick.
+        config.timeout = 500ms;
+        // A send to the killed master gives up after this (then the topology is read again).
+        config.request_timeout = 1000ms;
+        durable_publisher pub(cl, config);
+        auto scenario = [&]() -> asio::awaitable<void> {
+          const std::function<bool()> no_more = [] { return false; };
+          const std::function<asio::awaitable<void>(std::size_t)> first_round = [&](std::size_t w) {
+            return publish_round_robin(pub, topics, w, before, book, ids, no_more, before);
+          };
+          co_await streamq::test::run_all(workers, first_round, 60s);
+          std::atomic<bool> done{false};
+          std::exception_ptr failure;
+          std::thread killer([&] {
+            try {
+              c.kill(killed);
+              c.wait_until_ok();  // the replica is promoted after node_timeout
+            } catch (...) {
+              failure = std::current_exception();
+            }
+            done = true;
+          });
+          const std::function<bool()> killing_still = [&] { return !done.load(); };
+          const std::function<asio::awaitable<void>(std::size_t)> during = [&](std::size_t w) {
+            return publish_round_robin(pub, topics, w, 3, book, ids, killing_still, 100000);
+          };
+          try {
+            co_await streamq::test::run_all(workers, during, 90s);
+          } catch (...) {
+            killer.join();
+            throw;
+          }
+          killer.join();
+          if (failure) std::rethrow_exception(failure);
+          const std::function<asio::awaitable<void>(std::size_t)> last_round = [&](std::size_t w) {
+            return publish_round_robin(pub, topics, w, after, book, ids, no_more, after);
+          };
+          co_await streamq::test::run_all(workers, last_round, 60s);
+        };
+        co_await while_running(pub, scenario());
+        for (const auto& topic : topics)
+          co_await streamq::test::drain_into(cl, topic, "none", book);
+      },
+      150s);
+  const auto r = book.print();
+  MESSAGE("confirmed " << r.ok << ", failed " << r.failed << ", indeterminate " << r.indeterminate);
+  // Every confirmed publish had reached a replica: the promoted one has it.
+  CHECK(r.lost == 0);
+  CHECK(r.duplicated == 0);
+  CHECK(r.unexpected == 0);
+  CHECK(r.ok > 0);
+  CHECK(c.role(promoted) == streamq::test::cluster_role::master);
+  // The topics on the other masters were confirmed after the kill as before.
+  for (std::size_t t = 1; t < topics.size(); ++t)
+    CHECK(ids[topics[t]].size() >= workers * (before + after) / topics.size());
+}

@@ -155,7 +155,8 @@ TEST_CASE("printed URLs and URL errors never show the password") {
         "rediss://user:" + secret + "@localhost:6380/2?sni=localhost",
         "unix://user:" + secret + "@/tmp/redis.sock?db=1",
         "redis://user:" + secret + "@with@at?and/slash#hash@127.0.0.1:6379",
-        "redis://user:" + secret + "%40escaped@127.0.0.1"}) {
+        "redis://user:" + secret + "%40escaped@127.0.0.1",
+        "redis+sentinel://u:" + secret + "@s1,s2/m?sentinel_password=" + secret + "%40x"}) {
     const auto config = streamq::redis::parse_url(url);
     CHECK(config.password.find(secret) != std::string::npos);
     const auto printed = config.redacted_url();
@@ -168,7 +169,8 @@ TEST_CASE("printed URLs and URL errors never show the password") {
         "ftp://user:" + secret + "@127.0.0.1", "redis://user:" + secret + "@127.0.0.1?resp=7",
         "redis://user:" + secret + "@127.0.0.1?bogus=1", "redis://user:" + secret + "%zz@127.0.0.1",
         "redis://user:" + secret + "@127.0.0.1#frag", "unix://user:" + secret + "@relative/path",
-        "redis://user:" + secret + "@[::1"}) {
+        "redis://user:" + secret + "@[::1",
+        "redis+sentinel://s1/m?sentinel_password=" + secret + "&sentinel_tls=2"}) {
     try {
       (void)streamq::redis::parse_url(url);
       out.add("");  // accepted: nothing printed

@@ -79,8 +79,41 @@ struct cluster_config {
   std::chrono::milliseconds max_backoff{500};
 };
 
+// How a connection finds its master through Redis Sentinel. Off (the default) while
+// `addresses` is empty. When on, every (re)connect of a redis::connection (so the client's
+// shared connection and every dedicated one) asks the sentinels in order for the master
+// (SENTINEL GET-MASTER-ADDR-BY-NAME; the first that answers is asked first next time), connects
+// there instead of host:port, and after the handshake checks ROLE: a node that is not a
+// master is dropped (last_error() client_errc::not_master) and the sentinels are asked again
+// after the reconnect backoff. A user whose ACL denies ROLE (@admin) is let through unchecked;
+// a READONLY reply then does the same job. While running, the connection also keeps a small
+// RESP3 connection of its own to one sentinel, subscribed to +switch-master: a switch of this
+// master drops the session, and the reconnect asks the sentinels again. So does any READONLY
+// reply. Sentinels must speak RESP3 (Redis 6 or newer).
+struct sentinel_config {
+  // The sentinels, asked in this order at first. Empty: sentinel mode off.
+  std::vector<seed_address> addresses;
+  // The name the sentinels monitor the master under (`sentinel monitor <name> ...`).
+  // Required when addresses is not empty.
+  std::string master_name;
+  // Credentials for the sentinels (their requirepass or an ACL user), separate from the data
+  // nodes' connection_config::username/password. Empty password: no AUTH to sentinels.
+  std::string username;  // empty: "default"
+  std::string password;  // never logged or printed
+  // TLS to the sentinels, with connection_config::tls's files (ca_file, cert_file, key_file,
+  // verify_peer); each sentinel's certificate is verified against its host in `addresses`
+  // (tls.server_name only applies to the data nodes). Independent of tls.enabled, which is
+  // TLS to the master.
+  bool tls = false;
+  // Bound of one sentinel query (connect, TLS, handshake, reply); then the next sentinel is
+  // asked. The whole resolution takes at most this times the number of sentinels.
+  std::chrono::milliseconds timeout{1000};
+};
+
 struct connection_config {
-  // Where: host/port for TCP (and TLS), or unix_socket for a Unix domain socket.
+  // Where: host/port for TCP (and TLS), or unix_socket for a Unix domain socket. In sentinel
+  // mode (sentinel.addresses not empty) host and port are not used: the sentinels name the
+  // master.
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
   std::string unix_socket;  // non-empty: connect here instead
@@ -117,6 +150,10 @@ struct connection_config {
   // Cluster mode and seeds (streamq::client only).
   cluster_config cluster;
 
+  // Redis Sentinel: where to ask for the master (off by default). Not with cluster mode or
+  // unix_socket.
+  sentinel_config sentinel;
+
   // Throws std::invalid_argument naming the first invalid field.
   void validate() const;
 
@@ -132,6 +169,15 @@ struct connection_config {
 // in cluster.seeds: redis://h1:7000,h2:7001,[::1]:7002. Option cluster=auto|on|off sets
 // cluster.mode (default off with one address, auto with several); cluster_refresh_ms sets
 // cluster.refresh_interval.
+// Sentinel: redis+sentinel://[user[:password]@]s1[:port],s2[:port].../<master-name>[/db][?options]
+// (rediss+sentinel://: TLS to the master and to the sentinels). The addresses are the
+// sentinels (port 26379 when left out), in sentinel.addresses; the path names the master
+// (sentinel.master_name, percent-decoded) and optionally the database. The user info is the
+// data nodes' (username, password), as with redis://. More options: sentinel_username,
+// sentinel_password (sentinel.username/password; escape an '@' in them as %40),
+// sentinel_tls=0|1 (sentinel.tls; default: as the scheme), sentinel_timeout_ms
+// (sentinel.timeout), and every redis:// option but cluster ones. redacted_url() prints the
+// same form with both passwords as "***".
 // Throws std::invalid_argument (without echoing the password) on a malformed URL.
 [[nodiscard]] connection_config parse_url(std::string_view url);
 

@@ -44,6 +44,15 @@ enum class client_errc {
   // not known yet (or no master serves the request's slot), or the request kept being
   // redirected. Nothing was sent for this request; it may be retried later.
   cluster_unavailable,
+  // Sentinel mode: the node the sentinels named is not (or no longer) a master: its ROLE
+  // says replica (or sentinel), or it answered a write with READONLY. The session was
+  // dropped and the master is asked for again after the reconnect backoff; what was not
+  // written waits for it. Heals once the sentinels name the new master.
+  not_master,
+  // Sentinel mode: no sentinel in sentinel_config::addresses named the master (none could
+  // be reached, authenticated, or knew sentinel_config::master_name). Retried after the
+  // reconnect backoff; check the addresses, the sentinel credentials and the master name.
+  sentinel_unavailable,
 };
 
 const boost::system::error_category& client_category() noexcept;
