@@ -12,6 +12,7 @@
 // Threads: all state lives on the executor (a strand with a multi-threaded io_context).
 // start_run, start_exec and stop may be called from any thread; direct() too.
 
+#include "redirect_adapter.hpp"
 #include "retry_rules.hpp"
 #include "topology.hpp"
 
@@ -84,6 +85,17 @@ class router : public std::enable_shared_from_this<router> {
   boost::asio::awaitable<void> shut_down();
   boost::asio::awaitable<error_code> exec(const resp::request& req,
                                           resp::response_adapter& adapter);
+  // start_exec's coroutine path: mode detection, topology waits, redirections, retries.
+  void start_routed_exec(exec_handler handler, const resp::request& req,
+                         resp::response_adapter& adapter, bool same_executor);
+  // start_exec's fast path, on the executor: a single-slot request whose master is known goes
+  // straight to its connection; a fault on the way hands it to the coroutine path. False
+  // (`handler` untouched) when it does not apply.
+  bool try_fast_exec(exec_handler& handler, const resp::request& req,
+                     resp::response_adapter& adapter);
+  void finish_fast_exec(exec_handler handler, redirect_adapter& wrap, const resp::request& req,
+                        resp::response_adapter& adapter, const std::string& host,
+                        error_code ec);
   boost::asio::awaitable<error_code> exec_routed(const resp::request& req,
                                                  resp::response_adapter& adapter);
   // A pipeline over several slots (request_split.hpp): its parts run concurrently, each as

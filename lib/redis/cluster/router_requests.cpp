@@ -39,8 +39,78 @@ struct cancel_relay {
 
 }  // namespace
 
+namespace {
+
+// A request on the fast path (router::try_fast_exec): the caller's handler, and the adapter
+// that holds back cluster faults, alive until the send completes.
+struct fast_exec {
+  fast_exec(router::exec_handler h, resp::response_adapter& inner)
+      : handler(std::move(h)), wrap(inner) {}
+  router::exec_handler handler;
+  redirect_adapter wrap;
+};
+
+}  // namespace
+
 void router::start_exec(exec_handler handler, const resp::request& req,
                         resp::response_adapter& adapter, bool same_executor) {
+  if (same_executor && try_fast_exec(handler, req, adapter)) return;
+  start_routed_exec(std::move(handler), req, adapter, same_executor);
+}
+
+bool router::try_fast_exec(exec_handler& handler, const resp::request& req,
+                           resp::response_adapter& adapter) {
+  // On the executor (the caller is), with the slot's master known: one send straight to its
+  // connection, no coroutine. A send that meets a fault goes to the routed path, which sends
+  // again only when nothing ran, as it would have itself.
+  if (mode_ != mode::cluster || stopping_ || req.cross_slot() || req.has_blocking_command())
+    return false;
+  connection* conn = route(req.slot());
+  if (conn == nullptr) return false;
+  auto op = std::make_shared<fast_exec>(std::move(handler), adapter);
+  op->wrap.prepare(0);
+  auto cancel = asio::get_associated_cancellation_slot(op->handler);
+  conn->async_exec(
+      req, op->wrap,
+      asio::bind_cancellation_slot(
+          cancel, [self = shared_from_this(), op, &req, &adapter,
+                   host = conn->config().host](error_code ec) mutable {
+            self->finish_fast_exec(std::move(op->handler), op->wrap, req, adapter, host, ec);
+          }));
+  return true;
+}
+
+void router::finish_fast_exec(exec_handler handler, redirect_adapter& wrap,
+                              const resp::request& req, resp::response_adapter& adapter,
+                              const std::string& host, error_code ec) {
+  auto complete = [this](exec_handler h, error_code e) {
+    auto ex = asio::get_associated_executor(h, ex_);
+    asio::dispatch(ex, asio::append(std::move(h), e));
+  };
+  if (!ec && wrap.outcome().faults == 0) return complete(std::move(handler), {});  // common
+  if (ec) {
+    // Not written (the connection was down): the routed path waits for a topology and sends.
+    // Anything else is the caller's, as on the routed path.
+    if (ec == client_errc::not_connected && !stopping_)
+      return start_routed_exec(std::move(handler), req, adapter, true);
+    if (ec == client_errc::outcome_unknown) request_refresh();
+    return complete(std::move(handler), ec);
+  }
+  const retry_state first{1, std::chrono::milliseconds(0)};
+  const auto d = decide_retry(wrap.outcome(), is_single_transaction(req), host, first, limits_);
+  if (d.update_slot_map) map_.apply_moved(d.redirect.slot, d.redirect.target);
+  if (d.refresh_topology) request_refresh();
+  if (d.step == retry_step::deliver || stopping_) {
+    wrap.deliver();
+    return complete(std::move(handler), {});
+  }
+  // Nothing ran (a redirection or a transient refusal): the routed path starts over, by the
+  // slot map just updated.
+  start_routed_exec(std::move(handler), req, adapter, true);
+}
+
+void router::start_routed_exec(exec_handler handler, const resp::request& req,
+                               resp::response_adapter& adapter, bool same_executor) {
   auto slot = asio::get_associated_cancellation_slot(handler);
   auto body = [](std::shared_ptr<router> self, const resp::request& r,
                  resp::response_adapter& a) -> asio::awaitable<error_code> {
