@@ -22,6 +22,7 @@
 # Redis Cluster (routing cost, per-node figures): benchmarks/run_cluster.sh.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/setup"
+source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
 cd "$STREAMQ_ROOT"
 
 count="${STREAMQ_BENCH_COUNT:-1000000}"
@@ -58,14 +59,7 @@ command -v python3 >/dev/null || { echo "run.sh: python3 is needed to parse resu
 mkdir -p "$(dirname "$out")"
 : >"$out"
 
-pin_server=()
-pin_client=()
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-  pin_server=(taskset -c 0)
-  pin_client=(taskset -c 1)
-else
-  echo "note: fewer than 2 CPUs or no taskset: server and clients are not pinned" >&2
-fi
+pin_cpus "server and clients"
 
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -74,41 +68,6 @@ port="$STREAMQ_REDIS_PORT"
 url="redis://127.0.0.1:$port"
 value="$(head -c "$payload" /dev/zero | tr '\0' x)"
 failed=0
-
-# Runs a command (argv[2:]) and writes the CPU time it used, user + system, to argv[1]: how
-# client CPU is known for tools that do not report it themselves (redis-benchmark). The
-# wrapper's own CPU goes on a second line, so it is not mistaken for someone else's load.
-read -r -d '' cpu_py <<'PY' || true
-import resource, subprocess, sys
-rc = subprocess.call(sys.argv[2:])
-child = resource.getrusage(resource.RUSAGE_CHILDREN)
-me = resource.getrusage(resource.RUSAGE_SELF)
-with open(sys.argv[1], "w") as f:
-    f.write("%.6f\n%.6f\n" % (child.ru_utime + child.ru_stime, me.ru_utime + me.ru_stime))
-sys.exit(rc)
-PY
-
-# CPU time (s) all CPUs spent busy, from /proc/stat; and redis-server's own CPU time (s).
-busy_seconds() {
-  awk -v hz="$(getconf CLK_TCK)" '/^cpu /{printf "%.3f", ($2+$3+$4+$7+$8+$9)/hz}' /proc/stat
-}
-server_seconds() {
-  redis-cli -p "$port" INFO cpu | tr -d '\r' |
-    awk -F: '/^used_cpu_(sys|user):/{s+=$2} END{printf "%.6f", s}'
-}
-
-# Waits (at most STREAMQ_BENCH_WAIT_IDLE seconds) for one second with the CPUs nearly idle.
-wait_idle() {
-  local limit="${STREAMQ_BENCH_WAIT_IDLE:-0}" waited=0 before after
-  while [ "$waited" -lt "$limit" ]; do
-    before="$(busy_seconds)"
-    sleep 1
-    after="$(busy_seconds)"
-    awk -v a="$before" -v b="$after" 'BEGIN{exit !(b - a < 0.05)}' && return 0
-    waited=$((waited + 1))
-  done
-  [ "$limit" -eq 0 ] || echo "note: the CPUs stayed busy for ${limit}s; running anyway" >&2
-}
 
 # Reads one tool's output on stdin and appends it to $out as one JSON object tagged with tool,
 # kind, config and round: the tool's own last JSON line, or redis-benchmark's --csv row. When
@@ -164,9 +123,9 @@ run() {
   echo "round $round/$repeat: running $tool $kind $config" >&2
   log="$(mktemp "${TMPDIR:-/tmp}/streamq-bench.XXXXXX")"
   cpu="$(mktemp "${TMPDIR:-/tmp}/streamq-bench-cpu.XXXXXX")"
-  s0="$(server_seconds)" b0="$(busy_seconds)" t0="$(date +%s.%N)"
+  s0="$(servers_seconds "$port")" b0="$(busy_seconds)" t0="$(date +%s.%N)"
   if "${pin_client[@]}" python3 -c "$cpu_py" "$cpu" "$@" >"$log" 2>&1 </dev/null; then
-    b1="$(busy_seconds)" t1="$(date +%s.%N)" s1="$(server_seconds)"
+    b1="$(busy_seconds)" t1="$(date +%s.%N)" s1="$(servers_seconds "$port")"
     python3 -c "$record_py" "$tool" "$kind" "$config" "$round" "$ops" "$cpu" "$out" \
       "$t0" "$t1" "$b0" "$b1" "$s0" "$s1" <"$log" || failed=1
   else

@@ -24,6 +24,7 @@
 # CPUs are idle (< 5% busy), as in run.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source benchmarks/bench_lib.sh
 
 count=1000000
 e2e_count=300000
@@ -56,14 +57,7 @@ out="${out:-$build_dir/bench-cluster-$(date +%Y%m%d-%H%M%S).jsonl}"
 mkdir -p "$(dirname "$out")"
 : >"$out"
 
-pin_server=()
-pin_client=()
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-  pin_server=(taskset -c 0)
-  pin_client=(taskset -c 1)
-else
-  echo "note: fewer than 2 CPUs or no taskset: servers and client are not pinned" >&2
-fi
+pin_cpus "servers and client"
 
 dir="$(mktemp -d "${TMPDIR:-/tmp}/streamq-cluster.XXXXXX")"
 pids=()
@@ -122,37 +116,6 @@ done
 url="redis://127.0.0.1:${ports[0]}"  # any node: cluster mode is detected
 echo "cluster: masters on ports ${ports[*]} (CPU 0); streamq-bench on CPU 1; via $url" >&2
 
-busy_seconds() {
-  awk -v hz="$(getconf CLK_TCK)" '/^cpu /{printf "%.3f", ($2+$3+$4+$7+$8+$9)/hz}' /proc/stat
-}
-wait_idle() {
-  local limit="${STREAMQ_BENCH_WAIT_IDLE:-0}" waited=0 before after
-  while [ "$waited" -lt "$limit" ]; do
-    before="$(busy_seconds)"
-    sleep 1
-    after="$(busy_seconds)"
-    awk -v a="$before" -v b="$after" 'BEGIN{exit !(b - a < 0.05)}' && return 0
-    waited=$((waited + 1))
-  done
-  [ "$limit" -eq 0 ] || echo "note: the CPUs stayed busy for ${limit}s; running anyway" >&2
-}
-
-# CPU time (s) of the 3 redis-servers, from INFO cpu.
-servers_seconds() {
-  local port
-  for port in "${ports[@]}"; do redis-cli -p "$port" INFO cpu; done | tr -d '\r' |
-    awk -F: '/^used_cpu_(sys|user):/{s+=$2} END{printf "%.6f", s}'
-}
-# Runs argv[2:] and writes its CPU time (children) and the wrapper's own to argv[1].
-read -r -d '' cpu_py <<'PY' || true
-import resource, subprocess, sys
-rc = subprocess.call(sys.argv[2:])
-child = resource.getrusage(resource.RUSAGE_CHILDREN)
-me = resource.getrusage(resource.RUSAGE_SELF)
-with open(sys.argv[1], "w") as f:
-    f.write("%.6f\n%.6f\n" % (child.ru_utime + child.ru_stime, me.ru_utime + me.ru_stime))
-sys.exit(rc)
-PY
 # Appends the run's JSON lines to $out, tagged with the round and noise_pct: CPU busy on the
 # machine during the run that was neither streamq-bench nor the servers (other jobs sharing
 # the 2 CPUs), in % of one CPU; above ~5% the figures are suspect.
@@ -185,10 +148,10 @@ run() {
   echo "round $round/$repeat: streamq-bench $name $*" >&2
   log="$(mktemp "${TMPDIR:-/tmp}/streamq-bench.XXXXXX")"
   cpu="$log.cpu"
-  s0="$(servers_seconds)" b0="$(busy_seconds)" t0="$(date +%s.%N)"
+  s0="$(servers_seconds "${ports[@]}")" b0="$(busy_seconds)" t0="$(date +%s.%N)"
   if "${pin_client[@]}" python3 -c "$cpu_py" "$cpu" "$bench" "$name" --redis "$url" "$@" \
     >"$log" 2>"$log.err" </dev/null; then
-    b1="$(busy_seconds)" t1="$(date +%s.%N)" s1="$(servers_seconds)"
+    b1="$(busy_seconds)" t1="$(date +%s.%N)" s1="$(servers_seconds "${ports[@]}")"
     python3 -c "$record_py" "$round" "$out" "$log" "$cpu" "$t0" "$t1" "$b0" "$b1" "$s0" "$s1"
   else
     echo "streamq-bench $name failed:" >&2

@@ -139,6 +139,11 @@ class client {
   [[nodiscard]] std::unique_ptr<redis::connection> make_dedicated_connection_for_slot(
       std::uint16_t slot, std::string_view client_name_suffix = "blocking") const;
 
+  // The server as its handshake described it (redis::connection::server): standalone, the
+  // server; in cluster mode, the first seed (a cluster's nodes run one version in practice).
+  // Thread safety: any thread.
+  [[nodiscard]] redis::server_info server() const { return shared_->server(); }
+
   // The master that serves `slot` according to the topology known now, as "host:port"; empty
   // when standalone (or cluster=auto before the mode is known) and when no master is known
   // for it. Lets a caller group keys by node, e.g. one blocking reader per master.

@@ -56,6 +56,10 @@ connection_state connection::state() const noexcept {
 connection_stats connection::stats() const noexcept {
   return impl_->stats();
 }
+server_info connection::server() const {
+  return impl_->server();
+}
+
 error_code connection::last_error() const noexcept {
   return impl_->last_error();
 }

@@ -82,6 +82,10 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     const std::lock_guard lock(shared_mutex_);
     return last_error_;
   }
+  server_info server() const {
+    const std::lock_guard lock(shared_mutex_);
+    return server_;
+  }
   void set_push_handler(push_handler handler);
 
   boost::asio::awaitable<error_code> run();
@@ -194,6 +198,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   // Written by other threads, or read by them: guarded by shared_mutex_.
   mutable std::mutex shared_mutex_;
   error_code last_error_;  // why the last connection attempt or session failed
+  server_info server_;     // from the last handshake's HELLO
   std::shared_ptr<const push_handler> push_handler_shared_;
   std::atomic<std::uint64_t> push_version_{0};  // bumped under the mutex by set_push_handler
   unsigned failures_ = 0;

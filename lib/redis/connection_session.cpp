@@ -1,5 +1,6 @@
 // The session half of connection_impl: the owner loop, connecting and the handshake, and
 // the reader, writer and health-check coroutines that alone touch the transport.
+#include "handshake_reply.hpp"
 #include "connection_impl.hpp"
 #include "sentinel/sentinel_link.hpp"
 
@@ -232,10 +233,15 @@ asio::awaitable<error_code> connection_impl::handshake() {
   if (req.command_count() == 0) co_return error_code{};
 
   if (auto ec = co_await transport_.write(asio::buffer(req.payload()))) co_return ec;
-  resp::ignore_response replies;
+  handshake_reply replies(config_.resp3 ? 0 : handshake_reply::npos);
   if (auto ec = co_await read_replies(req.reply_count(), replies)) co_return ec;
   // a refused HELLO/AUTH/SELECT: the session is unusable
-  co_return replies.first_error();
+  if (replies.first_error()) co_return replies.first_error();
+  if (replies.server().known()) {
+    const std::lock_guard lock(shared_mutex_);
+    server_ = replies.server();
+  }
+  co_return error_code{};
 }
 
 asio::awaitable<error_code> connection_impl::read_replies(std::size_t count,

@@ -15,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <thread>
@@ -296,4 +297,38 @@ TEST_CASE("requests may be issued from other threads") {
   CHECK_THROWS(run_done.get());  // run() reports shut_down, as an exception through the future
   io.stop();
   loop.join();
+}
+
+TEST_CASE("the client knows its server's name and version from the handshake") {
+  redis_server server;
+  // What the fixture started: `redis-server` (name "redis") or `valkey-server` ("valkey"),
+  // by STREAMQ_REDIS_SERVER.
+  const char* program = std::getenv("STREAMQ_REDIS_SERVER");
+  const bool valkey = program != nullptr && std::string(program).find("valkey") != std::string::npos;
+  streamq::test::run_with_client(server.url(), [&](streamq::client& c) -> asio::awaitable<void> {
+    CHECK_FALSE(c.server().known());  // no session yet: run() has not connected
+    request ping;
+    ping.push("PING");
+    response<std::string> pong;
+    co_await c.async_exec(ping, pong);
+    const auto info = c.server();
+    CHECK(info.name == (valkey ? "valkey" : "redis"));
+    CHECK(info.at_least(7, 0));
+    // The version HELLO reported is the one INFO reports.
+    request version;
+    version.push("INFO", "server");
+    response<std::string> text;
+    co_await c.async_exec(version, text);
+    const std::string field = (valkey ? "valkey_version:" : "redis_version:") + info.version;
+    CHECK(text.get<0>().value().find(field) != std::string::npos);
+  });
+  // With RESP2 no HELLO is sent: the server stays unknown.
+  streamq::test::run_with_client(server.url() + "?resp=2",
+                                 [&](streamq::client& c) -> asio::awaitable<void> {
+                                   request ping;
+                                   ping.push("PING");
+                                   response<std::string> pong;
+                                   co_await c.async_exec(ping, pong);
+                                   CHECK_FALSE(c.server().known());
+                                 });
 }

@@ -18,16 +18,16 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 extern char** environ;
 
 namespace streamq::test::detail {
-
-using clock_type = std::chrono::steady_clock;
 
 void fail(const std::string& what) {
   throw std::runtime_error("redis_server: " + what);
@@ -147,6 +147,48 @@ void write_text(const std::string& path, const std::string& text) {
   if (!out.flush()) fail("cannot write " + path);
 }
 
+std::string env_or(const char* name, const char* fallback) {
+  const char* env = std::getenv(name);
+  return (env != nullptr && *env != '\0') ? env : fallback;
+}
+
+std::string redis_server_program() {
+  return env_or("STREAMQ_REDIS_SERVER", "redis-server");
+}
+
+std::string redis_cli_program() {
+  return env_or("STREAMQ_REDIS_CLI", "redis-cli");
+}
+
+namespace {
+
+constexpr std::string_view dir_prefix = "streamq-redis-";
+constexpr const char* owner_file = "/owner.pid";
+
+}  // namespace
+
+std::string make_owned_dir(const std::string& base, std::string_view kind) {
+  std::string templ = base + "/";
+  templ.append(dir_prefix).append(kind).append("XXXXXX");
+  if (::mkdtemp(templ.data()) == nullptr) return {};
+  std::ofstream(templ + owner_file) << ::getpid() << "\n";
+  return templ;
+}
+
+// Its fixture's servers died with the test (PDEATHSIG); only the dir is left.
+void remove_orphaned_dirs(const std::string& base) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(base, ec)) {
+    if (entry.path().filename().string().rfind(dir_prefix, 0) != 0) continue;
+    std::ifstream in(entry.path().string() + owner_file);
+    long owner = 0;
+    if (!(in >> owner) || owner <= 0) continue;  // not ours, or being created right now
+    if (::kill(static_cast<pid_t>(owner), 0) != 0 && errno == ESRCH)
+      fs::remove_all(entry.path(), ec);
+  }
+}
+
 // Binds `count` sockets to 127.0.0.1:0 at once so the kernel hands out distinct free ports.
 // Someone may take a port before redis-server binds it: the caller retries on that.
 std::vector<std::uint16_t> free_loopback_ports(std::size_t count) {
@@ -257,6 +299,54 @@ std::pair<std::string, std::vector<std::size_t>> round_trip(int fd, const std::s
     if (n == 0) fail("connection closed by server; got: " + buf);
     buf.append(chunk, static_cast<std::size_t>(n));
   }
+}
+
+std::string command_reply(int fd, const std::optional<std::string>& password,
+                          const std::vector<std::string>& args, clock_type::duration timeout) {
+  const bool auth = password.has_value();
+  const std::string request = (auth ? encode({"AUTH", *password}) : std::string()) + encode(args);
+  auto [buf, ends] = round_trip(fd, request, auth ? 2 : 1, timeout);
+  return auth ? buf.substr(ends[0], ends[1] - ends[0]) : buf.substr(0, ends[0]);
+}
+
+start_result wait_started(pid_t& pid, std::uint16_t port,
+                          const std::optional<std::string>& password, const std::string& log_path,
+                          clock_type::duration timeout) {
+  using namespace std::chrono_literals;
+  const bool auth = password.has_value();
+  const std::string probe = (auth ? encode({"AUTH", *password}) : std::string()) +
+                            encode({"PING"}) + encode({"INFO", "server"});
+  const auto deadline = clock_type::now() + timeout;
+  std::string last_reply;
+  while (clock_type::now() < deadline) {
+    int status = 0;
+    if (waitpid_retry(pid, &status, WNOHANG) == pid) {
+      pid = -1;
+      return {file_contains(log_path, "Address already in use") ? start_outcome::port_taken
+                                                                : start_outcome::exited,
+              std::move(last_reply)};
+    }
+    const fd_guard fd(connect_loopback(port));
+    if (fd.get() >= 0) {
+      try {
+        auto [buf, ends] = round_trip(fd.get(), probe, auth ? 3 : 2, 1s);
+        const std::size_t ping_at = auth ? ends[0] : 0;
+        const std::string_view ping = std::string_view(buf).substr(ping_at);
+        if (ping.rfind("-NOAUTH", 0) == 0)  // cannot check the pid without the password
+          return {start_outcome::ready, std::move(buf)};
+        if (ping.rfind("+PONG", 0) == 0) {
+          // Another process may have grabbed our port: only our own pid counts as ready.
+          const std::string key = "process_id:" + std::to_string(pid) + "\r\n";
+          if (buf.find(key) != std::string::npos) return {start_outcome::ready, std::move(buf)};
+        }
+        last_reply = buf;  // e.g. -LOADING while an AOF or RDB file is read back
+      } catch (const std::runtime_error& e) {
+        last_reply = e.what();
+      }
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  return {start_outcome::timed_out, std::move(last_reply)};
 }
 
 }  // namespace streamq::test::detail

@@ -1,10 +1,7 @@
 #include "redis_cluster.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -19,19 +16,12 @@ namespace {
 
 using namespace detail;
 namespace fs = std::filesystem;
-using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-constexpr int bus_port_attempts = 5;
 constexpr auto poll_interval = 50ms;
 
 [[noreturn]] void cluster_fail(const std::string& what) {
   throw std::runtime_error("redis_cluster: " + what);
-}
-
-std::string cli_program() {
-  const char* env = std::getenv("STREAMQ_REDIS_CLI");
-  return (env != nullptr && *env != '\0') ? env : "redis-cli";
 }
 
 // The payload of a RESP2 bulk string reply; throws on anything else (an error reply included).
@@ -69,14 +59,9 @@ std::uint16_t to_u16(std::string_view text) {
 }
 
 std::string make_dir() {
-  // The same prefix and owner file as redis_server's dirs: a crashed test's dir is removed by
-  // the next redis_server.
-  const char* env = std::getenv("TMPDIR");
-  std::string templ = std::string((env != nullptr && *env != '\0') ? env : "/tmp") +
-                      "/streamq-redis-cluster-XXXXXX";
-  if (::mkdtemp(templ.data()) == nullptr) cluster_fail(errno_text("mkdtemp"));
-  std::ofstream(templ + "/owner.pid") << ::getpid() << "\n";
-  return templ;
+  std::string dir = make_owned_dir(env_or("TMPDIR", "/tmp"), "cluster-");
+  if (dir.empty()) cluster_fail(errno_text("mkdtemp"));
+  return dir;
 }
 
 }  // namespace
@@ -88,7 +73,7 @@ redis_cluster::redis_cluster(options opts) : opts_(std::move(opts)) {
   dir_ = make_dir();
   try {
     const std::size_t count = opts_.masters * (1 + opts_.replicas_per_master);
-    std::vector<std::string> create = {cli_program(), "--cluster", "create"};
+    std::vector<std::string> create = {redis_cli_program(), "--cluster", "create"};
     for (std::size_t i = 0; i < count; ++i)
       create.push_back("127.0.0.1:" + std::to_string(port(start_node())));
     create.insert(create.end(), {"--cluster-replicas", std::to_string(opts_.replicas_per_master),
@@ -126,7 +111,7 @@ std::size_t redis_cluster::start_node() {
     try {
       nodes_.push_back(std::make_unique<redis_server>(std::move(o)));
     } catch (const std::runtime_error&) {
-      if (attempt == bus_port_attempts) throw;
+      if (attempt == port_attempts) throw;
       continue;  // most likely the bus port was taken meanwhile
     }
     bus_ports_.push_back(bus);
@@ -195,7 +180,7 @@ std::string redis_cluster::tool_output(const std::vector<std::string>& argv) con
 }
 
 std::string redis_cluster::cli(std::size_t node, const std::vector<std::string>& args) const {
-  std::vector<std::string> argv = {cli_program(), "-p", std::to_string(port(node))};
+  std::vector<std::string> argv = {redis_cli_program(), "-p", std::to_string(port(node))};
   argv.insert(argv.end(), args.begin(), args.end());
   return tool_output(argv);
 }
@@ -412,9 +397,9 @@ std::size_t redis_cluster::add_master() {
 }
 
 void redis_cluster::reshard(std::size_t from, std::size_t to, std::size_t count) {
-  tool_output({cli_program(), "--cluster", "reshard", "127.0.0.1:" + std::to_string(port(from)),
-               "--cluster-from", id(from), "--cluster-to", id(to), "--cluster-slots",
-               std::to_string(count), "--cluster-yes"});
+  tool_output({redis_cli_program(), "--cluster", "reshard",
+               "127.0.0.1:" + std::to_string(port(from)), "--cluster-from", id(from),
+               "--cluster-to", id(to), "--cluster-slots", std::to_string(count), "--cluster-yes"});
   wait_until_ok();
 }
 

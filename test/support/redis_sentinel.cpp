@@ -1,13 +1,9 @@
 #include "redis_sentinel.hpp"
 
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <charconv>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
@@ -20,31 +16,18 @@ namespace {
 
 using namespace detail;
 namespace fs = std::filesystem;
-using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-constexpr auto ready_timeout = 10s;
 constexpr auto poll_interval = 50ms;
-constexpr int port_attempts = 5;
 
 [[noreturn]] void sentinel_fail(const std::string& what) {
   throw std::runtime_error("redis_sentinel: " + what);
 }
 
-std::string server_program() {
-  const char* env = std::getenv("STREAMQ_REDIS_SERVER");
-  return (env != nullptr && *env != '\0') ? env : "redis-server";
-}
-
 std::string make_dir() {
-  // The prefix and owner file of redis_server's dirs: a crashed test's dir is removed by the
-  // next redis_server.
-  const char* env = std::getenv("TMPDIR");
-  std::string templ = std::string((env != nullptr && *env != '\0') ? env : "/tmp") +
-                      "/streamq-redis-sentinel-XXXXXX";
-  if (::mkdtemp(templ.data()) == nullptr) sentinel_fail(errno_text("mkdtemp"));
-  std::ofstream(templ + "/owner.pid") << ::getpid() << "\n";
-  return templ;
+  std::string dir = make_owned_dir(env_or("TMPDIR", "/tmp"), "sentinel-");
+  if (dir.empty()) sentinel_fail(errno_text("mkdtemp"));
+  return dir;
 }
 
 // A RESP2 reply as a tree: what the fixture reads of SENTINEL and ROLE replies.
@@ -220,40 +203,21 @@ void redis_sentinel::start_sentinel(sentinel_process& s, std::uint16_t master_po
     const std::string conf = s.dir + "/sentinel.conf";
     write_text(conf, sentinel_config(s, master_port));
     fs::remove(s.dir + "/sentinel.log");
-    s.pid = spawn_process({server_program(), conf, "--sentinel"}, s.dir + "/stdout.log");
+    s.pid = spawn_process({redis_server_program(), conf, "--sentinel"}, s.dir + "/stdout.log");
     if (sentinel_ready(s)) return;
     if (attempt == port_attempts) sentinel_fail("ports kept being taken by others");
   }
 }
 
 bool redis_sentinel::sentinel_ready(sentinel_process& s) const {
-  const bool auth = opts_.sentinel_password.has_value();
-  const std::string probe = (auth ? encode({"AUTH", *opts_.sentinel_password}) : std::string()) +
-                            encode({"PING"}) + encode({"INFO", "server"});
-  const auto deadline = clock_type::now() + ready_timeout;
-  std::string last;
-  while (clock_type::now() < deadline) {
-    int status = 0;
-    if (waitpid_retry(s.pid, &status, WNOHANG) == s.pid) {
-      s.pid = -1;
-      if (file_contains(s.dir + "/sentinel.log", "Address already in use")) return false;
-      sentinel_fail("sentinel exited during start-up:\n" + tail_of(s.dir + "/sentinel.log", 30) +
-                    tail_of(s.dir + "/stdout.log", 10));
-    }
-    const fd_guard fd(connect_loopback(s.port));
-    if (fd.get() >= 0) {
-      try {
-        auto [buf, ends] = round_trip(fd.get(), probe, auth ? 3 : 2, 1s);
-        const std::string key = "process_id:" + std::to_string(s.pid) + "\r\n";
-        if (has(buf, "+PONG") && has(buf, key)) return true;
-        last = buf;
-      } catch (const std::runtime_error& e) {
-        last = e.what();
-      }
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  sentinel_fail("sentinel not ready after 10 s; last probe reply: " + last);
+  const std::string log = s.dir + "/sentinel.log";
+  const start_result r = wait_started(s.pid, s.port, opts_.sentinel_password, log, ready_timeout);
+  if (r.outcome == start_outcome::exited)
+    sentinel_fail("sentinel exited during start-up:\n" + tail_of(log, 30) +
+                  tail_of(s.dir + "/stdout.log", 10));
+  if (r.outcome == start_outcome::timed_out)
+    sentinel_fail("sentinel not ready after 10 s; last probe reply: " + r.last_reply);
+  return r.outcome == start_outcome::ready;  // else port_taken: the caller picks other ports
 }
 
 void redis_sentinel::stop_sentinel(sentinel_process& s) {
@@ -275,11 +239,7 @@ std::string redis_sentinel::sentinel_command(std::size_t i,
   const sentinel_process& s = sentinels_.at(i);
   const fd_guard fd(connect_loopback(s.port));
   if (fd.get() < 0) sentinel_fail(errno_text("connect") + " to sentinel " + std::to_string(i));
-  const bool auth = opts_.sentinel_password.has_value();
-  const std::string request =
-      (auth ? encode({"AUTH", *opts_.sentinel_password}) : std::string()) + encode(args);
-  auto [buf, ends] = round_trip(fd.get(), request, auth ? 2 : 1, 10s);
-  return auth ? buf.substr(ends[0], ends[1] - ends[0]) : buf.substr(0, ends[0]);
+  return command_reply(fd.get(), opts_.sentinel_password, args, 10s);
 }
 
 std::string redis_sentinel::sentinel_log_tail(std::size_t i, std::size_t lines) const {

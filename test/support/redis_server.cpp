@@ -6,13 +6,9 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -24,40 +20,20 @@ namespace {
 
 using namespace detail;
 namespace fs = std::filesystem;
-using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-constexpr auto ready_timeout = 10s;
 constexpr auto command_timeout = 10s;
 constexpr int stop_timeout_ms = 5000;
-constexpr int port_attempts = 5;
-
-constexpr const char* dir_prefix = "streamq-redis-";
-constexpr const char* owner_file = "/owner.pid";
-
-// A test that crashes (an ASan abort, a failed assertion) never runs our destructor: its server
-// dies with it (PDEATHSIG) but its dir stays. Remove such dirs whose owner is gone.
-void remove_orphaned_dirs(const std::string& base) {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(base, ec)) {
-    if (entry.path().filename().string().rfind(dir_prefix, 0) != 0) continue;
-    std::ifstream in(entry.path().string() + owner_file);
-    long owner = 0;
-    if (!(in >> owner) || owner <= 0) continue;  // not ours, or being created right now
-    if (::kill(static_cast<pid_t>(owner), 0) != 0 && errno == ESRCH)
-      fs::remove_all(entry.path(), ec);
-  }
-}
 
 std::string make_temp_dir() {
   // Unix socket paths are limited to 108 bytes: a long TMPDIR would break unix_socket.
-  const char* env = std::getenv("TMPDIR");
-  std::string base = (env != nullptr && *env != '\0' && std::strlen(env) < 64) ? env : "/tmp";
+  std::string base = env_or("TMPDIR", "/tmp");
+  if (base.size() >= 64) base = "/tmp";
+  // A crashed test (an ASan abort, a failed assertion) leaves its dir behind.
   remove_orphaned_dirs(base);
-  std::string templ = base + "/" + dir_prefix + "XXXXXX";
-  if (::mkdtemp(templ.data()) == nullptr) fail(errno_text("mkdtemp") + " in " + base);
-  std::ofstream(templ + owner_file) << ::getpid() << "\n";
-  return templ;
+  std::string dir = make_owned_dir(base, "");
+  if (dir.empty()) fail(errno_text("mkdtemp") + " in " + base);
+  return dir;
 }
 
 void validate(const redis_server_options& o) {
@@ -165,11 +141,7 @@ void redis_server::resume() {
 std::string redis_server::command(const std::vector<std::string>& args) const {
   const fd_guard fd(connect_loopback(port_));
   if (fd.get() < 0) fail(errno_text("connect") + " to port " + std::to_string(port_));
-  const bool auth = opts_.requirepass.has_value();
-  const std::string request =
-      (auth ? encode({"AUTH", *opts_.requirepass}) : std::string()) + encode(args);
-  auto [buf, ends] = round_trip(fd.get(), request, auth ? 2 : 1, command_timeout);
-  return auth ? buf.substr(ends[0], ends[1] - ends[0]) : buf.substr(0, ends[0]);
+  return command_reply(fd.get(), opts_.requirepass, args, command_timeout);
 }
 
 std::string redis_server::log_tail(std::size_t lines) const {
@@ -233,8 +205,7 @@ void redis_server::generate_certificates() {
 }
 
 std::vector<std::string> redis_server::server_args() const {
-  const char* env = std::getenv("STREAMQ_REDIS_SERVER");
-  std::vector<std::string> a = {(env != nullptr && *env != '\0') ? env : "redis-server",
+  std::vector<std::string> a = {redis_server_program(),
                                 "--port",
                                 std::to_string(port_),
                                 "--bind",
@@ -268,40 +239,15 @@ void redis_server::spawn() {
 }
 
 bool redis_server::wait_ready() {
-  const bool auth = opts_.requirepass.has_value();
-  const std::string probe = (auth ? encode({"AUTH", *opts_.requirepass}) : std::string()) +
-                            encode({"PING"}) + encode({"INFO", "server"});
-  const auto deadline = clock_type::now() + ready_timeout;
-  std::string last_reply;
-  while (clock_type::now() < deadline) {
-    int status = 0;
-    if (waitpid_retry(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      if (file_contains(dir_ + "/redis.log", "Address already in use")) return false;
-      fail("redis-server exited during start-up:\n" + log_tail());
-    }
-    const fd_guard fd(connect_loopback(port_));
-    if (fd.get() >= 0) {
-      try {
-        auto [buf, ends] = round_trip(fd.get(), probe, auth ? 3 : 2, 1s);
-        const std::size_t ping_at = auth ? ends[0] : 0;
-        const std::string_view ping = std::string_view(buf).substr(ping_at);
-        if (ping.rfind("-NOAUTH", 0) == 0)
-          return true;  // cannot check the pid without the password
-        if (ping.rfind("+PONG", 0) == 0) {
-          // Another process may have grabbed our port: only our own pid counts as ready.
-          const std::string key = "process_id:" + std::to_string(pid_) + "\r\n";
-          if (buf.find(key) != std::string::npos) return true;
-        }
-        last_reply = buf;  // e.g. -LOADING while an AOF or RDB file is read back
-      } catch (const std::runtime_error& e) {
-        last_reply = e.what();
-      }
-    }
-    std::this_thread::sleep_for(10ms);
+  const start_result r =
+      wait_started(pid_, port_, opts_.requirepass, dir_ + "/redis.log", ready_timeout);
+  if (r.outcome == start_outcome::exited)
+    fail("redis-server exited during start-up:\n" + log_tail());
+  if (r.outcome == start_outcome::timed_out) {
+    reap(SIGKILL, 0);
+    fail("not ready after 10 s; last probe reply: " + r.last_reply + "\nlog:\n" + log_tail());
   }
-  reap(SIGKILL, 0);
-  fail("not ready after 10 s; last probe reply: " + last_reply + "\nlog:\n" + log_tail());
+  return r.outcome == start_outcome::ready;  // else port_taken: the caller picks other ports
 }
 
 void redis_server::reap(int signal_number, int timeout_ms) {

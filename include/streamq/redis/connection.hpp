@@ -10,6 +10,7 @@
 
 #include <streamq/redis/config.hpp>
 #include <streamq/redis/error.hpp>
+#include <streamq/redis/server_info.hpp>
 #include <streamq/resp/request.hpp>
 #include <streamq/resp/response.hpp>
 
@@ -76,6 +77,10 @@ class connection {
   // has): lets a caller whose request timed out tell "server refused" from "server slow".
   // Thread safety: any thread (a lock the connection takes only on errors and handler changes).
   [[nodiscard]] error_code last_error() const noexcept;
+  // The server as the last handshake's HELLO described it (name "redis" or "valkey", version):
+  // empty before the first session, and with resp=2 (no HELLO is sent then).
+  // Thread safety: any thread (a lock the connection takes once per handshake).
+  [[nodiscard]] server_info server() const;
 
   // The owner operation: connects, keeps the connection healthy and reconnects with
   // backoff. Signature void(error_code). Completes with client_errc::shut_down after
