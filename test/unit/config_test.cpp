@@ -37,11 +37,13 @@ std::string parse_error(std::string_view url) {
   return {};
 }
 
-// validate() of a config changed by `edit` must throw naming `field`, without the password.
-void check_invalid(const std::function<void(redis::connection_config&)>& edit,
-                   std::string_view field) {
-  redis::connection_config cfg;
+// validate() of `base` changed by `edit` must throw naming `field`, without the passwords
+// (the data nodes' and the sentinels').
+void check_invalid_from(redis::connection_config cfg,
+                        const std::function<void(redis::connection_config&)>& edit,
+                        std::string_view field) {
   cfg.password = std::string(secret);
+  cfg.sentinel.password = std::string(secret);
   edit(cfg);
   INFO(field);
   try {
@@ -51,6 +53,11 @@ void check_invalid(const std::function<void(redis::connection_config&)>& edit,
     CHECK(contains(e.what(), field));
     CHECK_FALSE(contains(e.what(), secret));
   }
+}
+
+void check_invalid(const std::function<void(redis::connection_config&)>& edit,
+                   std::string_view field) {
+  check_invalid_from(redis::connection_config{}, edit, field);
 }
 
 }  // namespace
@@ -284,4 +291,34 @@ TEST_CASE("connection_config::validate rejects NaN") {
 // resp=N accepts any number and silently treats everything but 3 as RESP2.
 TEST_CASE("parse_url: resp other than 2 or 3 is refused") {
   parse_error("redis://h?resp=7");
+}
+
+TEST_CASE("connection_config::validate names the invalid sentinel field") {
+  const auto sentinels = redis::parse_url("redis+sentinel://s1/mymaster");
+  const auto check_invalid = [&](const std::function<void(redis::connection_config&)>& edit,
+                                 std::string_view field) {
+    check_invalid_from(sentinels, edit, field);
+  };
+  check_invalid([](auto& c) { c.sentinel.master_name.clear(); }, "sentinel.master_name");
+  check_invalid([](auto& c) { c.sentinel.master_name = "a b"; }, "sentinel.master_name");
+  check_invalid([](auto& c) { c.sentinel.master_name = "a\nb"; }, "sentinel.master_name");
+  check_invalid([](auto& c) { c.sentinel.addresses.push_back({"", 26379}); }, "sentinel.addresses");
+  check_invalid([](auto& c) { c.sentinel.addresses.push_back({"h", 0}); }, "sentinel.addresses");
+  check_invalid([](auto& c) { c.sentinel.timeout = std::chrono::milliseconds(0); },
+                "sentinel.timeout");
+  check_invalid([](auto& c) { c.unix_socket = "/tmp/r.sock"; }, "sentinel.addresses");
+  check_invalid([](auto& c) { c.cluster.mode = redis::cluster_mode::auto_detect; },
+                "sentinel.addresses");
+  check_invalid([](auto& c) { c.cluster.seeds.push_back({"h", 7000}); }, "sentinel.addresses");
+  check_invalid(
+      [](auto& c) {
+        c.sentinel.addresses.clear();
+        c.sentinel.master_name = "mymaster";
+      },
+      "sentinel.addresses");
+  // Off by default: a plain configuration knows nothing of sentinels.
+  redis::connection_config plain;
+  CHECK(plain.sentinel.addresses.empty());
+  CHECK_NOTHROW(plain.validate());
+  CHECK(plain.redacted_url() == "redis://127.0.0.1:6379");
 }

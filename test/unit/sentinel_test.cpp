@@ -397,45 +397,6 @@ TEST_CASE("parse_url: malformed sentinel URLs throw without echoing a password")
   }
 }
 
-TEST_CASE("connection_config::validate names the invalid sentinel field") {
-  auto check_invalid = [](const std::function<void(redis::connection_config&)>& edit,
-                          std::string_view field) {
-    auto cfg = redis::parse_url("redis+sentinel://s1/mymaster");
-    cfg.sentinel.password = "hunter2";
-    edit(cfg);
-    INFO(field);
-    try {
-      cfg.validate();
-      FAIL("validate() accepted an invalid config");
-    } catch (const std::invalid_argument& e) {
-      CHECK(contains(e.what(), field));
-      CHECK_FALSE(contains(e.what(), "hunter2"));
-    }
-  };
-  check_invalid([](auto& c) { c.sentinel.master_name.clear(); }, "sentinel.master_name");
-  check_invalid([](auto& c) { c.sentinel.master_name = "a b"; }, "sentinel.master_name");
-  check_invalid([](auto& c) { c.sentinel.master_name = "a\nb"; }, "sentinel.master_name");
-  check_invalid([](auto& c) { c.sentinel.addresses.push_back({"", 26379}); }, "sentinel.addresses");
-  check_invalid([](auto& c) { c.sentinel.addresses.push_back({"h", 0}); }, "sentinel.addresses");
-  check_invalid([](auto& c) { c.sentinel.timeout = std::chrono::milliseconds(0); },
-                "sentinel.timeout");
-  check_invalid([](auto& c) { c.unix_socket = "/tmp/r.sock"; }, "sentinel.addresses");
-  check_invalid([](auto& c) { c.cluster.mode = redis::cluster_mode::auto_detect; },
-                "sentinel.addresses");
-  check_invalid([](auto& c) { c.cluster.seeds.push_back({"h", 7000}); }, "sentinel.addresses");
-  check_invalid(
-      [](auto& c) {
-        c.sentinel.addresses.clear();
-        c.sentinel.master_name = "mymaster";
-      },
-      "sentinel.addresses");
-  // Off by default: a plain configuration knows nothing of sentinels.
-  redis::connection_config plain;
-  CHECK(plain.sentinel.addresses.empty());
-  CHECK_NOTHROW(plain.validate());
-  CHECK(plain.redacted_url() == "redis://127.0.0.1:6379");
-}
-
 TEST_CASE("sentinel errors: typed, retryable, never fatal") {
   for (const auto e : {client_errc::not_master, client_errc::sentinel_unavailable}) {
     const redis::error_code ec = e;
