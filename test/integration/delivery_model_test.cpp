@@ -6,6 +6,7 @@
 #include "support/stream_checks.hpp"
 
 #include <streamq/client.hpp>
+#include <streamq/resp/error.hpp>
 #include <streamq/run_until.hpp>
 #include <streamq/streams/consumer.hpp>
 #include <streamq/streams/dead_letters.hpp>
@@ -460,5 +461,39 @@ TEST_CASE("run() cancelled during start-up returns and stop() works from another
     CHECK(std::chrono::steady_clock::now() - t0 < 5s);
     CHECK(!cons.health().running);
     CHECK(seen <= cons.stats().delivered);
+  });
+}
+
+TEST_CASE("a read refused for a reason that passes (NOREPLICAS) is reported and the consumer goes on") {
+  redis_server server;
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    publisher pub(c);
+    auto cfg = fast("g");
+    cfg.block = 100ms;
+    std::atomic<int> refused{0};
+    cfg.on_event = [&](const streamq::streams::consumer_event& e) {
+      if (e.what == streamq::streams::consumer_event::kind::read_failed &&
+          e.code == streamq::resp::server_errc::noreplicas)
+        ++refused;
+    };
+    consumer con(c, cfg);
+    int handled = 0;
+    con.subscribe<Order>(topic, [&](const Order&, message_context&) -> asio::awaitable<void> {
+      ++handled;
+      co_return;
+    });
+    auto scenario = [&]() -> asio::awaitable<void> {
+      co_await publish_orders(pub, topic, 5);
+      co_await wait_until([&] { return handled == 5; }, 10s);
+      // A master that must have a replica for every write (XREADGROUP is one) and has none.
+      CHECK(server.command({"CONFIG", "SET", "min-replicas-to-write", "1"}) == "+OK\r\n");
+      co_await wait_until([&] { return refused.load() >= 2; }, 10s);  // told, and read again
+      CHECK(server.command({"CONFIG", "SET", "min-replicas-to-write", "0"}) == "+OK\r\n");
+      co_await publish_orders(pub, topic, 5, 5);
+      co_await wait_until([&] { return handled == 10; }, 10s);
+    };
+    co_await run_until(con.run(), scenario());
+    CHECK(handled == 10);
   });
 }

@@ -88,7 +88,7 @@ TEST_CASE("a reply of another shape: reported, session dropped, recovered, read 
   CHECK(next.recover_own);
 }
 
-TEST_CASE("the group or stream vanished: recreated - other refusals end run()") {
+TEST_CASE("the group or stream vanished: recreated - lasting refusals end run()") {
   for (const auto code : {server_errc::nogroup, server_errc::unblocked}) {
     const auto next = after_read(none, std::error_code(code), none);
     CHECK(next.what == read_next::recreate_group);
@@ -101,6 +101,19 @@ TEST_CASE("the group or stream vanished: recreated - other refusals end run()") 
     CHECK(next.what == read_next::stop);
     CHECK(next.report == code);
     CHECK_FALSE(next.drop_session);
+  }
+}
+
+TEST_CASE("a refusal that passes is reported and read again - run() goes on") {
+  // LOADING after a restart, a BUSY script, a master without its replicas: nothing ran.
+  for (const auto code : {server_errc::loading, server_errc::busy, server_errc::masterdown,
+                          server_errc::noreplicas}) {
+    CAPTURE(static_cast<int>(code));
+    const auto next = after_read(none, std::error_code(code), none);
+    CHECK(next.what == read_next::read_again);
+    CHECK(next.report == code);
+    CHECK_FALSE(next.drop_session);
+    CHECK_FALSE(next.recover_own);
   }
 }
 

@@ -57,6 +57,12 @@ read_decision after_read(const error_code& exec, const error_code& reply,
   // The reply parsed as RESP but is no XREADGROUP reply: the entries it carried were
   // delivered to this consumer all the same, and where the next reply starts is in doubt.
   if (reply == errc::malformed_entry) return {read_next::read_again, reply, true, true};
+  // A refusal that passes (LOADING after a restart, BUSY script, MASTERDOWN or NOREPLICAS on a
+  // master waiting for its replicas): told, and read again after the pause; nothing ran.
+  const std::error_code std_reply = reply;
+  if (std_reply.category() == resp::server_category() &&
+      resp::is_transient(static_cast<resp::server_errc>(std_reply.value())))
+    return {read_next::read_again, reply, false, false};
   return {read_next::stop, reply, false, false};
 }
 
