@@ -114,6 +114,38 @@ asio::awaitable<void> while_running(durable_publisher& pub, asio::awaitable<void
   if (failure) std::rethrow_exception(failure);
 }
 
+// Runs `fault` on a thread of its own (the cluster fixture blocks) while `workers` publishers
+// go on round-robin over `topics` (at least 3 each) until it returns; rethrows what either
+// threw, the thread joined first.
+asio::awaitable<void> publish_during(durable_publisher& pub, const std::vector<std::string>& topics,
+                                     std::size_t workers, ledger& book,
+                                     std::map<std::string, std::vector<std::string>>& ids,
+                                     const std::function<void()>& fault,
+                                     std::chrono::milliseconds limit) {
+  std::atomic<bool> done{false};
+  std::exception_ptr failure;
+  std::thread injector([&] {
+    try {
+      fault();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    done = true;
+  });
+  const std::function<bool()> still = [&] { return !done.load(); };
+  const std::function<asio::awaitable<void>(std::size_t)> during = [&](std::size_t w) {
+    return publish_round_robin(pub, topics, w, 3, book, ids, still, 100000);
+  };
+  try {
+    co_await streamq::test::run_all(workers, during, limit);
+  } catch (...) {
+    injector.join();
+    throw;
+  }
+  injector.join();  // `done` is set: the thread has ended or is ending
+  if (failure) std::rethrow_exception(failure);
+}
+
 durability_config one_replica() {
   durability_config config;
   config.replicas = 1;
@@ -203,30 +235,10 @@ TEST_CASE("cluster durable_publisher: a topic's slot moved to another master whi
             return publish_round_robin(pub, topics, w, before, book, ids, no_more, before);
           };
           co_await streamq::test::run_all(workers, first_round, 60s);
-          // The slot moves on a thread of its own (the fixture blocks) while the publishers
-          // go on: MIGRATE takes the stream, the old master answers ASK, then MOVED.
-          std::atomic<bool> moved{false};
-          std::exception_ptr move_failure;
-          std::thread mover([&] {
-            try {
-              c.move_slot(slot, to);
-            } catch (...) {
-              move_failure = std::current_exception();
-            }
-            moved = true;
-          });
-          const std::function<bool()> moving_still = [&] { return !moved.load(); };
-          const std::function<asio::awaitable<void>(std::size_t)> during = [&](std::size_t w) {
-            return publish_round_robin(pub, topics, w, 3, book, ids, moving_still, 100000);
-          };
-          try {
-            co_await streamq::test::run_all(workers, during, 60s);
-          } catch (...) {
-            mover.join();
-            throw;
-          }
-          mover.join();  // `moved` is set: the thread has ended or is ending
-          if (move_failure) std::rethrow_exception(move_failure);
+          // The slot moves while the publishers go on: MIGRATE takes the stream, the old
+          // master answers ASK, then MOVED.
+          co_await publish_during(pub, topics, workers, book, ids,
+                                  [&] { c.move_slot(slot, to); }, 60s);
           // Unless a refusal during the move told it already, the publisher's topology still
           // names the old master: its first sends there are refused with MOVED and go again
           // to the new one.
@@ -358,29 +370,13 @@ TEST_CASE("cluster durable_publisher: a master SIGKILLed while publishing loses 
             return publish_round_robin(pub, topics, w, before, book, ids, no_more, before);
           };
           co_await streamq::test::run_all(workers, first_round, 60s);
-          std::atomic<bool> done{false};
-          std::exception_ptr failure;
-          std::thread killer([&] {
-            try {
-              c.kill(killed);
-              c.wait_until_ok();  // the replica is promoted after node_timeout
-            } catch (...) {
-              failure = std::current_exception();
-            }
-            done = true;
-          });
-          const std::function<bool()> killing_still = [&] { return !done.load(); };
-          const std::function<asio::awaitable<void>(std::size_t)> during = [&](std::size_t w) {
-            return publish_round_robin(pub, topics, w, 3, book, ids, killing_still, 100000);
-          };
-          try {
-            co_await streamq::test::run_all(workers, during, 90s);
-          } catch (...) {
-            killer.join();
-            throw;
-          }
-          killer.join();
-          if (failure) std::rethrow_exception(failure);
+          co_await publish_during(
+              pub, topics, workers, book, ids,
+              [&] {
+                c.kill(killed);
+                c.wait_until_ok();  // the replica is promoted after node_timeout
+              },
+              90s);
           const std::function<asio::awaitable<void>(std::size_t)> last_round = [&](std::size_t w) {
             return publish_round_robin(pub, topics, w, after, book, ids, no_more, after);
           };
