@@ -122,28 +122,13 @@ asio::awaitable<void> publish_during(durable_publisher& pub, const std::vector<s
                                      std::map<std::string, std::vector<std::string>>& ids,
                                      const std::function<void()>& fault,
                                      std::chrono::milliseconds limit) {
-  std::atomic<bool> done{false};
-  std::exception_ptr failure;
-  std::thread injector([&] {
-    try {
-      fault();
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    done = true;
-  });
-  const std::function<bool()> still = [&] { return !done.load(); };
-  const std::function<asio::awaitable<void>(std::size_t)> during = [&](std::size_t w) {
-    return publish_round_robin(pub, topics, w, 3, book, ids, still, 100000);
-  };
-  try {
-    co_await streamq::test::run_all(workers, during, limit);
-  } catch (...) {
-    injector.join();
-    throw;
-  }
-  injector.join();  // `done` is set: the thread has ended or is ending
-  if (failure) std::rethrow_exception(failure);
+  co_await streamq::test::during_fault(
+      fault, [&](const std::function<bool()>& still) -> asio::awaitable<void> {
+        const std::function<asio::awaitable<void>(std::size_t)> during = [&](std::size_t w) {
+          return publish_round_robin(pub, topics, w, 3, book, ids, still, 100000);
+        };
+        co_await streamq::test::run_all(workers, during, limit);
+      });
 }
 
 durability_config one_replica() {

@@ -109,22 +109,13 @@ std::size_t publish_around_fault(const streamq::redis::connection_config& client
         auto scenario = [&]() -> asio::awaitable<void> {
           co_await round();
           book.fault_injected();
-          std::atomic<bool> done{false};
-          std::exception_ptr failure;
-          std::thread injector([&] {
-            try {
-              fault();
-            } catch (...) {
-              failure = std::current_exception();
-            }
-            done = true;
-          });
-          for (std::size_t i = 0; !done.load(); ++i) {
-            co_await publish(topics[i % topics.size()]);
-            co_await streamq::test::sleep_for(2ms);  // a steady stream, not a flood
-          }
-          injector.join();
-          if (failure) std::rethrow_exception(failure);
+          co_await streamq::test::during_fault(
+              fault, [&](const std::function<bool()>& still) -> asio::awaitable<void> {
+                for (std::size_t i = 0; still(); ++i) {
+                  co_await publish(topics[i % topics.size()]);
+                  co_await streamq::test::sleep_for(2ms);  // a steady stream, not a flood
+                }
+              });
           co_await round();
         };
         co_await streamq::test::run_alongside(con, scenario());

@@ -3,7 +3,10 @@
 #include <streamq/resp/request.hpp>
 #include <streamq/streams/names.hpp>
 
+#include <atomic>
+#include <exception>
 #include <map>
+#include <thread>
 
 namespace streamq::test {
 
@@ -25,6 +28,30 @@ std::vector<std::string> topic_per_master(const redis_cluster& c, const std::str
 
 std::string cluster_url(const redis_cluster& c) {
   return c.url(0) + "?cluster=on";
+}
+
+boost::asio::awaitable<void> during_fault(
+    const std::function<void()>& fault,
+    const std::function<boost::asio::awaitable<void>(const std::function<bool()>& still)>& work) {
+  std::atomic<bool> done{false};
+  std::exception_ptr failure;
+  std::thread injector([&] {
+    try {
+      fault();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    done = true;
+  });
+  const std::function<bool()> still = [&] { return !done.load(); };
+  try {
+    co_await work(still);
+  } catch (...) {
+    injector.join();
+    throw;
+  }
+  injector.join();  // `done` is set: the thread has ended or is ending
+  if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace streamq::test

@@ -1,10 +1,14 @@
 #pragma once
 // Topics placed on a test cluster (redis_cluster.hpp) for the queue layer's cluster tests: the
-// master serving a topic, one topic per master, and the URL a client reaches the cluster by.
+// master serving a topic, one topic per master, the URL a client reaches the cluster by, and
+// a fault injected on its own thread while work goes on.
 
 #include "support/redis_cluster.hpp"
 
+#include <boost/asio/awaitable.hpp>
+
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,5 +23,12 @@ std::vector<std::string> topic_per_master(const redis_cluster& c, const std::str
 
 // The cluster's first node with cluster=on.
 std::string cluster_url(const redis_cluster& c);
+
+// Runs `fault` on a thread of its own (the fixture's calls block) while `work(still)` runs on
+// the caller's executor; `still()` holds until `fault` has returned. Rethrows what either
+// threw, the thread joined first.
+boost::asio::awaitable<void> during_fault(
+    const std::function<void()>& fault,
+    const std::function<boost::asio::awaitable<void>(const std::function<bool()>& still)>& work);
 
 }  // namespace streamq::test
