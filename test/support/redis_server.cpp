@@ -205,7 +205,7 @@ void redis_server::generate_certificates() {
 }
 
 std::vector<std::string> redis_server::server_args() const {
-  std::vector<std::string> a = {redis_server_program(),
+  std::vector<std::string> a = {opts_.program.empty() ? redis_server_program() : opts_.program,
                                 "--port",
                                 std::to_string(port_),
                                 "--bind",

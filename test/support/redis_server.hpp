@@ -18,6 +18,9 @@
 namespace streamq::test {
 
 struct redis_server_options {
+  // The server program; empty: $STREAMQ_REDIS_SERVER, else redis-server. A test of behaviour
+  // that differs between servers (a command only a newer one has) names its program here.
+  std::string program;
   // Appended verbatim to the redis-server command line, e.g. {"--maxmemory", "10mb"}.
   std::vector<std::string> extra_args;
   // `--enable-debug-command local`: DEBUG SLEEP / DEBUG PROTOCOL from loopback only.

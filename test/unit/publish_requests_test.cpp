@@ -35,6 +35,9 @@ auto decode_dedup = [](const resp::value& v, dedup_result& out) {
 auto decode_wait_count = [](const resp::value& v, std::uint64_t& out) {
   return decode_wait(v, out);
 };
+auto decode_aof = [](const resp::value& v, aof_confirmation& out) {
+  return decode_waitaof(v, out);
+};
 
 // xadd_reply, fed `bytes` at every split point: the same result and ID as decode_xadd gives.
 void expect_xadd_reply(std::string_view bytes, const command_result& want, std::string_view id) {
@@ -172,6 +175,26 @@ TEST_CASE("WAIT: how many replicas have the writes, errors, other shapes") {
     expect_malformed<std::uint64_t>(wrong, 9, decode_wait_count);
 }
 
+TEST_CASE("WAITAOF: fsynced on the master and on how many replicas, refusals, other shapes") {
+  const aof_confirmation stale{9, 9};
+  expect_decoded<aof_confirmation>("*2\r\n:1\r\n:2\r\n", stale, decode_aof, {1, 2});
+  // Timed out before any fsync.
+  expect_decoded<aof_confirmation>("*2\r\n:0\r\n:0\r\n", stale, decode_aof, {0, 0});
+  // Refused as Redis 7.0 (no such command) and Redis 7.2 or Valkey (no AOF) say it.
+  const std::string unknown =
+      "ERR unknown command 'WAITAOF', with args beginning with: '1' '0' '100' ";
+  expect_refused<aof_confirmation>("-" + unknown + "\r\n", stale, decode_aof,
+                                   resp::server_errc::generic, unknown);
+  const std::string no_aof =
+      "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.";
+  expect_refused<aof_confirmation>("-" + no_aof + "\r\n", stale, decode_aof,
+                                   resp::server_errc::generic, no_aof);
+  for (std::string_view wrong :
+       {"*1\r\n:1\r\n", "*3\r\n:1\r\n:1\r\n:1\r\n", ":1\r\n", "*2\r\n:-1\r\n:0\r\n",
+        "*2\r\n$1\r\n1\r\n:0\r\n", "_\r\n"})
+    expect_malformed<aof_confirmation>(wrong, stale, decode_aof);
+}
+
 TEST_CASE("builders: each command's arguments, keys in the topic's slot") {
   const streams::topic_keys keys("orders");
   const streams::entry_fields fields{"v", "1", "e", "bytes"};
@@ -185,6 +208,13 @@ TEST_CASE("builders: each command's arguments, keys in the topic's slot") {
                             {"WAIT", "2", "1500"}});
     CHECK(req.slot() == keys.slot());
     CHECK(req.has_blocking_command());  // WAIT: only for a dedicated connection
+  }
+
+  SUBCASE("WAITAOF") {
+    resp::request req;
+    build_waitaof(req, 1, 0, 2500ms);
+    CHECK(commands_of(req) == std::vector<args>{{"WAITAOF", "1", "0", "2500"}});
+    CHECK(req.has_blocking_command());  // blocks like WAIT
   }
 
   SUBCASE("scripts: by SHA, and by source with the same arguments") {

@@ -1,6 +1,7 @@
 #pragma once
 // Publishing that survives the loss of the master: each publish is confirmed only once
-// `replicas` replicas have it (Redis WAIT). A master that dies after acknowledging a plain
+// `replicas` replicas have it (Redis WAIT), or, asked for, once it is fsynced to the
+// append-only file of the master and the replicas (WAITAOF, Redis >= 7.2 and Valkey). A master that dies after acknowledging a plain
 // XADD may take the entry with it when a lagging replica is promoted; an entry a
 // durable_publisher confirmed is on the replicas too.
 //
@@ -48,10 +49,35 @@ namespace detail {
 class durable_publisher_impl;
 }  // namespace detail
 
+// What a confirmed publish is known to survive (durability_config::confirm).
+enum class confirmation : std::uint8_t {
+  // WAIT: `replicas` replicas have the entry in memory. Survives the loss of the master; a
+  // power loss of the whole replica set may still take it. Any server.
+  replicated,
+  // WAITAOF 1 <replicas>: the entry is fsynced to the append-only file of the master and of
+  // `replicas` replicas (0 allowed: the master's disk only). Survives the restart of every
+  // node. Needs WAITAOF (Redis >= 7.2, Valkey >= 7.2.4) and `appendonly yes` on the master and
+  // on the replicas that count. Checked on each master connection before its first publish
+  // (a `WAITAOF 1 0` on a connection that wrote nothing answers at once, or refuses): where
+  // it cannot be had, publishes fail with errc::fsync_unavailable and nothing is written. On
+  // Redis 7.0 the way to the same guarantee is the server's `appendfsync always` with
+  // `replicated`.
+  fsynced,
+  // `fsynced` on each master that can (the same check), `replicated` on one that cannot: the
+  // strongest confirmation every server offers, on a fleet being upgraded from Redis 7.0.
+  // stats().fsynced counts the publishes confirmed on disk.
+  fsynced_if_available,
+};
+
 struct durability_config {
-  std::uint32_t replicas = 1;  // replicas that must have each entry (WAIT numreplicas); >= 1
-  // How long WAIT waits for them. When it times out the entries are on the master but not
-  // confirmed: publish() throws errc::replication_timeout (never a silent success).
+  // Replicas that must have each entry (WAIT numreplicas, WAITAOF numreplicas); >= 1, except
+  // with confirmation::fsynced, where 0 asks for the master's own fsync only.
+  std::uint32_t replicas = 1;
+  confirmation confirm = confirmation::replicated;
+  // How long WAIT (or WAITAOF) waits for them. When it times out the entries are on the
+  // master but not confirmed: publish() throws errc::replication_timeout (never a silent
+  // success). With `appendfsync everysec` (Redis' default) an fsync comes up to a second
+  // after the write: give a `fsynced` confirmation more than that.
   std::chrono::milliseconds timeout{1000};
   // Added to `timeout` to bound each XADDs+WAIT round trip: a master that is gone fails the
   // publishes (errc::publish_indeterminate) instead of leaving them waiting for a reconnect.
@@ -84,6 +110,9 @@ struct durable_publisher_stats {
   // Publishes whose caller stopped waiting (cancellation, a deadline): operation_aborted
   // before sending, publish_indeterminate after.
   std::uint64_t cancelled = 0;
+  // Of the confirmed, those confirmed fsynced to disk (WAITAOF; confirmation::fsynced and
+  // fsynced_if_available).
+  std::uint64_t fsynced = 0;
 };
 
 class durable_publisher {
@@ -103,7 +132,8 @@ class durable_publisher {
   // Publishes and returns the entry ID once `replicas` replicas confirmed it. Throws
   // boost::system::system_error: errc::invalid_name / message_too_large / invalid_utf8 (the
   // field named in what(); nothing sent); errc::replication_timeout (on the master, not
-  // confirmed: it may be lost with the master); errc::publish_indeterminate (sent, connection
+  // confirmed: it may be lost with the master); errc::fsync_unavailable (confirmation::fsynced
+  // asked of a master without WAITAOF or AOF; nothing sent); errc::publish_indeterminate (sent, connection
   // lost before the reply); resp::server_errc (refused, e.g. oom; on a cluster, moved, ask,
   // tryagain, clusterdown or readonly once it may not be sent again: see above);
   // redis::client_errc::shut_down when run() is not running or stopped.

@@ -81,6 +81,12 @@ enum class errc {
   // message over 2 GiB): the error-code form (async_* with as_tuple, a callback...) of what
   // the coroutine form throws as std::invalid_argument or std::length_error, with its text.
   invalid_argument = 19,
+  // durable_publisher with confirmation::fsynced: the master cannot confirm an fsync of its
+  // append-only file (WAITAOF): Redis before 7.2, or `appendonly no`. Nothing was sent (unless
+  // the AOF was switched off between the check and the publish: then it was added, not
+  // confirmed, as with replication_timeout). Turn on appendonly, upgrade, or confirm with
+  // confirmation::replicated.
+  fsync_unavailable = 20,
 };
 
 [[nodiscard]] const boost::system::error_category& streams_category() noexcept;

@@ -110,4 +110,23 @@ command_result decode_wait(const resp::value& reply, std::uint64_t& replicas) {
   return reply::count(reply, replicas, "WAIT");
 }
 
+void build_waitaof(resp::request& req, std::uint32_t local, std::uint32_t replicas,
+                   std::chrono::milliseconds timeout) {
+  req.push("WAITAOF", local, replicas, timeout.count());
+}
+
+command_result decode_waitaof(const resp::value& reply, aof_confirmation& out) {
+  out = {};
+  if (reply.is_error()) return reply::refused(reply);
+  aof_confirmation read;
+  if (!reply::is_array(reply) || reply.elements.size() != 2 ||
+      reply.elements[0].data_type != resp::type::integer ||
+      reply.elements[1].data_type != resp::type::integer ||
+      !reply::to_integer(reply.elements[0], read.local) ||
+      !reply::to_integer(reply.elements[1], read.replicas))
+    return reply::malformed("WAITAOF [local, replicas]");
+  out = read;
+  return {};
+}
+
 }  // namespace streamq::streams::detail

@@ -87,4 +87,21 @@ struct batch_result {
 void build_wait(resp::request& req, std::uint32_t replicas, std::chrono::milliseconds timeout);
 [[nodiscard]] command_result decode_wait(const resp::value& reply, std::uint64_t& replicas);
 
+// WAITAOF <local> <replicas> <timeout ms> (Redis >= 7.2, Valkey): blocks its connection until
+// the master (local 1) and `replicas` replicas have fsynced every write it sent before to
+// their append-only files, or until the timeout. With local 1 the server refuses at once when
+// appendonly is off; a server without the command refuses it as unknown: either way the
+// decoder gives the server's refusal. Sent on a connection that wrote nothing yet, it answers
+// at once: how durable_publisher asks whether a master can confirm fsyncs.
+// Reply: [masters fsynced (0 or 1), replicas fsynced].
+struct aof_confirmation {
+  std::uint64_t local = 0;
+  std::uint64_t replicas = 0;
+
+  friend bool operator==(const aof_confirmation&, const aof_confirmation&) = default;
+};
+void build_waitaof(resp::request& req, std::uint32_t local, std::uint32_t replicas,
+                   std::chrono::milliseconds timeout);
+[[nodiscard]] command_result decode_waitaof(const resp::value& reply, aof_confirmation& out);
+
 }  // namespace streamq::streams::detail

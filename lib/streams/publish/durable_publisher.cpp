@@ -14,7 +14,8 @@ void durability_config::validate() const {
   auto invalid = [](const std::string& field, const std::string& why) {
     throw std::invalid_argument("streamq durability_config." + field + ": " + why);
   };
-  if (replicas == 0) invalid("replicas", "must be at least 1 (else use publisher)");
+  if (replicas == 0 && confirm != confirmation::fsynced)
+    invalid("replicas", "must be at least 1 (else use publisher, or confirmation::fsynced)");
   if (timeout.count() <= 0) invalid("timeout", "must be positive");
   if (request_timeout.count() <= 0) invalid("request_timeout", "must be positive");
   if (max_group == 0) invalid("max_group", "must be positive");

@@ -20,6 +20,7 @@
 #include "commands/publish_requests.hpp"
 #include "commands/script.hpp"
 #include "publish/publishing.hpp"
+#include "sansio/confirming.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -31,6 +32,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <set>
 #include <span>
 #include <stdexcept>
@@ -71,10 +73,12 @@ struct durable_pending {
   bool finished = false;
   error_code ec;
   std::string id;
+  std::string detail;  // the server's words, for what() (a refused WAITAOF)
 
-  void finish(error_code e, std::string entry_id) {
+  void finish(error_code e, std::string entry_id, std::string why = {}) {
     ec = e;
     id = std::move(entry_id);
+    detail = std::move(why);
     finished = true;
     done.cancel();
   }
@@ -87,6 +91,10 @@ struct durable_link {
   asio::steady_timer ended;  // cancelled when the connection's run() ends
   bool running = true;
   bool stopping = false;  // stop_link() ended it: no failure
+  // Whether its master can confirm fsyncs (WAITAOF), once asked; forgotten when a round trip
+  // fails, since the reconnect may reach another server. Only asked for a `fsynced*` config.
+  std::optional<bool> fsync_capable;
+  std::string fsync_refusal;  // the server's words when it cannot
 };
 
 durable_publisher_impl::durable_publisher_impl(client& c, durability_config config)
@@ -134,7 +142,9 @@ asio::awaitable<std::string> durable_publisher_impl::submit(std::string topic,
     throw boost::system::system_error(errc::publish_indeterminate,
                                       "durable publish abandoned after it was sent");
   }
-  if (p->ec) throw boost::system::system_error(p->ec, "durable publish");
+  if (p->ec)
+    throw boost::system::system_error(
+        p->ec, p->detail.empty() ? "durable publish" : "durable publish: " + p->detail);
   co_return std::move(p->id);
 }
 
@@ -296,8 +306,30 @@ asio::awaitable<bool> durable_publisher_impl::send_part(
     std::vector<bool>& reroute) {
   co_await asio::this_coro::throw_if_cancelled(false);
   redis::connection& conn = *p.link->conn;
-  // Each publish one call, then one WAIT for all: in every round trip (a second one sends
-  // the keyed publishes the server answered NOSCRIPT, by source).
+  durable_link& link = *p.link;
+  auto step = next_confirm_step(config_.confirm, link.fsync_capable);
+  if (step == confirm_step::ask_fsync) {
+    if (const error_code ec = co_await ask_fsync(link)) {
+      // Nothing of the part was sent: the publishes fail with what ended the question (a
+      // connection lost after writing it did not write them).
+      const error_code why = ec == redis::client_errc::outcome_unknown
+                                 ? error_code(redis::client_errc::not_connected)
+                                 : ec;
+      stats_.failed += p.calls.size();
+      for (const std::size_t i : p.calls) group[i]->finish(why, "");
+      co_return true;
+    }
+    step = next_confirm_step(config_.confirm, link.fsync_capable);
+  }
+  if (step == confirm_step::refuse) {
+    stats_.failed += p.calls.size();
+    for (const std::size_t i : p.calls)
+      group[i]->finish(errc::fsync_unavailable, "", link.fsync_refusal);
+    co_return false;
+  }
+  const bool fsync = step == confirm_step::waitaof;
+  // Each publish one call, then one WAIT (or WAITAOF) for all: in every round trip (a second
+  // one sends the keyed publishes the server answered NOSCRIPT, by source).
   script_pipeline pipeline(p.calls.size(), 1);
   auto build = [&](resp::request& req, std::span<const std::size_t> calls, bool by_source) {
     for (const std::size_t k : calls) {
@@ -308,7 +340,10 @@ asio::awaitable<bool> durable_publisher_impl::send_part(
         build_dedup_publish(req, by_source, *d.keys, d.envelope.idempotency_key(),
                             config_.dedup_window, d.fields);
     }
-    build_wait(req, config_.replicas, config_.timeout);
+    if (fsync)
+      build_waitaof(req, 1, config_.replicas, config_.timeout);
+    else
+      build_wait(req, config_.replicas, config_.timeout);
   };
   auto send = [&](const resp::request& req,
                   resp::generic_response& replies) -> asio::awaitable<error_code> {
@@ -318,8 +353,27 @@ asio::awaitable<bool> durable_publisher_impl::send_part(
   };
   const error_code ec = co_await exec_script_pipeline(pipeline, send, build);
   stats_.round_trips += pipeline.rounds() + (ec ? 1 : 0);
-  complete(group, p, pipeline, ec, reroute);
+  complete(group, p, pipeline, fsync, ec, reroute);
+  if (ec) link.fsync_capable.reset();
   co_return static_cast<bool>(ec);
+}
+
+asio::awaitable<error_code> durable_publisher_impl::ask_fsync(durable_link& link) {
+  // On a connection that wrote nothing yet WAITAOF 1 0 answers at once: [1, 0] where the
+  // master has WAITAOF and an AOF, a refusal where it has not (Redis 7.0: unknown command;
+  // appendonly no). The timeout only bounds a server that misbehaves.
+  resp::request req;
+  build_waitaof(req, 1, 0, config_.timeout);
+  command_reply reply;
+  auto [ec] = co_await with_deadline(link.conn->async_exec(req, reply, use_tuple),
+                                     config_.timeout + config_.request_timeout);
+  if (ec) co_return ec;
+  aof_confirmation answer;
+  const command_result result = decode_waitaof(reply.value(), answer);
+  // A malformed answer counts as "cannot": confirmations read from it could not be trusted.
+  link.fsync_capable = static_cast<bool>(result);
+  link.fsync_refusal = result ? std::string() : "WAITAOF refused: " + result.diagnostic;
+  co_return error_code();
 }
 
 bool durable_publisher_impl::may_send_again(const durable_pending& d, const error_code& ec,
@@ -334,7 +388,7 @@ bool durable_publisher_impl::may_send_again(const durable_pending& d, const erro
 }
 
 void durable_publisher_impl::complete(const std::vector<std::shared_ptr<durable_pending>>& group,
-                                      const part& p, const script_pipeline& pipeline,
+                                      const part& p, const script_pipeline& pipeline, bool fsync,
                                       const error_code& ec, std::vector<bool>& reroute) {
   // Written or maybe written (a timeout may strike after the write): indeterminate.
   const bool maybe_written =
@@ -365,17 +419,30 @@ void durable_publisher_impl::complete(const std::vector<std::shared_ptr<durable_
       continue;
     }
     stats_.duplicates += added.duplicate ? 1 : 0;
-    // The WAIT of the round trip that wrote it: it counts the replicas that have every write
-    // before it on this connection, this one included.
-    std::uint64_t replicas = 0;
+    // The WAIT (WAITAOF) of the round trip that wrote it: it counts the replicas that have
+    // (fsynced) every write before it on this connection, this one included.
     const auto wait = pipeline.trailer(round);
-    const bool confirmed =
-        wait.size() == 1 && decode_wait(wait.front(), replicas) && replicas >= config_.replicas;
-    if (!confirmed) {
+    confirmation_reply answer{.fsync = fsync, .refused = wait.size() != 1};
+    command_result waited;
+    if (!answer.refused) {
+      if (fsync) {
+        aof_confirmation aof;
+        waited = decode_waitaof(wait.front(), aof);
+        answer.local = aof.local;
+        answer.replicas = aof.replicas;
+      } else {
+        waited = decode_wait(wait.front(), answer.replicas);
+      }
+      answer.refused = static_cast<bool>(waited.ec);
+    }
+    if (const error_code outcome = confirmation_outcome(answer, config_.replicas)) {
       ++stats_.unconfirmed;
-      d.finish(errc::replication_timeout, std::move(added.id));
+      // The master refused WAITAOF after saying it could: ask again before the next part.
+      if (outcome == errc::fsync_unavailable) p.link->fsync_capable.reset();
+      d.finish(outcome, std::move(added.id), waited.diagnostic);
     } else {
       ++stats_.confirmed;
+      stats_.fsynced += fsync ? 1 : 0;
       d.finish(error_code(), std::move(added.id));
     }
   }

@@ -64,8 +64,13 @@ class durable_publisher_impl {
   // Completes a part's publishes from the replies of its round trips, or with `ec`, the error
   // that ended them, for those it left unanswered; a publish refused by a cluster fault that
   // may still be sent again is marked in `reroute` instead.
+  // `fsync`: the round trips confirmed with WAITAOF rather than WAIT.
   void complete(const std::vector<std::shared_ptr<durable_pending>>& group, const part& p,
-                const script_pipeline& pipeline, const error_code& ec, std::vector<bool>& reroute);
+                const script_pipeline& pipeline, bool fsync, const error_code& ec,
+                std::vector<bool>& reroute);
+  // Asks `link`'s master whether it can confirm fsyncs (WAITAOF) and records the answer in
+  // the link; returns the error that kept it from answering.
+  boost::asio::awaitable<error_code> ask_fsync(durable_link& link);
   // Whether a publish refused with `ec` by a node (`from_master`: one the topology named as a
   // master) goes out again: in cluster mode, a refusal that means it did not run, its caller
   // still waiting, and within its limits (sends, time since its first send).

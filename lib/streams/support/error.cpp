@@ -51,6 +51,9 @@ class streams_category_impl final : public boost::system::error_category {
         return "an envelope string field (header, ID or key) is not valid UTF-8";
       case errc::invalid_argument:
         return "the operation refused its arguments";
+      case errc::fsync_unavailable:
+        return "the master cannot confirm an fsync to its append-only file (no WAITAOF, or "
+               "appendonly no)";
     }
     return "unknown streamq streams error";
   }
