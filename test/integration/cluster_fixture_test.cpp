@@ -24,6 +24,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -324,4 +325,21 @@ TEST_CASE("cluster fixture: a master added and given slots with redis-cli --clus
   CHECK(moved_keys > 0);
   CHECK(c.command(added, {"DBSIZE"}) == ":" + std::to_string(moved_keys) + "\r\n");
   for (std::size_t i = 0; i < c.size(); ++i) check_live_topology(c, i);
+}
+
+TEST_CASE("cluster fixture: nodes added or restarted from a thread that ended keep running") {
+  // A fault thread adds or restarts nodes while the test goes on; a child process dies with the
+  // thread that forked it (PR_SET_PDEATHSIG), so the fixture must not fork from the caller's.
+  streamq::test::redis_cluster_options opts;
+  opts.replicas_per_master = 0;
+  redis_cluster c(opts);
+  std::size_t added = 0;
+  std::thread([&] { added = c.add_master(); }).join();
+  c.kill(1);
+  std::thread([&] { c.restart(1); }).join();
+  std::this_thread::sleep_for(300ms);  // a SIGKILL on thread exit would have come by now
+  CHECK(c.running(added));
+  CHECK(c.command(added, {"PING"}) == "+PONG\r\n");
+  CHECK(c.command(1, {"PING"}) == "+PONG\r\n");
+  c.wait_until_ok();
 }

@@ -2,8 +2,8 @@
 // hash tags land on every master, consumed by several groups at once with failures and
 // retries (one blocking reader per master, acknowledgements and retries split by slot by the
 // client), delayed tasks moved by the scheduler on each topic's own master, and a topic's slot
-// moved to another master under a running consumer (its reader regroups) and a manual
-// failover under load, each with a LEDGER line.
+// moved to another master under a running consumer (its reader regroups), a master added and
+// slots resharded to it, and a manual failover under load, each with a LEDGER line.
 //
 // ctest label `cluster` (as well as `integration`): ctest -L cluster.
 #include "support/async_test.hpp"
@@ -27,6 +27,7 @@
 
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -309,4 +310,49 @@ TEST_CASE("cluster queue: every node unreachable for a while: typed errors, then
   // Publishes made while every node was frozen failed, each with a typed error (or were
   // indeterminate: written before the freeze was noticed); the rest got through.
   CHECK(r.failed + r.indeterminate > 0);
+}
+
+TEST_CASE("cluster queue: a master added and slots resharded to it under a running consumer and publisher") {
+  redis_cluster c;
+  const std::size_t from = c.masters().front();
+  const std::uint16_t first_slot = c.nodes().at(from).slots.front().first;
+  // `redis-cli --cluster reshard` takes a source's slots from its lowest up: a topic among the
+  // first `resharded` slots of `from` moves with them. One topic per master, that one on `from`.
+  constexpr std::size_t resharded = 64;
+  std::string moving;
+  for (int n = 0; moving.empty(); ++n) {
+    const std::string topic = "reshard-moving-" + std::to_string(n);
+    const std::uint16_t s = resp::hash_slot(topic_keys(topic).stream());
+    if (s >= first_slot && s < first_slot + resharded / 2) moving = topic;
+  }
+  auto topics = topic_per_master(c, "reshard");
+  std::replace_if(
+      topics.begin(), topics.end(), [&](const std::string& t) { return master_of(c, t) == from; },
+      moving);
+  const std::uint16_t slot = resp::hash_slot(topic_keys(moving).stream());
+  ledger book(streamq::test::test_name());
+  constexpr std::size_t per_round = 150;
+  const std::size_t added = c.size();  // the number add_master() gives the next node
+  std::atomic<int> rerouted{0};
+  auto config = streamq::test::fast_consumer_config();
+  config.on_event = [&](const consumer_event& e) {
+    if (e.what == consumer_event::kind::topics_rerouted) ++rerouted;
+  };
+  // Both steps online: the client learns of the new master from the first MOVED to it; the
+  // moving topic's reader is released by MIGRATE (UNBLOCKED) and regroups there.
+  const auto published =
+      publish_around_fault(parse_url(cluster_url(c)), topics, book, config, per_round, [&] {
+        if (c.add_master() != added) throw std::logic_error("add_master: unexpected node number");
+        c.reshard(from, added, resharded);
+      });
+  const auto r = book.print();
+  streamq::test::check_ledger(r, published);
+  CHECK(r.ok == published);
+  CHECK(r.reexecuted == 0);
+  CHECK(rerouted.load() >= 1);
+  CHECK(c.owner(slot) == added);
+  CHECK(c.owner(static_cast<std::uint16_t>(first_slot + resharded - 1)) == added);
+  // The stream, with everything published to it, lives on the new master only.
+  CHECK(c.command(from, {"CLUSTER", "COUNTKEYSINSLOT", std::to_string(slot)}) == ":0\r\n");
+  CHECK(c.command(added, {"XLEN", topic_keys(moving).stream()}) != ":0\r\n");
 }

@@ -2,9 +2,14 @@
 
 #include <algorithm>
 #include <charconv>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -66,9 +71,64 @@ std::string make_dir() {
 
 }  // namespace
 
+// Where the nodes' processes are started. A child of spawn_process dies with the *thread* that
+// forked it (PR_SET_PDEATHSIG follows the thread, not the process), so a node added or
+// restarted from a test's fault thread was SIGKILLed the moment that thread ended: a master
+// added and given slots under load vanished after the reshard, its slots unserved, and the
+// cluster stayed CLUSTERDOWN. Forked from this thread, every node lives as long as the fixture.
+class redis_cluster::spawner {
+ public:
+  spawner() : thread_([this] { loop(); }) {}
+  ~spawner() {
+    {
+      const std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  spawner(const spawner&) = delete;
+  spawner& operator=(const spawner&) = delete;
+
+  // Runs `job` on the thread; returns what it returned or rethrows what it threw.
+  template <class Job>
+  auto run(Job job) -> decltype(job()) {
+    // Shared: the thread may still be inside the task when `result` is ready.
+    auto task = std::make_shared<std::packaged_task<decltype(job())()>>(std::move(job));
+    auto result = task->get_future();
+    {
+      const std::lock_guard lock(mutex_);
+      jobs_.emplace_back([task] { (*task)(); });
+    }
+    wake_.notify_one();
+    return result.get();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;
+      auto job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts once the members it uses exist
+};
+
 redis_cluster::redis_cluster() : redis_cluster(options{}) {}
 
-redis_cluster::redis_cluster(options opts) : opts_(std::move(opts)) {
+redis_cluster::redis_cluster(options opts)
+    : opts_(std::move(opts)), spawner_(std::make_unique<spawner>()) {
   if (opts_.masters == 0) throw std::invalid_argument("redis_cluster_options::masters: 0");
   dir_ = make_dir();
   try {
@@ -109,7 +169,7 @@ std::size_t redis_cluster::start_node() {
                     "--repl-diskless-sync-delay", "0"};
     o.extra_args.insert(o.extra_args.end(), opts_.extra_args.begin(), opts_.extra_args.end());
     try {
-      nodes_.push_back(std::make_unique<redis_server>(std::move(o)));
+      nodes_.push_back(spawner_->run([&] { return std::make_unique<redis_server>(std::move(o)); }));
     } catch (const std::runtime_error&) {
       if (attempt == port_attempts) throw;
       continue;  // most likely the bus port was taken meanwhile
@@ -323,7 +383,8 @@ void redis_cluster::kill(std::size_t node) {
 }
 
 void redis_cluster::restart(std::size_t node) {
-  nodes_.at(node)->restart();
+  redis_server& server = *nodes_.at(node);
+  spawner_->run([&] { server.restart(); });
 }
 
 void redis_cluster::failover(std::size_t replica) {

@@ -9,7 +9,9 @@
 // add_master() adds); a number stays with its process across kill() and restart(). Roles change
 // (failover) and are read from the cluster each time they are asked for.
 //
-// Threading: not thread-safe; use one object from one thread.
+// Threading: not thread-safe; use one object from one thread at a time (a test's fault thread
+// may drive it while the test thread waits). The nodes' processes live as long as the object,
+// whichever thread started them: they are started on a thread the object owns.
 
 #include "redis_server.hpp"
 
@@ -134,8 +136,11 @@ class redis_cluster {
   std::size_t first_running() const;
   std::string tool_output(const std::vector<std::string>& argv) const;
 
+  class spawner;
+
   options opts_;
-  std::string dir_;  // redis-cli logs
+  std::unique_ptr<spawner> spawner_;  // before nodes_: outlives them
+  std::string dir_;                   // redis-cli logs
   std::vector<std::unique_ptr<redis_server>> nodes_;
   std::vector<std::uint16_t> bus_ports_;
   std::vector<std::string> ids_;
