@@ -99,6 +99,7 @@ TEST_CASE("topic_keys spells every key of a topic with the {topic} hash tag") {
   CHECK(keys.dedup("k-1") == "streamq:{orders}:dedup:k-1");
   CHECK(keys.cron() == "streamq:{orders}:cron");
   CHECK(keys.meta() == "streamq:{orders}:meta");
+  CHECK(keys.partitions() == "streamq:{orders}:partitions");
   CHECK(keys.dead_letters("billing") == "streamq:{orders}:dead:billing");
   CHECK(keys.processed("billing") == "streamq:{orders}:done:billing");
   CHECK_THROWS_AS(keys.processed("bad group"), std::invalid_argument);
@@ -107,9 +108,9 @@ TEST_CASE("topic_keys spells every key of a topic with the {topic} hash tag") {
 
   const std::vector<std::string> groups{"billing", "shipping"};
   const auto all = keys.all_keys(groups);
-  CHECK(all.size() == 11);
+  CHECK(all.size() == 12);
   CHECK(std::set<std::string>(all.begin(), all.end()).size() == all.size());
-  CHECK(keys.all_keys().size() == 5);
+  CHECK(keys.all_keys().size() == 6);
 }
 
 TEST_CASE("all keys of a topic map to one cluster slot: the slot of the topic name") {
@@ -186,4 +187,41 @@ TEST_CASE("key prefixes are checked like names, with ':' allowed and braces refu
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS(topic_keys("orders", ""), "streamq key prefix '': must not be empty",
                        std::invalid_argument);
+}
+
+TEST_CASE("a partition's topic name: T#N, one spelling per partition, its own hash tag") {
+  using streamq::streams::is_valid_topic_name;
+  using streamq::streams::max_partitions;
+  using streamq::streams::parse_partition_topic;
+  using streamq::streams::partition_topic;
+  CHECK(partition_topic("orders", 0) == "orders#0");
+  CHECK(partition_topic("orders", 17) == "orders#17");
+  CHECK(partition_topic("orders", max_partitions - 1) == "orders#1023");
+  CHECK_THROWS_AS((void)partition_topic("orders", max_partitions), std::invalid_argument);
+  CHECK_THROWS_AS((void)partition_topic("bad name", 1), std::invalid_argument);
+  CHECK_THROWS_AS((void)partition_topic("orders#1", 1), std::invalid_argument);
+
+  const auto parsed = parse_partition_topic("orders.v2#5");
+  REQUIRE(parsed);
+  CHECK(parsed->topic == "orders.v2");
+  CHECK(parsed->partition == 5);
+  for (std::string_view bad : {"orders", "orders#", "#1", "orders#01", "orders#-1", "orders#1x",
+                               "orders#1024", "orders#99999", "or ders#1", "a#1#2", "orders#+1"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_partition_topic(bad));
+  }
+  // Topics accept the form; groups and consumers do not.
+  CHECK(is_valid_topic_name("orders#3"));
+  CHECK(is_valid_topic_name("orders"));
+  CHECK_FALSE(is_valid_topic_name("orders#03"));
+  CHECK_FALSE(is_valid_name("orders#3"));
+  CHECK(rejection(name_kind::topic, "orders#3").empty());
+  CHECK_FALSE(rejection(name_kind::group, "g#3").empty());
+  CHECK_FALSE(rejection(name_kind::topic, "orders#03").empty());
+
+  // Each partition's keys share a slot of their own; the partitions hash is the topic's.
+  const topic_keys part("orders#3");
+  CHECK(part.stream() == "streamq:{orders#3}:stream");
+  CHECK(part.slot() == streamq::resp::hash_slot("orders#3"));
+  CHECK(topic_keys("orders#4").slot() != part.slot());
 }

@@ -5,9 +5,15 @@
 // A name is 1 to 128 characters from [A-Za-z0-9._-]. That excludes everything with a meaning
 // in a Redis key or command: hash-tag braces ({ }), glob characters (* ? [ ] \), whitespace,
 // colons (streamq's key separator), quotes and control bytes. Names are case-sensitive.
+//
+// A topic name may also name one partition of a partitioned topic: "T#N", T a name as above and
+// N the partition's number in decimal (0 to max_partitions - 1, no leading zeros). '#' is in
+// no name, so a partition never shares its keys with a topic somebody named; its keys carry
+// the hash tag {T#N}, so the partitions of one topic spread over a cluster's slots.
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,6 +22,9 @@
 namespace streamq::streams {
 
 inline constexpr std::size_t max_name_length = 128;
+
+// Partitions a topic may have at most (partitions.hpp).
+inline constexpr std::uint32_t max_partitions = 1024;
 
 // What a name names; used in error messages.
 enum class name_kind { topic, group, consumer, key_prefix };
@@ -31,9 +40,25 @@ inline constexpr std::size_t max_key_prefix_length = 64;
 // True when `name` follows the naming rules above.
 [[nodiscard]] bool is_valid_name(std::string_view name) noexcept;
 
+// True when `name` is a valid name or names a partition of one ("T#N", see above).
+[[nodiscard]] bool is_valid_topic_name(std::string_view name) noexcept;
+
 // Throws std::invalid_argument saying what is wrong, e.g.
 // "streamq topic name 'a b': character ' ' is not allowed (allowed: A-Z a-z 0-9 . _ -)".
+// name_kind::topic also accepts a partition's name ("T#N").
 void validate_name(name_kind kind, std::string_view name);
+
+// The topic name of partition `partition` of `topic`: "T#N". Throws std::invalid_argument for
+// an invalid topic name (a partition's included) or a partition >= max_partitions.
+[[nodiscard]] std::string partition_topic(std::string_view topic, std::uint32_t partition);
+
+// A partition's topic name taken apart: the partitioned topic's name and the number.
+struct partition_name {
+  std::string_view topic;
+  std::uint32_t partition = 0;
+};
+// `name` read as "T#N"; nothing for a plain name or an invalid one.
+[[nodiscard]] std::optional<partition_name> parse_partition_topic(std::string_view name) noexcept;
 
 // True when `prefix` is a valid key prefix (see default_key_prefix).
 [[nodiscard]] bool is_valid_key_prefix(std::string_view prefix) noexcept;
@@ -67,6 +92,9 @@ class topic_keys {
   [[nodiscard]] const std::string& cron() const noexcept { return cron_; }
   // Topic metadata (hash): "streamq:{T}:meta".
   [[nodiscard]] const std::string& meta() const noexcept { return meta_; }
+  // A partitioned topic's partition count and its history (hash): "streamq:{T}:partitions"
+  // (partitions.hpp).
+  [[nodiscard]] const std::string& partitions() const noexcept { return partitions_; }
 
   // Dead letters of one consumer group: "streamq:{T}:dead:<group>". Throws
   // std::invalid_argument for an invalid group name.
@@ -105,6 +133,7 @@ class topic_keys {
   std::string task_dedup_prefix_;
   std::string cron_;
   std::string meta_;
+  std::string partitions_;
   std::string dead_prefix_;
   std::string done_prefix_;
   std::string retry_prefix_;

@@ -164,6 +164,8 @@ class publisher {
   // The configuration, with producer_id filled in when it was left empty.
   [[nodiscard]] const publisher_config& config() const noexcept { return config_; }
   [[nodiscard]] const std::string& producer_id() const noexcept { return config_.producer_id; }
+  // The client it publishes through.
+  [[nodiscard]] client& get_client() const noexcept { return client_; }
 
  private:
   // One publish of a v1::Envelope or of a typed message's detail::envelope_draft (defined and

@@ -111,7 +111,7 @@ asio::awaitable<std::string> durable_publisher_impl::submit(std::string topic,
     ++stats_.failed;
     throw boost::system::system_error(ec, "durable publish: " + what);
   };
-  if (!is_valid_name(topic)) refuse(errc::invalid_name, "topic '" + topic + "'");
+  if (!is_valid_topic_name(topic)) refuse(errc::invalid_name, "topic '" + topic + "'");
   std::string what;
   bool unnumbered = false;
   if (auto ec = check_for_publish(envelope, config_.producer_id, config_.limits, what, unnumbered))

@@ -64,7 +64,7 @@ std::shared_ptr<const topic_keys> publisher::keys_of(std::string_view topic) {
   auto it = keys_.find(topic);
   if (it == keys_.end()) {
     // Checked once per topic: only valid names are kept.
-    if (!is_valid_name(topic)) fail(errc::invalid_name, std::string(topic));
+    if (!is_valid_topic_name(topic)) fail(errc::invalid_name, std::string(topic));
     it = keys_.emplace(std::string(topic), std::make_shared<const topic_keys>(topic, config_.key_prefix))
              .first;
   }

@@ -15,7 +15,7 @@ void scheduler_config::validate() const {
     throw std::invalid_argument("streamq scheduler_config." + field + ": " + why);
   };
   for (const auto& topic : topics)
-    if (!is_valid_name(topic)) invalid("topics", "'" + topic + "' is not a valid topic name");
+    if (!is_valid_topic_name(topic)) invalid("topics", "'" + topic + "' is not a valid topic name");
   if (auto why = key_prefix_problem(key_prefix); !why.empty()) invalid("key_prefix", why);
   auto duration = [&](const std::string& field, std::chrono::milliseconds d, bool zero_ok) {
     if (d.count() < 0 || (d.count() == 0 && !zero_ok))

@@ -55,7 +55,7 @@ scheduler_health scheduler_impl::health() const {
 }
 
 std::shared_ptr<const topic_keys> scheduler_impl::keys_of(std::string_view topic) {
-  if (!is_valid_name(topic)) fail(errc::invalid_name, std::string(topic));
+  if (!is_valid_topic_name(topic)) fail(errc::invalid_name, std::string(topic));
   const std::lock_guard lock(keys_mutex_);
   auto it = keys_.find(topic);
   if (it == keys_.end())

@@ -59,7 +59,45 @@ bool is_valid_name(std::string_view name) noexcept {
   return true;
 }
 
+std::optional<partition_name> parse_partition_topic(std::string_view name) noexcept {
+  const auto hash = name.rfind('#');
+  if (hash == std::string_view::npos) return std::nullopt;
+  const std::string_view topic = name.substr(0, hash);
+  const std::string_view digits = name.substr(hash + 1);
+  // Decimal, no sign, no leading zero: one spelling per partition, so one set of keys.
+  if (!is_valid_name(topic) || digits.empty() || digits.size() > 4 ||
+      (digits.size() > 1 && digits.front() == '0'))
+    return std::nullopt;
+  std::uint32_t number = 0;
+  for (const char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    number = number * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  if (number >= max_partitions) return std::nullopt;
+  return partition_name{topic, number};
+}
+
+bool is_valid_topic_name(std::string_view name) noexcept {
+  return is_valid_name(name) || parse_partition_topic(name).has_value();
+}
+
+std::string partition_topic(std::string_view topic, std::uint32_t partition) {
+  validate_name(name_kind::topic, topic);
+  if (parse_partition_topic(topic))
+    throw std::invalid_argument(describe(name_kind::topic, topic) +
+                                ": names a partition already; partitions have none");
+  if (partition >= max_partitions)
+    throw std::invalid_argument("streamq partition " + std::to_string(partition) +
+                                ": at most " + std::to_string(max_partitions) +
+                                " partitions are allowed");
+  std::string name(topic);
+  name += '#';
+  name += std::to_string(partition);
+  return name;
+}
+
 void validate_name(name_kind kind, std::string_view name) {
+  if (kind == name_kind::topic && parse_partition_topic(name)) return;
   if (name.empty()) throw std::invalid_argument(describe(kind, name) + ": must not be empty");
   if (name.size() > max_name_length)
     throw std::invalid_argument(describe(kind, name) + ": " + std::to_string(name.size()) +
@@ -113,6 +151,7 @@ topic_keys::topic_keys(std::string_view topic, std::string_view key_prefix)
   task_dedup_prefix_ = base + "task-dedup:";
   cron_ = base + "cron";
   meta_ = base + "meta";
+  partitions_ = base + "partitions";
   dead_prefix_ = base + "dead:";
   done_prefix_ = base + "done:";
   retry_prefix_ = base + "retry:";
@@ -152,7 +191,7 @@ std::string topic_keys::task_dedup(std::string_view idempotency_key) const {
 }
 
 std::vector<std::string> topic_keys::all_keys(std::span<const std::string> groups) const {
-  std::vector<std::string> keys{stream_, delayed_, delayed_data_, cron_, meta_};
+  std::vector<std::string> keys{stream_, delayed_, delayed_data_, cron_, meta_, partitions_};
   for (const auto& group : groups) {
     keys.push_back(dead_letters(group));
     keys.push_back(processed(group));
