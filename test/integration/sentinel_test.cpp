@@ -2,6 +2,7 @@
 // three sentinels on loopback): the fixture itself; finding the master and refusing a node that
 // is not one (ROLE, READONLY); sentinel credentials and TLS; SENTINEL FAILOVER and a SIGKILLed
 // master under load, each with LEDGER lines; consumers and the scheduler after a failover.
+// TLS to the data nodes: sentinel_tls_test.cpp.
 //
 // ctest labels `integration` and `cluster` (built into streamq-cluster-tests).
 #include "support/async_test.hpp"
@@ -9,6 +10,7 @@
 #include "support/proxy_scenarios.hpp"
 #include "support/redis_sentinel.hpp"
 #include "support/redis_server.hpp"
+#include "support/sentinel_scenarios.hpp"
 #include "support/stream_checks.hpp"
 
 #include <streamq/client.hpp>
@@ -34,14 +36,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <map>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -60,8 +60,10 @@ using streamq::streams::publisher;
 using streamq::streams::scheduler;
 using streamq::streams::scheduler_config;
 using streamq::streams::topic_keys;
+using streamq::test::fast_sentinel_client;
 using streamq::test::ledger;
 using streamq::test::ledger_scope;
+using streamq::test::on_helper_thread;
 using streamq::test::Order;
 using streamq::test::redis_sentinel;
 using streamq::test::redis_server;
@@ -71,48 +73,14 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // A client of the fixture's sentinels, tuned to notice failures and come back quickly.
-redis::connection_config fast(redis::connection_config config) {
-  config.connect_timeout = 1s;
-  config.reconnect.initial_delay = 10ms;
-  config.reconnect.max_delay = 200ms;
-  config.health_check_interval = 200ms;
-  config.health_check_timeout = 500ms;
-  config.sentinel.timeout = 500ms;
-  return config;
-}
-
 redis::connection_config client_config(const redis_sentinel& s) {
-  return fast(redis::parse_url(s.url()));
+  return fast_sentinel_client(redis::parse_url(s.url()));
 }
 
 // A port that was free a moment ago and is closed now: a sentinel that is not there.
 std::uint16_t closed_port() {
   redis_server gone;
   return gone.port();
-}
-
-// Runs `fault` on a helper thread while the caller's coroutine carries on; completes when it
-// has ended (rethrowing what it threw). The fixture is used by that thread alone meanwhile.
-asio::awaitable<void> on_helper_thread(std::function<void()> fault,
-                                       std::function<asio::awaitable<void>()> meanwhile) {
-  std::atomic<bool> done{false};
-  std::exception_ptr failure;
-  std::thread helper([&] {
-    try {
-      fault();
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    done = true;
-  });
-  try {
-    while (!done) co_await meanwhile();
-  } catch (...) {
-    helper.join();
-    throw;
-  }
-  helper.join();
-  if (failure) std::rethrow_exception(failure);
 }
 
 std::string xlen(const redis_server& node, const std::string& topic) {
@@ -188,7 +156,7 @@ TEST_CASE("sentinel: a demoted node is refused - READONLY ends the session and R
   const std::string port = std::to_string(solo.port());
   REQUIRE(s.sentinel_command(0, {"SENTINEL", "MONITOR", "solo", "127.0.0.1", port, "1"}) ==
           "+OK\r\n");
-  auto config = fast(redis::parse_url(
+  auto config = fast_sentinel_client(redis::parse_url(
       "redis+sentinel://127.0.0.1:" + std::to_string(s.sentinel_port(0)) + "/solo"));
   const std::string nowhere = std::to_string(closed_port());
   streamq::test::run_with_connection(config, [&](redis::connection& conn) -> asio::awaitable<void> {
@@ -241,9 +209,9 @@ TEST_CASE("sentinel: sentinel credentials and TLS are the sentinels' own") {
     tls_sentinels +=
         (i == 0 ? "127.0.0.1:" : ",127.0.0.1:") + std::to_string(s.sentinel_tls_port(i));
   auto config_with = [&](const std::string& sentinel_pw, const std::string& data_pw) {
-    auto config =
-        fast(redis::parse_url("redis+sentinel://:" + data_pw + "@" + tls_sentinels +
-                              "/mymaster?sentinel_tls=1&sentinel_password=" + sentinel_pw));
+    auto config = fast_sentinel_client(
+        redis::parse_url("redis+sentinel://:" + data_pw + "@" + tls_sentinels +
+                         "/mymaster?sentinel_tls=1&sentinel_password=" + sentinel_pw));
     config.tls.ca_file = s.ca_cert();
     config.reconnect.enabled = false;
     return config;
@@ -272,65 +240,12 @@ TEST_CASE("sentinel: sentinel credentials and TLS are the sentinels' own") {
   CHECK(run_once(plain) == client_errc::sentinel_unavailable);
 }
 
-namespace {
-
-// SENTINEL FAILOVER under load, kept in `book`: a publisher and a consumer on one client; 200
-// confirmed publishes, then publishing goes on, one after another, for as long as the failover
-// takes, then 200 confirmed publishes more; then the topic is drained into the ledger. Returns
-// the publishes attempted. Recovery counts from the moment the client's connection to the old
-// master ended.
-std::uint64_t failover_under_load(redis_sentinel& s, ledger& book, bool fence_writes) {
-  const auto topic = streamq::test::unique_topic();
-  constexpr std::uint64_t per_round = 200;
-  std::uint64_t attempts = 0;
-  std::size_t promoted = 0;
-  streamq::test::run_with_config(
-      client_config(s),
-      [&](client& c) -> asio::awaitable<void> {
-        publisher pub(c);
-        consumer con(c, streamq::test::fast_consumer_config());
-        streamq::test::subscribe_ledger(con, topic, book);
-        auto round = [&]() -> asio::awaitable<void> {
-          for (std::uint64_t i = 0; i < per_round; ++i) {
-            ++attempts;
-            co_await streamq::test::publish_one(pub, topic, book);
-          }
-          co_await streamq::test::poll_until([&] { return book.outstanding() == 0; }, 30s);
-        };
-        const auto losses = c.shared_connection().stats().connection_losses;
-        bool noticed = false;
-        const std::function<void()> fault = [&] { promoted = s.failover(0, fence_writes); };
-        const std::function<asio::awaitable<void>()> meanwhile = [&]() -> asio::awaitable<void> {
-          if (!noticed && c.shared_connection().stats().connection_losses > losses) {
-            noticed = true;
-            book.fault_injected();
-          }
-          ++attempts;
-          co_await streamq::test::publish_one(pub, topic, book);
-        };
-        auto scenario = [&]() -> asio::awaitable<void> {
-          co_await round();
-          co_await on_helper_thread(fault, meanwhile);
-          if (!noticed) book.fault_injected();  // the switch came after the last publish
-          co_await round();
-        };
-        co_await streamq::test::run_alongside(con, scenario());
-        co_await streamq::test::drain_into(c, topic, "g", book);
-      },
-      120s);
-  CHECK(promoted == 1);
-  CHECK(s.role(1) == "master");
-  return attempts;
-}
-
-}  // namespace
-
 TEST_CASE("sentinel: SENTINEL FAILOVER under load - publisher and consumer carry on") {
   // Writes fenced on the old master while its replica takes over (CLIENT PAUSE WRITE, as
   // CLUSTER FAILOVER does by itself): nothing confirmed may be lost.
   redis_sentinel s;
   ledger book(streamq::test::test_name());
-  const auto attempts = failover_under_load(s, book, true);
+  const auto attempts = streamq::test::failover_under_load(s, book, client_config(s), true);
   const auto r = book.print();
   streamq::test::check_ledger(r, attempts);
 }
@@ -342,7 +257,7 @@ TEST_CASE("sentinel: SENTINEL FAILOVER under load without fencing - loss reporte
   // how much (0 to 2 in runs here). Nothing may appear that was not published.
   redis_sentinel s;
   ledger book(streamq::test::test_name());
-  const auto attempts = failover_under_load(s, book, false);
+  const auto attempts = streamq::test::failover_under_load(s, book, client_config(s), false);
   const auto r = book.print();
   CHECK(r.ok + r.failed + r.indeterminate == attempts);
   CHECK(r.ok > 0);

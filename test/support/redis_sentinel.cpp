@@ -106,21 +106,34 @@ redis_sentinel::redis_sentinel(options opts) : opts_(std::move(opts)) {
         // Either node may be demoted to a replica of the other.
         o.extra_args.insert(o.extra_args.end(), {"--masterauth", *opts_.data_password});
       }
+      if (opts_.tls_data) {
+        o.tls = true;
+        // Either node may replicate from the other's TLS port (and then announces its own).
+        o.extra_args.insert(o.extra_args.end(), {"--tls-replication", "yes"});
+      }
       o.extra_args.insert(o.extra_args.end(), opts_.data_args.begin(), opts_.data_args.end());
       return o;
     };
     auto first = data_options();
-    first.tls = opts_.tls;  // its certificates serve the sentinels' TLS port
+    first.tls = sentinel_tls();  // its certificates serve the sentinels' TLS ports too
     data_.push_back(std::make_unique<redis_server>(std::move(first)));
     auto second = data_options();
+    if (opts_.tls_data) {
+      // redis_server makes a CA of its own for each server; the later arguments win, so node 1
+      // serves node 0's certificate and trusts node 0's CA: one CA vouches for both nodes.
+      const std::string& first_dir = data_[0]->dir();
+      second.extra_args.insert(second.extra_args.end(),
+                               {"--tls-cert-file", first_dir + "/server.crt", "--tls-key-file",
+                                first_dir + "/server.key", "--tls-ca-cert-file", ca_cert()});
+    }
     second.extra_args.insert(second.extra_args.end(),
-                             {"--replicaof", "127.0.0.1", std::to_string(data_port(0))});
+                             {"--replicaof", "127.0.0.1", std::to_string(monitored_port(0))});
     data_.push_back(std::make_unique<redis_server>(std::move(second)));
     wait_replicating(1);
     sentinels_.resize(opts_.sentinels);
     for (auto& s : sentinels_) {
       s.dir = make_dir();
-      start_sentinel(s, data_port(0));
+      start_sentinel(s, monitored_port(0));
     }
     wait_until_ready();
   } catch (...) {
@@ -143,9 +156,15 @@ const redis_server& redis_sentinel::data_node(std::size_t i) const {
 std::uint16_t redis_sentinel::data_port(std::size_t i) const {
   return data_.at(i)->port();
 }
+std::uint16_t redis_sentinel::data_tls_port(std::size_t i) const {
+  return opts_.tls_data ? data_.at(i)->tls_port() : std::uint16_t{0};
+}
+std::uint16_t redis_sentinel::monitored_port(std::size_t i) const {
+  return opts_.tls_data ? data_.at(i)->tls_port() : data_.at(i)->port();
+}
 std::size_t redis_sentinel::index_of_port(std::uint16_t port) const {
   for (std::size_t i = 0; i < data_.size(); ++i)
-    if (data_[i]->port() == port) return i;
+    if (data_[i]->port() == port || (opts_.tls_data && data_[i]->tls_port() == port)) return i;
   sentinel_fail("no data node listens on port " + std::to_string(port));
 }
 std::uint16_t redis_sentinel::sentinel_port(std::size_t i) const {
@@ -162,6 +181,9 @@ std::string redis_sentinel::client_cert() const {
 }
 std::string redis_sentinel::client_key() const {
   return data_.at(0)->client_key();
+}
+std::string redis_sentinel::other_ca_cert() const {
+  return data_.at(0)->other_ca_cert();
 }
 
 std::string redis_sentinel::url() const {
@@ -187,18 +209,21 @@ std::string redis_sentinel::sentinel_config(const sentinel_process& s,
   if (opts_.sentinel_password)
     c += "requirepass " + *opts_.sentinel_password + "\nsentinel sentinel-pass " +
          *opts_.sentinel_password + "\n";
-  if (opts_.tls)
+  if (sentinel_tls())
     c += "tls-port " + std::to_string(s.tls_port) + "\ntls-cert-file " + data_[0]->dir() +
          "/server.crt\ntls-key-file " + data_[0]->dir() + "/server.key\ntls-ca-cert-file " +
          ca_cert() + "\ntls-auth-clients no\n";
+  // TLS, with the certificate above as the client's, to the data nodes and to the other
+  // sentinels (which are told of this one's TLS port).
+  if (opts_.tls_data) c += "tls-replication yes\n";
   return c;
 }
 
 void redis_sentinel::start_sentinel(sentinel_process& s, std::uint16_t master_port) {
   for (int attempt = 1;; ++attempt) {
-    const auto ports = free_loopback_ports(opts_.tls ? 2 : 1);
+    const auto ports = free_loopback_ports(sentinel_tls() ? 2 : 1);
     s.port = ports[0];
-    s.tls_port = opts_.tls ? ports[1] : 0;
+    s.tls_port = sentinel_tls() ? ports[1] : 0;
     // A fresh file each attempt: a sentinel rewrites its own (ids, known peers).
     const std::string conf = s.dir + "/sentinel.conf";
     write_text(conf, sentinel_config(s, master_port));
@@ -289,7 +314,7 @@ std::string redis_sentinel::not_ready_reason() const {
   }
   std::size_t m = data_.size();
   for (std::size_t i = 0; i < data_.size(); ++i)
-    if (data_[i]->port() == agreed) m = i;
+    if (monitored_port(i) == agreed) m = i;
   if (m == data_.size()) return "the sentinels name port " + std::to_string(agreed);
   if (!data_[m]->running()) return "the named master (node " + std::to_string(m) + ") is down";
   if (role(m) != "master") return "the named master's ROLE is " + role(m);
@@ -306,8 +331,8 @@ std::string redis_sentinel::not_ready_reason() const {
       if (d == m || !data_[d]->running()) continue;
       bool seen = false;
       for (const auto& r : replicas.elements)
-        seen = seen || (to_port(field(r, "port")) == data_port(d) && field(r, "flags") == "slave" &&
-                        field(r, "master-link-status") == "ok" &&
+        seen = seen || (to_port(field(r, "port")) == monitored_port(d) &&
+                        field(r, "flags") == "slave" && field(r, "master-link-status") == "ok" &&
                         to_port(field(r, "master-port")) == agreed);
       if (!seen) return who + " does not see node " + std::to_string(d) + " as a linked replica";
     }
@@ -423,7 +448,7 @@ void redis_sentinel::wait_replicating(std::size_t i) const {
   std::string reason;
   for (;;) {
     try {
-      const std::uint16_t master_port = sentinels_.empty() ? data_port(1 - i) : this->master_port();
+      const std::uint16_t master_port = monitored_port(sentinels_.empty() ? 1 - i : master());
       const std::string info = data_.at(i)->command({"INFO", "replication"});
       if (has(info, "role:slave") && has(info, "master_link_status:up") &&
           has(info, "master_port:" + std::to_string(master_port) + "\r\n"))

@@ -6,7 +6,9 @@
 // redis-server binary only, so it shares no code, and no bug, with the client under test.
 //
 // Data nodes are numbered 0 (started as the master) and 1 (started as its replica); a number
-// stays with its process across kill and restart. Which one is the master changes (failover)
+// stays with its process across kill and restart. With options.tls_data the sentinels know
+// the data nodes by their TLS ports only (monitored_port()); the plain ports (data_port()) are
+// the fixture's own way in. Which one is the master changes (failover)
 // and is asked of the sentinels each time. Every wait is bounded by options.wait_limit and
 // throws std::runtime_error with what it was waiting for.
 //
@@ -44,6 +46,14 @@ struct redis_sentinel_options {
   // The sentinels also listen with TLS on sentinel_tls_port(i), with data node 0's generated
   // certificates (ca_cert(), client_cert(), client_key()); clients need no certificate.
   bool tls = false;
+  // TLS to the data nodes: both also listen with TLS on data_tls_port(i), with data node 0's
+  // certificates (one CA, ca_cert(), for the whole deployment; a client must show a
+  // certificate of it: client_cert(), client_key()), replicate over TLS (tls-replication yes)
+  // and announce their TLS ports. The sentinels get TLS ports of their own (they announce
+  // those to each other) and talk TLS to the data nodes and to each other; they monitor, and
+  // name to clients, the TLS ports alone. The plain ports stay because redis_server's
+  // readiness probe and command() speak plain TCP; no sentinel ever names one.
+  bool tls_data = false;
   // Appended to both data nodes' command lines.
   std::vector<std::string> data_args;
   std::chrono::seconds wait_limit{30};
@@ -66,20 +76,29 @@ class redis_sentinel {
   [[nodiscard]] redis_server& data_node(std::size_t i);
   [[nodiscard]] const redis_server& data_node(std::size_t i) const;
   [[nodiscard]] std::uint16_t data_port(std::size_t i) const;
-  [[nodiscard]] std::size_t index_of_port(std::uint16_t port) const;  // throws if unknown
+  [[nodiscard]] std::uint16_t data_tls_port(std::size_t i) const;  // 0 unless options.tls_data
+  // The port the sentinels monitor data node i on, and its replicas replicate from:
+  // data_tls_port(i) with options.tls_data, else data_port(i).
+  [[nodiscard]] std::uint16_t monitored_port(std::size_t i) const;
+  // The data node listening on `port` (plain or TLS); throws if none does.
+  [[nodiscard]] std::size_t index_of_port(std::uint16_t port) const;
   [[nodiscard]] std::size_t sentinel_count() const noexcept { return sentinels_.size(); }
   [[nodiscard]] std::uint16_t sentinel_port(std::size_t i) const;
-  [[nodiscard]] std::uint16_t sentinel_tls_port(std::size_t i) const;  // 0 unless options.tls
-  [[nodiscard]] std::string ca_cert() const;                           // empty unless options.tls
+  // 0 unless options.tls or options.tls_data.
+  [[nodiscard]] std::uint16_t sentinel_tls_port(std::size_t i) const;
+  // PEM files; empty unless options.tls or options.tls_data. other_ca_cert() signed nothing
+  // here.
+  [[nodiscard]] std::string ca_cert() const;
   [[nodiscard]] std::string client_cert() const;
   [[nodiscard]] std::string client_key() const;
+  [[nodiscard]] std::string other_ca_cert() const;
   // redis+sentinel://127.0.0.1:S1,127.0.0.1:S2,.../<master name> (plain TCP, no credentials).
   [[nodiscard]] std::string url() const;
 
   // The master as every running sentinel names it now (SENTINEL GET-MASTER-ADDR-BY-NAME);
   // throws when they disagree or one names a node we did not start.
   [[nodiscard]] std::size_t master() const;
-  [[nodiscard]] std::uint16_t master_port() const { return data_port(master()); }
+  [[nodiscard]] std::uint16_t master_port() const { return data_port(master()); }  // plain
   // The data node that is not master().
   [[nodiscard]] std::size_t replica() const { return 1 - master(); }
   // The first word of ROLE on data node i ("master", "slave").
@@ -119,6 +138,8 @@ class redis_sentinel {
     pid_t pid = -1;
   };
 
+  // Whether the sentinels listen with TLS too (options.tls or options.tls_data).
+  [[nodiscard]] bool sentinel_tls() const noexcept { return opts_.tls || opts_.tls_data; }
   void start_sentinel(sentinel_process& s, std::uint16_t master_port);
   std::string sentinel_config(const sentinel_process& s, std::uint16_t master_port) const;
   bool sentinel_ready(sentinel_process& s) const;
