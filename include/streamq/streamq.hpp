@@ -32,6 +32,7 @@
 #include <streamq/streams/message_id.hpp>
 #include <streamq/streams/names.hpp>
 #include <streamq/streams/outcome.hpp>
+#include <streamq/streams/partitioned_consumer.hpp>
 #include <streamq/streams/partitions.hpp>
 #include <streamq/streams/publisher.hpp>
 #include <streamq/streams/retention.hpp>

@@ -224,4 +224,9 @@ TEST_CASE("a partition's topic name: T#N, one spelling per partition, its own ha
   CHECK(part.stream() == "streamq:{orders#3}:stream");
   CHECK(part.slot() == streamq::resp::hash_slot("orders#3"));
   CHECK(topic_keys("orders#4").slot() != part.slot());
+  // A partition's lease lives with its stream; the group's members with the topic.
+  CHECK(part.lease("billing") == "streamq:{orders#3}:lease:billing");
+  CHECK(streamq::resp::hash_slot(part.lease("billing")) == part.slot());
+  CHECK(topic_keys("orders").members("billing") == "streamq:{orders}:members:billing");
+  CHECK_THROWS_AS((void)part.lease("bad group"), std::invalid_argument);
 }

@@ -96,6 +96,12 @@ class topic_keys {
   // (partitions.hpp).
   [[nodiscard]] const std::string& partitions() const noexcept { return partitions_; }
 
+  // The lease of this partition (a topic named "T#N") for one consumer group (hash: owner,
+  // epoch, until): "streamq:{T#N}:lease:<group>". Throws like dead_letters().
+  [[nodiscard]] std::string lease(std::string_view group) const;
+  // The live members of one consumer group of this partitioned topic (sorted set of consumer
+  // names by expiry): "streamq:{T}:members:<group>". Throws like dead_letters().
+  [[nodiscard]] std::string members(std::string_view group) const;
   // Dead letters of one consumer group: "streamq:{T}:dead:<group>". Throws
   // std::invalid_argument for an invalid group name.
   [[nodiscard]] std::string dead_letters(std::string_view group) const;

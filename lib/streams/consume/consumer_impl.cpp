@@ -29,9 +29,6 @@ namespace streamq::streams::detail {
 namespace asio = boost::asio;
 using streamq::detail::race;
 
-namespace {
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
 std::string default_consumer_name() {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
@@ -42,6 +39,9 @@ std::string default_consumer_name() {
   std::random_device rd;
   return name + "-" + std::to_string(::getpid()) + "-" + std::to_string(rd() % 100000);
 }
+
+namespace {
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // How long past its BLOCK time an XREADGROUP reply may be before the connection is presumed
 // half-open (the server answers a timed-out BLOCK at once).

@@ -35,6 +35,9 @@
 namespace streamq::streams::detail {
 
 // One of the `concurrency` handler workers, and the message it is handling (when busy).
+// "<host>-<pid>-<random>": a consumer's name when its configuration has none.
+[[nodiscard]] std::string default_consumer_name();
+
 struct in_flight_entry {
   boost::asio::cancellation_signal signal;  // stops the handler (shutdown, timeout)
   std::size_t index = 0;

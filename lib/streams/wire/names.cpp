@@ -171,6 +171,20 @@ std::string topic_keys::processed(std::string_view group) const {
   return key;
 }
 
+std::string topic_keys::lease(std::string_view group) const {
+  validate_name(name_kind::group, group);
+  std::string key = key_prefix_ + ":{" + topic_ + "}:lease:";
+  key += group;
+  return key;
+}
+
+std::string topic_keys::members(std::string_view group) const {
+  validate_name(name_kind::group, group);
+  std::string key = key_prefix_ + ":{" + topic_ + "}:members:";
+  key += group;
+  return key;
+}
+
 std::string topic_keys::dead_letters(std::string_view group) const {
   validate_name(name_kind::group, group);
   std::string key = dead_prefix_;

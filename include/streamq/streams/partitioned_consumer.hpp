@@ -1,0 +1,151 @@
+#pragma once
+// A member of a consumer group on a partitioned topic (partitions.hpp): within the group each
+// partition is read by one member at a time, holding a lease with an epoch (fencing token),
+// and the partitions are spread fairly over the live members.
+//
+//   partitioned_consumer member(client, {.consumer = {.group = "billing", .name = "pod-7"}});
+//   member.subscribe<Order>("orders", handle_order);
+//   co_await member.run();  // until cancelled: then releases its partitions and leaves
+//
+// How it works (docs/partitions.md): every `heartbeat` the member records itself in the
+// group's member set (expiring after lease_ttl) and reads who is alive; partition p belongs to
+// the live member at p mod M in name order. For each partition it should own it takes the
+// partition's lease (kept in the partition's own slot, so later scripts on that partition can
+// check the epoch), renews it each heartbeat, and runs a consumer (consumer.hpp) for that
+// partition alone, under the member's name. A partition it should no longer own (a member
+// joined) is stopped (in-flight handlers get consumer.shutdown_grace) and its lease released;
+// the member it now belongs to takes it at its next heartbeat. A member that crashes stops
+// renewing: its leases expire after lease_ttl and its partitions move on. A member that cannot
+// renew in time (Redis unreachable, the process paused) stops the partition's consumer before
+// its lease can have expired, so two members never run one partition's handlers together by
+// their own clocks.
+//
+// Not yet: acknowledgements that check the epoch (a member paused past its lease, then woken,
+// may acknowledge entries of a partition it lost until its next heartbeat), per-key ordering,
+// and a takeover of a crashed member's in-flight entries sooner than consumer.claim_idle.
+
+#include <streamq/client.hpp>
+#include <streamq/detail/async_op.hpp>
+#include <streamq/streams/consumer.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace streamq::streams {
+
+// Something about the member's partitions an operator may want to hear. Also logged through
+// consumer.log (info for acquired/released, warning for the others).
+struct partition_event {
+  enum class kind : std::uint8_t {
+    acquired,           // the lease was taken; the partition's consumer started
+    released,           // given up to another member (rebalance) or on stop
+    lost,               // the lease was found held by another, or could not be renewed in time
+    membership_failed,  // the heartbeat failed (`code`): the last member list is kept meanwhile
+    lease_failed,       // taking, renewing or releasing a lease failed (`code`); retried
+    consumer_failed,    // a partition's consumer run() ended by an error (`detail`); restarted
+  };
+  kind what;
+  std::string topic;        // the partitioned topic
+  std::uint32_t partition = 0;
+  std::uint64_t epoch = 0;  // the lease's epoch, where one is concerned
+  error_code code{};
+  std::string detail;
+};
+
+struct partitioned_consumer_config {
+  // The group (required), the member's name (empty: "<host>-<pid>-<random>", as consumer's),
+  // and the settings of each partition's consumer.
+  consumer_config consumer;
+  // How often the member records itself alive, reads the members, renews its leases and
+  // takes or gives up partitions. A joining member gets its share within about two heartbeats
+  // plus the time the previous owners take to drain (consumer.shutdown_grace at most).
+  std::chrono::milliseconds heartbeat{1000};
+  // How long a lease (and a membership) lasts without renewal: a crashed member's partitions
+  // move on after this. At least 3 heartbeats.
+  std::chrono::milliseconds lease_ttl{10000};
+  // A partition's consumer is stopped this long before its lease could expire when renewals
+  // fail, so that its handlers end before another member may start. Below lease_ttl minus a
+  // heartbeat.
+  std::chrono::milliseconds lease_margin{3000};
+  // Receives partition_event reports, on the client's executor; must not block.
+  std::function<void(const partition_event&)> on_event{};
+
+  // Throws std::invalid_argument naming the first invalid field.
+  void validate() const;
+};
+
+// One partition the member holds now.
+struct owned_partition {
+  std::uint32_t partition = 0;
+  std::uint64_t epoch = 0;
+
+  friend bool operator==(const owned_partition&, const owned_partition&) = default;
+};
+
+namespace detail {
+class partitioned_consumer_impl;
+}  // namespace detail
+
+class partitioned_consumer {
+ public:
+  // Subscribes one partition's consumer to the partition's topic name (subscribe() makes it).
+  using subscriber = std::function<void(consumer&, std::string_view)>;
+
+  // Throws std::invalid_argument for an invalid configuration.
+  partitioned_consumer(client& c, partitioned_consumer_config config);
+  ~partitioned_consumer();
+  partitioned_consumer(const partitioned_consumer&) = delete;
+  partitioned_consumer& operator=(const partitioned_consumer&) = delete;
+
+  // The handler of the partitioned topic (one topic per member; before run()); as
+  // consumer::subscribe, for every partition this member comes to own. The handler is copied
+  // into each partition's consumer.
+  template <class T, class Handler>
+  void subscribe(std::string_view topic, Handler handler) {
+    subscribe<T>(topic, std::move(handler), subscription_options{});
+  }
+  template <class T, class Handler>
+  void subscribe(std::string_view topic, Handler handler, const subscription_options& options) {
+    set_subscription(topic, [handler, options](consumer& c, std::string_view partition) {
+      c.subscribe<T>(partition, handler, options);
+    });
+  }
+
+  // The owner operation: reads the topic's partition count (throws
+  // boost::system::system_error with errc::invalid_argument when the topic has none), then
+  // keeps the member's share of partitions running until cancelled. On cancellation (or
+  // stop()) it stops every partition's consumer (each drains as consumer::run does), releases
+  // the leases, leaves the member set and returns. The count is read again each heartbeat, so a
+  // growth spreads too.
+  boost::asio::awaitable<void> run();
+  // Asks a running run() to stop as cancelling it does. Callable from any thread.
+  void stop() noexcept;
+
+  // The partitions held now, ascending. Call on the client's executor.
+  [[nodiscard]] std::vector<owned_partition> owned() const;
+  // The member's name (the configured one, or the generated one).
+  [[nodiscard]] const std::string& name() const noexcept;
+  // Counters summed over the partitions' consumers, those stopped included. Call on the
+  // client's executor.
+  [[nodiscard]] consumer_stats stats() const;
+
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto async_run(Token&& token = {}) {
+    return streamq::detail::start_async(executor(), run(), std::forward<Token>(token));
+  }
+
+ private:
+  void set_subscription(std::string_view topic, subscriber s);
+  boost::asio::any_io_executor executor() const;
+
+  std::unique_ptr<detail::partitioned_consumer_impl> impl_;
+};
+
+}  // namespace streamq::streams

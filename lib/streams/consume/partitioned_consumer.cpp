@@ -1,0 +1,389 @@
+// partitioned_consumer: the member's heartbeat loop (membership, leases) and one consumer per
+// partition it holds. The rules (which partitions, what to do each tick, how long a lease is
+// relied on) are sansio/ownership.hpp's; the scripts are commands/lease_requests.hpp's.
+#include <streamq/streams/partitioned_consumer.hpp>
+
+#include <streamq/redis/deadline.hpp>
+#include <streamq/redis/error.hpp>
+#include <streamq/streams/error.hpp>
+#include <streamq/streams/partitions.hpp>
+
+#include "commands/lease_requests.hpp"
+#include "commands/partition_requests.hpp"
+#include "commands/send_command.hpp"
+#include "consume/consumer_impl.hpp"  // default_consumer_name
+#include "sansio/ownership.hpp"
+#include "support/stop_request.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+
+namespace streamq::streams {
+namespace asio = boost::asio;
+using clock = std::chrono::steady_clock;
+
+void partitioned_consumer_config::validate() const {
+  auto invalid = [](const std::string& field, const std::string& why) {
+    throw std::invalid_argument("streamq partitioned_consumer_config." + field + ": " + why);
+  };
+  consumer.validate();
+  if (heartbeat.count() <= 0) invalid("heartbeat", "must be positive");
+  if (lease_ttl < 3 * heartbeat) invalid("lease_ttl", "must be at least 3 heartbeats");
+  if (lease_margin.count() <= 0 || lease_margin >= lease_ttl - heartbeat)
+    invalid("lease_margin", "must be positive and below lease_ttl minus a heartbeat");
+}
+
+namespace detail {
+namespace {
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+void add(consumer_stats& to, const consumer_stats& s) {
+  to.delivered += s.delivered;
+  to.acked += s.acked;
+  to.retried += s.retried;
+  to.retries_taken += s.retries_taken;
+  to.dropped += s.dropped;
+  to.ack_failures += s.ack_failures;
+  to.errors += s.errors;
+  to.dead_lettered += s.dead_lettered;
+  to.claimed += s.claimed;
+  to.lost += s.lost;
+  to.data_loss_events += s.data_loss_events;
+  to.in_flight += s.in_flight;
+  to.claims_refreshed += s.claims_refreshed;
+  to.ownership_lost += s.ownership_lost;
+  to.skipped_processed += s.skipped_processed;
+  for (std::size_t b = 0; b < s.handler_latency_log2_us.size(); ++b)
+    to.handler_latency_log2_us[b] += s.handler_latency_log2_us[b];
+}
+}  // namespace
+
+// One partition the member holds: its lease and the consumer running it.
+struct held_partition {
+  held_partition(std::uint32_t p, const asio::any_io_executor& ex)
+      : partition(p), ended(ex, asio::steady_timer::time_point::max()) {}
+  std::uint32_t partition;
+  std::uint64_t epoch = 0;
+  std::string lease_key;
+  clock::time_point valid_until;  // by the member's clock (lease_valid_until)
+  std::unique_ptr<consumer> runner;
+  asio::steady_timer ended;  // cancelled when the runner's run() ends
+  bool running = false;
+  bool retiring = false;  // stopping: released (or dropped, when lost) once it ended
+  std::string failure;    // what ended run() by itself
+};
+
+class partitioned_consumer_impl {
+ public:
+  partitioned_consumer_impl(client& c, partitioned_consumer_config config)
+      : client_(c), config_(std::move(config)), stop_(c.get_executor()),
+        wake_(c.get_executor()) {
+    if (config_.consumer.name.empty()) config_.consumer.name = default_consumer_name();
+    config_.validate();
+  }
+
+  void set_subscription(std::string_view topic, partitioned_consumer::subscriber s) {
+    if (!topic_.empty()) throw std::logic_error("streamq partitioned_consumer: one topic per member");
+    const topic_keys keys(topic, config_.consumer.key_prefix);  // validates
+    if (!is_valid_name(topic))
+      throw std::invalid_argument("streamq partitioned_consumer: '" + std::string(topic) +
+                                  "' names a partition, not a partitioned topic");
+    topic_ = std::string(topic);
+    subscribe_ = std::move(s);
+  }
+
+  asio::awaitable<void> run();
+  void stop() noexcept { stop_.request(); }
+  [[nodiscard]] std::vector<owned_partition> owned() const {
+    std::vector<owned_partition> out;
+    for (const auto& [p, h] : held_)
+      if (!h->retiring) out.push_back({p, h->epoch});
+    return out;
+  }
+  [[nodiscard]] const std::string& name() const noexcept { return config_.consumer.name; }
+  [[nodiscard]] consumer_stats stats() const {
+    consumer_stats total = finished_;
+    for (const auto& [p, h] : held_)
+      if (h->runner) add(total, h->runner->stats());
+    return total;
+  }
+  [[nodiscard]] asio::any_io_executor executor() const { return client_.get_executor(); }
+
+ private:
+  asio::awaitable<void> tick();
+  asio::awaitable<void> sleep() { co_await wake_.async_wait(use_tuple); }
+  // A script call bounded by a heartbeat: a timeout comes back as client_errc::timeout.
+  template <class Build, class Decode>
+  asio::awaitable<send_result> call(const Build& build, const Decode& decode) {
+    try {
+      co_return co_await with_deadline(send_script(client_, build, decode), config_.heartbeat);
+    } catch (const boost::system::system_error& e) {
+      co_return send_result{e.code(), {}};
+    }
+  }
+  asio::awaitable<bool> renew(held_partition& h);
+  asio::awaitable<void> acquire(std::uint32_t partition);
+  // Stops `h`'s consumer; once it ended, releases the lease (`release`) and forgets it.
+  void retire(const std::shared_ptr<held_partition>& h, bool release, partition_event::kind why);
+  asio::awaitable<void> finish_retire(std::shared_ptr<held_partition> h, bool release,
+                                      partition_event::kind why);
+  void report(partition_event e) const;
+  [[nodiscard]] std::string lease_key(std::uint32_t partition) const {
+    return topic_keys(partition_topic(topic_, partition), config_.consumer.key_prefix)
+        .lease(config_.consumer.group);
+  }
+
+  client& client_;
+  partitioned_consumer_config config_;
+  std::string topic_;
+  partitioned_consumer::subscriber subscribe_;
+  stop_request stop_;
+  asio::steady_timer wake_;  // the wait between ticks; cancelled when a partition's runner ends
+  std::uint32_t partitions_ = 0;
+  std::vector<std::string> members_;  // as the last heartbeat read them
+  std::map<std::uint32_t, std::shared_ptr<held_partition>> held_;
+  std::size_t retiring_ = 0;  // finish_retire coroutines not yet done
+  consumer_stats finished_;   // of the consumers that ended
+};
+
+void partitioned_consumer_impl::report(partition_event e) const {
+  const char* event = "consumer_failed";
+  switch (e.what) {
+    case partition_event::kind::acquired: event = "partition_acquired"; break;
+    case partition_event::kind::released: event = "partition_released"; break;
+    case partition_event::kind::lost: event = "partition_lost"; break;
+    case partition_event::kind::membership_failed: event = "membership_failed"; break;
+    case partition_event::kind::lease_failed: event = "lease_failed"; break;
+    case partition_event::kind::consumer_failed: event = "partition_consumer_failed"; break;
+  }
+  const bool routine = e.what == partition_event::kind::acquired ||
+                       e.what == partition_event::kind::released;
+  const std::string partition = std::to_string(e.partition);
+  const std::string epoch = std::to_string(e.epoch);
+  const std::string message = e.detail.empty() ? (e.code ? e.code.message() : std::string())
+                                               : e.detail;
+  config_.consumer.log.log(routine ? log_level::info : log_level::warning, "partitioned_consumer",
+                           event, message,
+                           {{"topic", e.topic},
+                            {"partition", partition},
+                            {"epoch", epoch},
+                            {"group", config_.consumer.group},
+                            {"member", config_.consumer.name}});
+  if (config_.on_event) config_.on_event(e);
+}
+
+asio::awaitable<void> partitioned_consumer_impl::run() {
+  if (topic_.empty()) throw std::logic_error("streamq partitioned_consumer: subscribe before run()");
+  co_await asio::this_coro::throw_if_cancelled(false);
+  stop_.reset();
+  partitions_ = co_await partition_count(client_, topic_, config_.consumer.key_prefix);
+  if (partitions_ == 0)
+    throw boost::system::system_error(errc::invalid_argument,
+                                      "partitioned_consumer: '" + topic_ + "' has no partitions");
+  for (;;) {
+    const auto cs = co_await asio::this_coro::cancellation_state;
+    if (cs.cancelled() != asio::cancellation_type::none || stop_.requested()) break;
+    co_await tick();
+    // Until the next heartbeat, or sooner: a lease whose renewal failed runs out, a
+    // partition's consumer ended, or a stop.
+    auto next = clock::now() + config_.heartbeat;
+    for (const auto& [p, h] : held_)
+      if (!h->retiring) next = std::min(next, h->valid_until);
+    wake_.expires_at(next);
+    co_await streamq::detail::race(sleep(), stop_.wait());
+  }
+  // Leaving: every partition's consumer drains, its lease is released, then the member leaves
+  // the set so the others take its share at once rather than after lease_ttl.
+  co_await asio::this_coro::reset_cancellation_state();
+  for (auto& [p, h] : std::map(held_))
+    if (!h->retiring) retire(h, true, partition_event::kind::released);
+  while (retiring_ > 0) {
+    wake_.expires_at(asio::steady_timer::time_point::max());
+    co_await wake_.async_wait(use_tuple);
+  }
+  const auto key = topic_keys(topic_, config_.consumer.key_prefix).members(config_.consumer.group);
+  std::vector<std::string> others;
+  co_await call(
+      [&](resp::request& req, bool by_source) {
+        build_members_heartbeat(req, by_source, key, name(), config_.lease_ttl, true);
+      },
+      [&](const resp::value& reply) { return decode_members_heartbeat(reply, others); });
+}
+
+asio::awaitable<void> partitioned_consumer_impl::tick() {
+  // Partitions whose lease can no longer be relied on stop first, whatever Redis says later.
+  const auto now = clock::now();
+  for (auto& [p, h] : std::map(held_)) {
+    if (h->retiring) continue;
+    if (!h->running) {  // its consumer ended by itself: give it up, take it again next tick
+      report({partition_event::kind::consumer_failed, topic_, p, h->epoch, {}, h->failure});
+      retire(h, true, partition_event::kind::consumer_failed);
+    } else if (now >= h->valid_until) {
+      report({partition_event::kind::lost, topic_, p, h->epoch, redis::client_errc::timeout,
+              "lease not renewed in time"});
+      retire(h, false, partition_event::kind::lost);
+    }
+  }
+  // The count may have grown.
+  std::uint32_t count = 0;
+  const topic_keys keys(topic_, config_.consumer.key_prefix);
+  try {
+    const auto sent = co_await with_deadline(
+        send_command(
+            client_, [&](resp::request& req) { build_partition_count(req, keys); },
+            [&](const resp::value& reply) { return decode_partition_count(reply, count); }),
+        config_.heartbeat);
+    if (sent && count > partitions_) partitions_ = count;
+  } catch (const boost::system::system_error&) {
+    // Kept: the heartbeat below reports trouble reaching Redis.
+  }
+  const auto members_key = keys.members(config_.consumer.group);
+  std::vector<std::string> members;
+  const auto beat = co_await call(
+      [&](resp::request& req, bool by_source) {
+        build_members_heartbeat(req, by_source, members_key, name(), config_.lease_ttl, false);
+      },
+      [&](const resp::value& reply) { return decode_members_heartbeat(reply, members); });
+  if (beat) {
+    members_ = std::move(members);
+  } else {
+    report({partition_event::kind::membership_failed, topic_, 0, 0, beat.ec(),
+            beat.reply.diagnostic});
+  }
+  const auto assigned = assigned_partitions(members_, name(), partitions_);
+  std::vector<std::uint32_t> held;
+  for (const auto& [p, h] : held_) held.push_back(p);  // retiring ones too: not taken twice
+  const auto plan = plan_ownership(assigned, held);
+  for (const std::uint32_t p : plan.renew)
+    if (!held_.at(p)->retiring) co_await renew(*held_.at(p));
+  for (const auto& [p, h] : held_)  // draining ones keep their lease until released
+    if (h->retiring && h->running) co_await renew(*h);
+  for (const std::uint32_t p : plan.release) {
+    const auto h = held_.at(p);
+    if (h->retiring) continue;
+    co_await renew(*h);  // held while it drains
+    if (held_.contains(p) && !h->retiring) retire(h, true, partition_event::kind::released);
+  }
+  if (beat)
+    for (const std::uint32_t p : plan.acquire) co_await acquire(p);
+}
+
+asio::awaitable<bool> partitioned_consumer_impl::renew(held_partition& h) {
+  const auto sent_at = clock::now();
+  lease_state state;
+  const auto sent = co_await call(
+      [&](resp::request& req, bool by_source) {
+        build_lease_acquire(req, by_source, h.lease_key, name(), config_.lease_ttl, h.epoch);
+      },
+      [&](const resp::value& reply) { return decode_lease_acquire(reply, state); });
+  if (!sent) {
+    report({partition_event::kind::lease_failed, topic_, h.partition, h.epoch, sent.ec(),
+            "renewing: " + sent.reply.diagnostic});
+    co_return false;  // valid_until stands: the next tick stops it if no renewal comes
+  }
+  if (state.epoch == h.epoch) {
+    h.valid_until = lease_valid_until(sent_at, config_.lease_ttl, config_.lease_margin);
+    co_return true;
+  }
+  // Another member holds it now (ours ran out): stop at once, release nothing.
+  if (!h.retiring) {
+    report({partition_event::kind::lost, topic_, h.partition, h.epoch, {},
+            "held by " + state.owner});
+    retire(held_.at(h.partition), false, partition_event::kind::lost);
+  }
+  h.valid_until = sent_at;
+  co_return false;
+}
+
+asio::awaitable<void> partitioned_consumer_impl::acquire(std::uint32_t partition) {
+  const auto key = lease_key(partition);
+  const auto sent_at = clock::now();
+  lease_state state;
+  const auto sent = co_await call(
+      [&](resp::request& req, bool by_source) {
+        build_lease_acquire(req, by_source, key, name(), config_.lease_ttl, 0);
+      },
+      [&](const resp::value& reply) { return decode_lease_acquire(reply, state); });
+  if (!sent) {
+    report({partition_event::kind::lease_failed, topic_, partition, 0, sent.ec(),
+            "taking: " + sent.reply.diagnostic});
+    co_return;
+  }
+  if (state.epoch == 0) co_return;  // its owner is still draining it: next tick
+  auto h = std::make_shared<held_partition>(partition, client_.get_executor());
+  h->epoch = state.epoch;
+  h->lease_key = key;
+  h->valid_until = lease_valid_until(sent_at, config_.lease_ttl, config_.lease_margin);
+  h->runner = std::make_unique<consumer>(client_, config_.consumer);
+  subscribe_(*h->runner, partition_topic(topic_, partition));
+  h->running = true;
+  held_[partition] = h;
+  // Run by its completion handler: partitions come and go while run() goes on, and every
+  // one is awaited (finish_retire) before run() returns.
+  h->runner->async_run([this, h](const error_code& ec) {
+    h->running = false;
+    if (ec) h->failure = ec.message();
+    h->ended.cancel();
+    wake_.cancel();
+  });
+  report({partition_event::kind::acquired, topic_, partition, h->epoch, {}, {}});
+}
+
+void partitioned_consumer_impl::retire(const std::shared_ptr<held_partition>& h, bool release,
+                                       partition_event::kind why) {
+  h->retiring = true;
+  h->runner->stop();
+  ++retiring_;
+  asio::co_spawn(client_.get_executor(), finish_retire(h, release, why), asio::detached);
+}
+
+asio::awaitable<void> partitioned_consumer_impl::finish_retire(std::shared_ptr<held_partition> h,
+                                                               bool release,
+                                                               partition_event::kind why) {
+  while (h->running) co_await h->ended.async_wait(use_tuple);
+  if (release) {
+    bool released = false;
+    const auto sent = co_await call(
+        [&](resp::request& req, bool by_source) {
+          build_lease_release(req, by_source, h->lease_key, name(), h->epoch);
+        },
+        [&](const resp::value& reply) { return decode_lease_release(reply, released); });
+    if (!sent)
+      report({partition_event::kind::lease_failed, topic_, h->partition, h->epoch, sent.ec(),
+              "releasing (it expires by itself): " + sent.reply.diagnostic});
+  }
+  add(finished_, h->runner->stats());
+  finished_.in_flight -= h->runner->stats().in_flight;
+  held_.erase(h->partition);
+  if (why == partition_event::kind::released)
+    report({partition_event::kind::released, topic_, h->partition, h->epoch, {}, {}});
+  --retiring_;
+  wake_.cancel();
+}
+
+}  // namespace detail
+
+partitioned_consumer::partitioned_consumer(client& c, partitioned_consumer_config config)
+    : impl_(std::make_unique<detail::partitioned_consumer_impl>(c, std::move(config))) {}
+partitioned_consumer::~partitioned_consumer() = default;
+
+void partitioned_consumer::set_subscription(std::string_view topic, subscriber s) {
+  impl_->set_subscription(topic, std::move(s));
+}
+asio::awaitable<void> partitioned_consumer::run() { return impl_->run(); }
+void partitioned_consumer::stop() noexcept { impl_->stop(); }
+std::vector<owned_partition> partitioned_consumer::owned() const { return impl_->owned(); }
+const std::string& partitioned_consumer::name() const noexcept { return impl_->name(); }
+consumer_stats partitioned_consumer::stats() const { return impl_->stats(); }
+asio::any_io_executor partitioned_consumer::executor() const { return impl_->executor(); }
+
+}  // namespace streamq::streams

@@ -1,0 +1,165 @@
+// Tests of lib/streams/commands/lease_requests.* (partition leases and group membership, built
+// and decoded with no server): every decoder fed replies at every split point
+// (request_harness.hpp), RESP3's null among HMGET's values; the builders read back argument
+// by argument.
+#include "streams/commands/lease_requests.hpp"
+#include "request_harness.hpp"
+
+#include <streamq/resp/error.hpp>
+#include <streamq/streams/error.hpp>
+#include <streamq/streams/names.hpp>
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace resp = streamq::resp;
+namespace streams = streamq::streams;
+using namespace streamq::streams::detail;
+using namespace request_harness;
+using namespace std::chrono_literals;
+
+namespace {
+
+using names = std::vector<std::string>;
+
+auto decode_acquire = [](const resp::value& v, lease_state& out) {
+  return decode_lease_acquire(v, out);
+};
+auto decode_release = [](const resp::value& v, bool& out) { return decode_lease_release(v, out); };
+auto decode_heartbeat = [](const resp::value& v, names& out) {
+  return decode_members_heartbeat(v, out);
+};
+auto decode_read = [](const resp::value& v, lease_state& out) { return decode_lease_read(v, out); };
+
+const lease_state stale_lease{9, 99, "stale"};
+
+}  // namespace
+
+TEST_CASE("lease_acquire: the call by key in the partition's slot - ttl and epoch as given") {
+  const streams::topic_keys partition("orders#3");
+  const std::string lease = partition.lease("billing");
+  CHECK(lease == "streamq:{orders#3}:lease:billing");
+  check_script_call(
+      [&](resp::request& r, bool s) { build_lease_acquire(r, s, lease, "w-1", 5000ms, 0); },
+      {"1", lease, "w-1", "5000", "0"});
+  check_script_call(
+      [&](resp::request& r, bool s) { build_lease_acquire(r, s, lease, "w-1", 2s, 7); },
+      {"1", lease, "w-1", "2000", "7"});
+  // A negative ttl is sent as 0: a lease already run out, not one ending in the past.
+  check_script_call(
+      [&](resp::request& r, bool s) { build_lease_acquire(r, s, lease, "w-1", -5ms, 0); },
+      {"1", lease, "w-1", "0", "0"});
+  resp::request req;
+  build_lease_acquire(req, false, lease, "w-1", 5000ms, 0);
+  CHECK(req.slot() == partition.slot());
+}
+
+TEST_CASE("lease_acquire: granted - refused with the holder - errors - other shapes") {
+  expect_decoded<lease_state>("*3\r\n:1\r\n:1764657241234\r\n$3\r\nw-1\r\n", stale_lease,
+                              decode_acquire, {1, 1764657241234, "w-1"});
+  expect_decoded<lease_state>("*3\r\n:42\r\n:5\r\n$3\r\nw-2\r\n", stale_lease, decode_acquire,
+                              {42, 5, "w-2"});
+  // Refused: epoch 0, and who holds it until when; nobody when a renewal found it free.
+  expect_decoded<lease_state>("*3\r\n:0\r\n:1764657241234\r\n$3\r\nw-2\r\n", stale_lease,
+                              decode_acquire, {0, 1764657241234, "w-2"});
+  expect_decoded<lease_state>("*3\r\n:0\r\n:0\r\n$0\r\n\r\n", stale_lease, decode_acquire,
+                              {0, 0, ""});
+  expect_refused<lease_state>(script_wrongtype, stale_lease, decode_acquire,
+                              resp::server_errc::wrongtype, script_wrongtype_text);
+  expect_refused<lease_state>(noscript, stale_lease, decode_acquire, resp::server_errc::noscript,
+                              noscript_text);
+  expect_refused<lease_state>(readonly, stale_lease, decode_acquire, resp::server_errc::readonly,
+                              readonly_text);
+  expect_refused<lease_state>(blob_wrongtype, stale_lease, decode_acquire,
+                              resp::server_errc::wrongtype, wrongtype_text);
+  for (std::string_view wrong : {"*3\r\n:-1\r\n:5\r\n$3\r\nw-1\r\n",      // a negative epoch
+                                 "*3\r\n:1\r\n:-5\r\n$3\r\nw-1\r\n",      // a negative time
+                                 "*3\r\n$1\r\n1\r\n:5\r\n$3\r\nw-1\r\n",  // the epoch as text
+                                 "*3\r\n:1\r\n$1\r\n5\r\n$3\r\nw-1\r\n",  // the time as text
+                                 "*3\r\n:1\r\n:5\r\n:7\r\n",              // the owner as a number
+                                 "*3\r\n:1\r\n:5\r\n_\r\n",               // no owner
+                                 "*3\r\n:1\r\n:5\r\n$0\r\n\r\n",          // granted to nobody
+                                 "*2\r\n:1\r\n:5\r\n", "*4\r\n:1\r\n:5\r\n$1\r\na\r\n:0\r\n",
+                                 ":1\r\n", "_\r\n", "*0\r\n", "%1\r\n:1\r\n:5\r\n"})
+    expect_malformed<lease_state>(wrong, stale_lease, decode_acquire);
+}
+
+TEST_CASE("lease_release: the call - released or not - errors - other shapes") {
+  const std::string lease = streams::topic_keys("orders#0").lease("billing");
+  check_script_call([&](resp::request& r, bool s) { build_lease_release(r, s, lease, "w-1", 12); },
+                    {"1", lease, "w-1", "12"});
+
+  expect_decoded<bool>(":1\r\n", false, decode_release, true);
+  expect_decoded<bool>(":0\r\n", true, decode_release, false);
+  expect_refused<bool>(noperm_keys, true, decode_release, resp::server_errc::noperm,
+                       noperm_keys_text);
+  expect_refused<bool>(oom, true, decode_release, resp::server_errc::oom, oom_text);
+  for (std::string_view wrong :
+       {":2\r\n", ":-1\r\n", "$1\r\n1\r\n", "*1\r\n:1\r\n", "_\r\n", "#t\r\n"})
+    expect_malformed<bool>(wrong, true, decode_release);
+}
+
+TEST_CASE("members_heartbeat: the call under the topic's tag - joining and leaving") {
+  const streams::topic_keys topic("orders");
+  const std::string members = topic.members("billing");
+  CHECK(members == "streamq:{orders}:members:billing");
+  check_script_call(
+      [&](resp::request& r, bool s) { build_members_heartbeat(r, s, members, "w-1", 15s, false); },
+      {"1", members, "w-1", "15000", "0"});
+  check_script_call(
+      [&](resp::request& r, bool s) { build_members_heartbeat(r, s, members, "w-1", 15s, true); },
+      {"1", members, "w-1", "15000", "1"});
+  resp::request req;
+  build_members_heartbeat(req, false, members, "w-1", 15s, false);
+  CHECK(req.slot() == topic.slot());
+}
+
+TEST_CASE("members_heartbeat: the live names - none - errors - other shapes") {
+  const names stale{"stale"};
+  expect_decoded<names>("*3\r\n$3\r\nw-1\r\n$3\r\nw-2\r\n$3\r\nw-3\r\n", stale, decode_heartbeat,
+                        {"w-1", "w-2", "w-3"});
+  expect_decoded<names>("*0\r\n", stale, decode_heartbeat, {});
+  expect_refused<names>(script_wrongtype, stale, decode_heartbeat, resp::server_errc::wrongtype,
+                        script_wrongtype_text);
+  expect_refused<names>(readonly, stale, decode_heartbeat, resp::server_errc::readonly,
+                        readonly_text);
+  for (std::string_view wrong : {"*2\r\n$3\r\nw-1\r\n:2\r\n", "*1\r\n_\r\n", "*1\r\n*0\r\n",
+                                 ":0\r\n", "_\r\n", "$3\r\nw-1\r\n", "%0\r\n"})
+    expect_malformed<names>(wrong, stale, decode_heartbeat);
+}
+
+TEST_CASE("lease read: HMGET of owner epoch until - nils as empty and 0 - other shapes") {
+  const streams::topic_keys partition("orders#3");
+  const std::string lease = partition.lease("billing");
+  resp::request req;
+  build_lease_read(req, lease);
+  CHECK(commands_of(req) == std::vector<args>{{"HMGET", lease, "owner", "epoch", "until"}});
+  CHECK(req.slot() == partition.slot());
+
+  expect_decoded<lease_state>("*3\r\n$3\r\nw-1\r\n$1\r\n4\r\n$13\r\n1764657241234\r\n", stale_lease,
+                              decode_read, {4, 1764657241234, "w-1"});
+  // Released: the epoch stays, owner and until are gone (RESP2 nils, then RESP3 nulls).
+  expect_decoded<lease_state>("*3\r\n$-1\r\n$1\r\n4\r\n$-1\r\n", stale_lease, decode_read,
+                              {4, 0, ""});
+  expect_decoded<lease_state>("*3\r\n_\r\n$1\r\n4\r\n_\r\n", stale_lease, decode_read, {4, 0, ""});
+  // No such key.
+  expect_decoded<lease_state>("*3\r\n$-1\r\n$-1\r\n$-1\r\n", stale_lease, decode_read, {});
+  expect_decoded<lease_state>("*3\r\n_\r\n_\r\n_\r\n", stale_lease, decode_read, {});
+  expect_decoded<lease_state>(std::string(attribute) + "*3\r\n_\r\n_\r\n_\r\n", stale_lease,
+                              decode_read, {});
+  expect_refused<lease_state>(wrongtype, stale_lease, decode_read, resp::server_errc::wrongtype,
+                              wrongtype_text);
+  for (std::string_view wrong :
+       {"*3\r\n$3\r\nw-1\r\n$1\r\nx\r\n_\r\n",   // an epoch that is no number
+        "*3\r\n$3\r\nw-1\r\n$2\r\n-1\r\n_\r\n",  // a negative epoch
+        "*3\r\n$3\r\nw-1\r\n$1\r\n1\r\n$2\r\n5x\r\n",
+        "*3\r\n:1\r\n$1\r\n1\r\n_\r\n",  // the owner as a number
+        "*3\r\n*0\r\n_\r\n_\r\n", "*2\r\n_\r\n_\r\n", "*4\r\n_\r\n_\r\n_\r\n_\r\n", "_\r\n",
+        ":1\r\n", "%0\r\n"})
+    expect_malformed<lease_state>(wrong, stale_lease, decode_read);
+}
