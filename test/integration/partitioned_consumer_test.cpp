@@ -20,6 +20,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -123,6 +124,24 @@ TEST_CASE("partitioned consumer: members share partitions fairly as they join an
         b_done = true;
       });
       co_await wait_until([&] { return held(a) == 3 && held(b) == 3; }, 20s);
+      {
+        // What an operator sees: both members, every partition held by one of them, with
+        // the epoch each holds.
+        const auto view = co_await streamq::streams::inspect_partitions(c, topic, "g");
+        CHECK(view.partitions == parts);
+        std::set<std::string> names;
+        for (const auto& m : view.members) names.insert(m.name);
+        CHECK(names == std::set<std::string>{"a", "b"});
+        REQUIRE(view.leases.size() == parts);
+        for (const auto& l : view.leases) {
+          CAPTURE(l.partition);
+          const auto& holder = l.owner == "a" ? a : b;
+          const auto mine = holder.owned();
+          CHECK(std::find(mine.begin(), mine.end(),
+                          streamq::streams::owned_partition{l.partition, l.epoch}) != mine.end());
+          CHECK(l.until_ms > 0);
+        }
+      }
       // A third member joins: 2 each, within a few heartbeats and the drains.
       const auto joined = std::chrono::steady_clock::now();
       asio::co_spawn(c.get_executor(), d.run(), [&](std::exception_ptr e) {
@@ -190,8 +209,13 @@ TEST_CASE("partitioned consumer: a crashed member's partitions move after lease_
     }
     std::vector<partition_event> events;
     partitioned_consumer live(c, member_config("live", &events));
+    bool gate_open = false, gated_started = false;
     live.subscribe<streamq::test::Order>(
-        topic, [](const streamq::test::Order&, message_context&) -> asio::awaitable<void> { co_return; });
+        topic, [&](const streamq::test::Order& o, message_context&) -> asio::awaitable<void> {
+          if (o.id() != "gated") co_return;
+          gated_started = true;
+          co_await wait_until([&] { return gate_open; }, 10s);
+        });
     auto scenario = [&]() -> asio::awaitable<void> {
       co_await wait_until([&] { return held(live) == 2; }, 10s);
       CHECK(live.owned() == std::vector<streamq::streams::owned_partition>{{1, 1}, {3, 1}});
@@ -211,12 +235,20 @@ TEST_CASE("partitioned consumer: a crashed member's partitions move after lease_
       // Epochs above the ghost's.
       for (const auto& o : live.owned())
         if (o.partition == 0 || o.partition == 2) CHECK(o.epoch == 6);
-      // Someone takes partition 3's lease behind its back: the next renewal finds it and the
-      // partition's consumer stops at once; the lease is not released (not ours).
+      // Someone takes partition 3's lease behind its back while a handler of that partition
+      // runs: its acknowledgement is refused (the entry stays pending for the new holder),
+      // the next renewal finds the lease gone and the partition's consumer stops; the lease
+      // is not released (not ours).
       const streamq::streams::topic_keys third(streamq::streams::partition_topic(topic, 3));
+      publisher plain(c);
+      co_await plain.publish(third.topic(), order_with_id("gated"));
+      co_await wait_until([&] { return gated_started; }, 10s);
       CHECK(server.command({"HSET", third.lease("g"), "owner", "intruder", "epoch", "40", "until",
                             "99999999999999"}) == ":0\r\n");
+      gate_open = true;
       co_await wait_until([&] { return held(live) == 3; }, 10s);
+      co_await wait_until([&] { return live.stats().ownership_lost == 1; }, 10s);
+      CHECK(server.command({"XPENDING", third.stream(), "g"}).rfind("*4\r\n:1\r\n", 0) == 0);
       bool lost = false;
       for (const auto& e : events)
         lost |= e.what == partition_event::kind::lost && e.partition == 3 && e.epoch == 1;
@@ -256,5 +288,11 @@ TEST_CASE("partitioned consumer: a topic without partitions is refused by run()"
     auto bad = member_config("x");
     bad.lease_ttl = 200ms;  // under 3 heartbeats
     CHECK_THROWS_AS(partitioned_consumer(c, bad), std::invalid_argument);
+    // Inspecting it: no partitions, nothing else read.
+    const auto view = co_await streamq::streams::inspect_partitions(c, topic, "g");
+    CHECK(view.partitions == 0);
+    CHECK(view.leases.empty());
+    CHECK_THROWS_AS((void)streamq::streams::inspect_partitions(c, topic + "#0", "g"),
+                    std::invalid_argument);
   });
 }

@@ -272,8 +272,14 @@ TEST_CASE("XACK: the count acknowledged, errors, other shapes") {
       "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n", 9, decode_ack,
       resp::server_errc::wrongtype,
       "WRONGTYPE Operation against a key holding the wrong kind of value");
+  // ack_fenced-2.lua's refusal: the partition's lease names another member.
+  decode_everywhere(std::string_view(":-1\r\n"), std::uint64_t{9}, decode_ack,
+                    [](const command_result& r, const std::uint64_t& out) {
+                      CHECK(r.ec == streams::errc::ownership_lost);
+                      CHECK(out == 0);
+                    });
   for (std::string_view wrong :
-       {":-1\r\n", "$1\r\n1\r\n", "+1\r\n", "_\r\n", "*1\r\n:1\r\n", "(1\r\n", "#t\r\n"})
+       {":-2\r\n", "$1\r\n1\r\n", "+1\r\n", "_\r\n", "*1\r\n:1\r\n", "(1\r\n", "#t\r\n"})
     expect_malformed<std::uint64_t>(wrong, 9, decode_ack);
 }
 
@@ -368,10 +374,27 @@ TEST_CASE("builders: each command's arguments, keys in the topic's slot") {
     a.push_back("1-2");
     b.push_back("2-1");
     resp::request req;
-    build_acknowledge(req, group, ack_batch{{&keys.stream(), &other}, {&a, &b}});
+    build_acknowledge(req, group, ack_batch{{&keys.stream(), &other}, {&a, &b}, {}});
     CHECK(commands_of(req) == std::vector<args>{{"XACK", keys.stream(), group, "1-1", "1-2"},
                                                 {"XACK", other, group, "2-1"}});
     CHECK(req.reply_count() == 2);
+
+    // A fenced topic's acknowledgement is ack_fenced-2.lua, checking the lease with it.
+    const ack_fence fence{"streamq:{refunds}:lease:billing", "member-1", 7};
+    const ack_batch fenced{{&keys.stream(), &other}, {&a, &b}, {nullptr, &fence}};
+    check_script_call(
+        [&](resp::request& r, bool by_source) {
+          const std::size_t second = 1;
+          build_acknowledge_calls(r, group, fenced, std::span<const std::size_t>(&second, 1),
+                                  by_source);
+        },
+        {"2", other, fence.lease_key, group, "member-1", "7", "2-1"});
+    resp::request both;
+    build_acknowledge(both, group, fenced);
+    const auto cmds = commands_of(both);
+    REQUIRE(cmds.size() == 2);
+    CHECK(cmds[0] == args{"XACK", keys.stream(), group, "1-1", "1-2"});
+    CHECK(cmds[1][0] == "EVALSHA");
   }
 
   SUBCASE("scripts: by SHA, and by source with the same arguments") {

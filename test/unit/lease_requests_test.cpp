@@ -163,3 +163,36 @@ TEST_CASE("lease read: HMGET of owner epoch until - nils as empty and 0 - other 
         ":1\r\n", "%0\r\n"})
     expect_malformed<lease_state>(wrong, stale_lease, decode_read);
 }
+
+TEST_CASE("members read: names with their expiry, RESP3 pairs and RESP2 flat, other shapes") {
+  resp::request req;
+  build_members_read(req, "streamq:{orders}:members:g");
+  CHECK(commands_of(req) ==
+        std::vector<args>{{"ZRANGE", "streamq:{orders}:members:g", "0", "-1", "WITHSCORES"}});
+  auto decode = [](const resp::value& v, std::vector<member_entry>& out) {
+    return decode_members_read(v, out);
+  };
+  const std::vector<member_entry> stale{{"x", 1}};
+  const std::vector<member_entry> want{{"a", 1764700000123}, {"b", 1764700000456}};
+  // RESP3: pairs, the score a double.
+  expect_decoded<std::vector<member_entry>>(
+      "*2\r\n*2\r\n$1\r\na\r\n,1764700000123\r\n*2\r\n$1\r\nb\r\n,1764700000456\r\n", stale,
+      decode, want);
+  // RESP2: flat, the score a bulk string.
+  expect_decoded<std::vector<member_entry>>(
+      "*4\r\n$1\r\na\r\n$13\r\n1764700000123\r\n$1\r\nb\r\n$13\r\n1764700000456\r\n", stale,
+      decode, want);
+  // A score written with an exponent still reads as whole milliseconds.
+  expect_decoded<std::vector<member_entry>>("*1\r\n*2\r\n$1\r\na\r\n,1.5e3\r\n", stale, decode,
+                                            {{"a", 1500}});
+  expect_decoded<std::vector<member_entry>>("*0\r\n", stale, decode, {});
+  expect_refused<std::vector<member_entry>>(
+      "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n", stale, decode,
+      resp::server_errc::wrongtype,
+      "WRONGTYPE Operation against a key holding the wrong kind of value");
+  for (std::string_view wrong :
+       {"*3\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n", ":1\r\n", "*1\r\n*1\r\n$1\r\na\r\n",
+        "*2\r\n$1\r\na\r\n$3\r\nabc\r\n", "*2\r\n$1\r\na\r\n,-1\r\n", "*2\r\n:1\r\n$1\r\n1\r\n"})
+    expect_malformed<std::vector<member_entry>>(wrong, stale, decode);
+}
+

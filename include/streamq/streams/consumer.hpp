@@ -47,6 +47,7 @@ namespace streamq::streams {
 
 namespace detail {
 class consumer_impl;
+class partitioned_consumer_impl;
 }
 
 struct retry_policy {
@@ -331,6 +332,9 @@ class consumer {
   [[nodiscard]] const std::string& name() const noexcept;
 
  private:
+  // Sets a partition's lease on the consumer it runs (acknowledgements check it).
+  friend class detail::partitioned_consumer_impl;
+
   boost::asio::any_io_executor executor() const;
   void subscribe_erased(std::string_view topic, std::string type_name,
                         const subscription_options& options, raw_handler handler);

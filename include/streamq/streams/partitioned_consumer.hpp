@@ -20,9 +20,12 @@
 // its lease can have expired, so two members never run one partition's handlers together by
 // their own clocks.
 //
-// Not yet: acknowledgements that check the epoch (a member paused past its lease, then woken,
-// may acknowledge entries of a partition it lost until its next heartbeat), per-key ordering,
-// and a takeover of a crashed member's in-flight entries sooner than consumer.claim_idle.
+// A partition's acknowledgements check the lease's owner and epoch in the same script as the
+// XACK: a member paused past its lease and woken cannot acknowledge entries its successor now
+// answers for (they stay pending; consumer_event ownership_lost).
+//
+// Not yet: per-key ordering, and a takeover of a crashed member's in-flight entries sooner
+// than consumer.claim_idle.
 
 #include <streamq/client.hpp>
 #include <streamq/detail/async_op.hpp>
@@ -88,6 +91,33 @@ struct owned_partition {
 
   friend bool operator==(const owned_partition&, const owned_partition&) = default;
 };
+
+// Who holds what in one group of a partitioned topic (inspect_partitions).
+struct partition_lease {
+  std::uint32_t partition = 0;
+  std::string owner;           // empty: nobody holds it (never taken, or released)
+  std::uint64_t epoch = 0;     // the last epoch granted (0: never taken)
+  std::int64_t until_ms = 0;   // when the holder's lease expires (server ms); 0 when free
+};
+struct group_member {
+  std::string name;
+  std::int64_t expires_ms = 0;  // server ms; gone after the next heartbeat of any member
+};
+struct partitions_view {
+  std::uint32_t partitions = 0;  // the topic's count (0: not partitioned)
+  std::vector<group_member> members;
+  std::vector<partition_lease> leases;  // one per partition, ascending
+};
+
+// The members of `group` on the partitioned `topic` and every partition's lease: the count,
+// then the member set and the leases in one request (on a cluster, one per node). Throws
+// std::invalid_argument for invalid names, boost::system::system_error otherwise.
+// Overloads rather than a default key prefix: GCC 12 and class-type defaults in co_await.
+boost::asio::awaitable<partitions_view> inspect_partitions(client& c, std::string_view topic,
+                                                           std::string_view group,
+                                                           std::string_view key_prefix);
+boost::asio::awaitable<partitions_view> inspect_partitions(client& c, std::string_view topic,
+                                                           std::string_view group);
 
 namespace detail {
 class partitioned_consumer_impl;

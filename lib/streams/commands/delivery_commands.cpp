@@ -104,12 +104,29 @@ asio::awaitable<command_result> acknowledge(client& c, const std::string& group,
                                             std::chrono::milliseconds timeout) {
   results.assign(batch.streams.size(), command_result{});
   acked.assign(batch.streams.size(), 0);
-  resp::request req;
-  build_acknowledge(req, group, batch);
-  resp::generic_response replies;
-  auto [ec] = co_await with_deadline(c.async_exec(req, replies, use_tuple), timeout);
-  if (ec) co_return command_result{ec, {}};
-  co_return decode_acknowledge(replies.values(), batch.streams.size(), results, acked);
+  if (batch.fences.empty()) {  // plain XACKs: no script, one round trip
+    resp::request req;
+    build_acknowledge(req, group, batch);
+    resp::generic_response replies;
+    auto [ec] = co_await with_deadline(c.async_exec(req, replies, use_tuple), timeout);
+    if (ec) co_return command_result{ec, {}};
+    co_return decode_acknowledge(replies.values(), batch.streams.size(), results, acked);
+  }
+  // Fenced calls are scripts: a NOSCRIPT reply is sent again by source (those calls only).
+  script_pipeline pipeline(batch.streams.size());
+  auto send = [&](const resp::request& req,
+                  resp::generic_response& replies) -> asio::awaitable<error_code> {
+    auto [ec] = co_await with_deadline(c.async_exec(req, replies, use_tuple), timeout);
+    co_return ec;
+  };
+  auto build = [&](resp::request& req, std::span<const std::size_t> calls, bool by_source) {
+    build_acknowledge_calls(req, group, batch, calls, by_source);
+  };
+  if (const error_code ec = co_await exec_script_pipeline(pipeline, send, build))
+    co_return command_result{ec, {}};
+  for (std::size_t i = 0; i < batch.streams.size(); ++i)
+    results[i] = decode_xack(pipeline.reply(i), acked[i]);
+  co_return command_result{};
 }
 
 asio::awaitable<command_result> requeue_dead_letter(

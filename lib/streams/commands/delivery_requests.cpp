@@ -22,10 +22,12 @@ const lua_script& script(const lua::script_source& source) {
   static const lua_script schedule{lua::schedule_retry};
   static const lua_script dead{lua::dead_letter};
   static const lua_script requeue{lua::requeue_dead_letter};
+  static const lua_script ack_fenced{lua::ack_fenced};
   if (&source == &lua::claim_entries) return claim;
   if (&source == &lua::take_due_retries) return take;
   if (&source == &lua::schedule_retry) return schedule;
   if (&source == &lua::dead_letter) return dead;
+  if (&source == &lua::ack_fenced) return ack_fenced;
   return requeue;
 }
 
@@ -195,14 +197,30 @@ command_result decode_write_dead_letter(const resp::value& reply, std::string& d
   return {};
 }
 
+void build_acknowledge_calls(resp::request& req, const std::string& group, const ack_batch& batch,
+                             std::span<const std::size_t> calls, bool by_source) {
+  for (const std::size_t i : calls) {
+    const ack_fence* fence = i < batch.fences.size() ? batch.fences[i] : nullptr;
+    if (fence == nullptr) {
+      req.push("XACK", resp::key{*batch.streams[i]}, group, *batch.ids[i]);
+      continue;
+    }
+    push_script(req, by_source, lua::ack_fenced, resp::key{*batch.streams[i]},
+                resp::key{fence->lease_key}, group, fence->owner, fence->epoch, *batch.ids[i]);
+  }
+}
+
 void build_acknowledge(resp::request& req, const std::string& group, const ack_batch& batch) {
-  for (std::size_t i = 0; i < batch.streams.size(); ++i)
-    req.push("XACK", resp::key{*batch.streams[i]}, group, *batch.ids[i]);
+  std::vector<std::size_t> all(batch.streams.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  build_acknowledge_calls(req, group, batch, all, false);
 }
 
 command_result decode_xack(const resp::value& reply, std::uint64_t& acked) {
   acked = 0;
   if (reply.is_error()) return refused(reply);
+  if (reply.data_type == resp::type::integer && reply.text == "-1")
+    return {errc::ownership_lost, "the partition's lease is held by another member"};
   if (reply.data_type != resp::type::integer || !to_integer(reply, acked)) {
     acked = 0;
     return malformed("XACK count");

@@ -134,14 +134,30 @@ void build_write_dead_letter(resp::request& req, bool by_source, const group_ref
 [[nodiscard]] command_result decode_write_dead_letter(const resp::value& reply,
                                                       std::string& dead_id);
 
-// XACK per topic, in one pipeline: `ids[i]` on `streams[i]`.
-// Replies: one integer each, the count Redis acknowledged.
+// A partition's lease as a subscription holds it (partitioned_consumer): acknowledgements of
+// its entries check it (ack_fenced-2.lua).
+struct ack_fence {
+  std::string lease_key;  // topic_keys(T#N).lease(group)
+  std::string owner;
+  std::uint64_t epoch = 0;
+};
+
+// XACK per topic, in one pipeline: `ids[i]` on `streams[i]`; where `fences[i]` is set (the
+// vector may be shorter or empty: unfenced), ack_fenced-2.lua instead, which acknowledges
+// only while the lease still names that owner and epoch.
+// Replies: one integer each, the count Redis acknowledged; -1 from a fenced call that found
+// the lease held by another (decoded as errc::ownership_lost).
 struct ack_batch {
   std::vector<const std::string*> streams;
   std::vector<const id_list*> ids;
+  std::vector<const ack_fence*> fences;
 };
 void build_acknowledge(resp::request& req, const std::string& group, const ack_batch& batch);
-// One XACK reply.
+// The calls `calls` (indexes into the batch) of it, fenced ones by source when `by_source`:
+// for exec_script_pipeline.
+void build_acknowledge_calls(resp::request& req, const std::string& group, const ack_batch& batch,
+                             std::span<const std::size_t> calls, bool by_source);
+// One XACK (or ack_fenced) reply.
 [[nodiscard]] command_result decode_xack(const resp::value& reply, std::uint64_t& acked);
 // The replies of build_acknowledge's `commands` XACKs: `results[i]` and `acked[i]` are the i-th
 // one's (decode_xack); the returned result is errc::malformed_entry when the number of replies

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <string>
 #include <utility>
 
 namespace streamq::streams::detail {
@@ -123,6 +125,55 @@ command_result decode_lease_read(const resp::value& reply, lease_state& out) {
     return reply::malformed("HMGET lease {owner, epoch, until}");
   if (reply.elements[0].data_type != resp::type::null) got.owner = reply.elements[0].text;
   out = std::move(got);
+  return {};
+}
+
+namespace {
+// A sorted-set score as the server sends it: an integer or a double, as text (RESP2 bulk or
+// RESP3 double); whole milliseconds are expected.
+bool to_score_ms(const resp::value& v, std::int64_t& out) {
+  if (!reply::is_text(v) && v.data_type != resp::type::double_type &&
+      v.data_type != resp::type::integer)
+    return false;
+  if (reply::to_integer(v, out)) return true;
+  const std::string text(v.text);
+  char* end = nullptr;
+  const double d = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !(d >= 0) || d > 9.0e15) return false;
+  out = static_cast<std::int64_t>(d);
+  return true;
+}
+}  // namespace
+
+void build_members_read(resp::request& req, const std::string& members_key) {
+  req.push("ZRANGE", resp::key{members_key}, 0, -1, "WITHSCORES");
+}
+
+command_result decode_members_read(const resp::value& reply, std::vector<member_entry>& members) {
+  members.clear();
+  if (reply.is_error()) return reply::refused(reply);
+  if (!reply::is_array(reply)) return reply::malformed("ZRANGE WITHSCORES");
+  std::vector<member_entry> out;
+  auto take = [&](const resp::value& name, const resp::value& score) {
+    member_entry m;
+    if (!reply::is_text(name) || !to_score_ms(score, m.expires_ms)) return false;
+    m.name = name.text;
+    out.push_back(std::move(m));
+    return true;
+  };
+  const auto& e = reply.elements;
+  const bool pairs = !e.empty() && reply::is_array(e.front());
+  if (pairs) {
+    for (const auto& pair : e)
+      if (!reply::is_array(pair) || pair.elements.size() != 2 ||
+          !take(pair.elements[0], pair.elements[1]))
+        return reply::malformed("ZRANGE WITHSCORES pair");
+  } else {
+    if (e.size() % 2 != 0) return reply::malformed("ZRANGE WITHSCORES");
+    for (std::size_t i = 0; i < e.size(); i += 2)
+      if (!take(e[i], e[i + 1])) return reply::malformed("ZRANGE WITHSCORES entry");
+  }
+  members = std::move(out);
   return {};
 }
 

@@ -65,4 +65,17 @@ void build_members_heartbeat(resp::request& req, bool by_source, const std::stri
 void build_lease_read(resp::request& req, const std::string& lease_key);
 [[nodiscard]] command_result decode_lease_read(const resp::value& reply, lease_state& out);
 
+// ZRANGE <members> 0 -1 WITHSCORES: the group's members with the server time (ms) at which
+// each membership expires, as the last heartbeat left them (expired ones are dropped by the
+// next heartbeat). Reply: RESP3 pairs [name, score] or RESP2 name, score, name, score...
+struct member_entry {
+  std::string name;
+  std::int64_t expires_ms = 0;
+
+  friend bool operator==(const member_entry&, const member_entry&) = default;
+};
+void build_members_read(resp::request& req, const std::string& members_key);
+[[nodiscard]] command_result decode_members_read(const resp::value& reply,
+                                                 std::vector<member_entry>& members);
+
 }  // namespace streamq::streams::detail

@@ -50,15 +50,19 @@ void consumer_impl::ack(std::size_t sub, std::string_view id) {
 asio::awaitable<bool> consumer_impl::flush_acks() {
   ack_batch batch;
   std::vector<std::size_t> subs;
+  bool fenced = false;
   for (std::size_t sub = 0; sub < subs_.size(); ++sub) {
     if (pending_acks_[sub].empty()) continue;
     // In flight until confirmed: held_ids() counts them, so recovery leaves them alone.
     append(acks_in_flight_[sub], pending_acks_[sub]);
     batch.streams.push_back(&subs_[sub].keys.stream());
     batch.ids.push_back(&acks_in_flight_[sub]);
+    batch.fences.push_back(subs_[sub].fence ? &*subs_[sub].fence : nullptr);
+    fenced = fenced || subs_[sub].fence.has_value();
     subs.push_back(sub);
   }
   if (subs.empty()) co_return true;
+  if (!fenced) batch.fences.clear();  // plain XACKs
   std::vector<command_result> results;
   std::vector<std::uint64_t> acked;
   const auto sent = co_await acknowledge(client_, config_.group, batch, results, acked, ack_timeout);
@@ -71,6 +75,17 @@ asio::awaitable<bool> consumer_impl::flush_acks() {
       // Fewer acknowledged than sent: some were no longer pending here (another consumer took
       // them over and finished them, or they were acknowledged twice); nothing to resend.
       stats_.acked += acked[i];
+      ids.clear();
+      continue;
+    }
+    if (result.ec == errc::ownership_lost) {
+      // The partition's lease names another member now: its successor answers for these
+      // entries (they stay pending in the group and are taken over there).
+      stats_.ownership_lost += ids.size();
+      report(consumer_event::kind::ownership_lost, subs_[sub].keys.topic(),
+             "not acknowledging " + std::to_string(ids.size()) +
+                 " entries: the partition's lease is held by another member",
+             errc::ownership_lost);
       ids.clear();
       continue;
     }

@@ -67,6 +67,11 @@ consumer_impl::consumer_impl(client& c, consumer_config config)
   config_.validate();
 }
 
+void consumer_impl::set_fence(std::string_view topic, ack_fence fence) {
+  for (auto& s : subs_)
+    if (s.keys.topic() == topic) s.fence = std::move(fence);
+}
+
 void consumer_impl::subscribe(std::string_view topic, std::string type_name,
                               const subscription_options& options, consumer::raw_handler handler) {
   if (running_) throw std::logic_error("streamq consumer: subscribe() after run()");
@@ -80,7 +85,7 @@ void consumer_impl::subscribe(std::string_view topic, std::string type_name,
   std::string dead_key = keys.dead_letters(config_.group);
   subs_.push_back({std::move(keys), std::move(type_name), std::move(handler), options,
                    std::move(processed_key), std::move(retry_key), std::move(dead_key), "-",
-                   options.retry.value_or(config_.retry), 0});
+                   options.retry.value_or(config_.retry), 0, std::nullopt});
   pending_acks_.emplace_back();
   acks_in_flight_.emplace_back();
 }

@@ -25,6 +25,7 @@
 #include <deque>
 #include <exception>
 #include <list>
+#include <optional>
 #include <mutex>
 #include <random>
 #include <string>
@@ -71,12 +72,17 @@ struct subscription {
   std::string claim_cursor = "-";  // where the next idle-claim scan of the PEL starts
   retry_policy retry;               // options.retry, else consumer_config::retry
   std::size_t in_flight = 0;        // this topic's entries queued or running
+  // The partition lease this subscription holds (partitioned_consumer): its acknowledgements
+  // check it. Unset for an ordinary subscription.
+  std::optional<ack_fence> fence;
 };
 
 class consumer_impl {
  public:
   consumer_impl(client& c, consumer_config config);
 
+  // Acknowledgements of `topic`'s entries check `fence` from now on (before run()).
+  void set_fence(std::string_view topic, ack_fence fence);
   void subscribe(std::string_view topic, std::string type_name, const subscription_options& options,
                  consumer::raw_handler handler);
   boost::asio::awaitable<void> run();
