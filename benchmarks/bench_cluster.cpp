@@ -43,9 +43,14 @@ std::vector<std::string> masters_of(const streamq::client& client,
 
 void add_topic_fields(json_line& out, std::span<const std::string> masters,
                       std::span<const std::uint64_t> messages, double elapsed_s) {
+  add_topic_fields(out, masters.size(), masters, messages, elapsed_s);
+}
+
+void add_topic_fields(json_line& out, std::size_t topics, std::span<const std::string> masters,
+                      std::span<const std::uint64_t> messages, double elapsed_s) {
   const bool cluster =
       std::any_of(masters.begin(), masters.end(), [](const std::string& m) { return !m.empty(); });
-  out.integer("topics", static_cast<std::int64_t>(masters.size())).boolean("cluster", cluster);
+  out.integer("topics", static_cast<std::int64_t>(topics)).boolean("cluster", cluster);
   if (!cluster) return;
   struct share {
     std::int64_t topics = 0;

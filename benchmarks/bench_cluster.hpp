@@ -41,5 +41,9 @@ namespace streamq::bench {
 // `masters` and `messages` are per key (messages handled for that key during the run).
 void add_topic_fields(json_line& out, std::span<const std::string> masters,
                       std::span<const std::uint64_t> messages, double elapsed_s);
+// As above for the partitions of `topics` partitioned topics: `masters` and `messages` are per
+// partition, "topics" says `topics`, and each node's "topics" counts the partitions it serves.
+void add_topic_fields(json_line& out, std::size_t topics, std::span<const std::string> masters,
+                      std::span<const std::uint64_t> messages, double elapsed_s);
 
 }  // namespace streamq::bench

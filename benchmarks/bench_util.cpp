@@ -20,7 +20,7 @@ std::string usage_text(
   s += program;
   s += " SCENARIO [--redis URL] [--count N] [--payload BYTES] [--concurrency C] [--rate R]\n"
        "       [--window-ms W] [--drain-timeout S] [--groups G] [--fail-first K] [--topics T]\n"
-       "       [--cluster-masters N] [--rounds R]\n"
+       "       [--cluster-masters N] [--rounds R] [--partitions P] [--consumer-concurrency H]\n"
        "  --redis URL        redis://[user[:password]@]host[:port][/db] (rediss://, unix://,\n"
        "                     redis+sentinel://S1,S2/MASTER too: whatever redis::parse_url\n"
        "                     takes); any node of a Redis Cluster will do: without a cluster=\n"
@@ -46,11 +46,17 @@ std::string usage_text(
        "  --cluster-masters N  without --redis: start a throwaway Redis Cluster of N masters,\n"
        "                     1..16, instead of one redis-server (default 0; routing: 3)\n"
        "  --rounds R         routing: direct/routed pairs of xadd runs, 1..20 (default 2)\n"
+       "  --partitions P     e2e: make the topic partitioned with P partitions, 0..1024\n"
+       "                     (default 0: a plain topic); messages keyed k0..k999, published by\n"
+       "                     key and read by one partitioned_consumer; not with --topics\n"
+       "  --consumer-concurrency H  e2e: handlers at once per consumer (with --partitions:\n"
+       "                     per partition's consumer), 1..100000 (default 256)\n"
        "prints one JSON object per line on stdout (scenario, count, ops_per_sec, p50_us, p99_us,\n"
        "p999_us, client_cpu_us_per_op, concurrency, payload, errors, ...; fanout: one line per\n"
        "group; xadd, e2e: also topics, cluster and, on a cluster, nodes: per master its topics,\n"
-       "messages and msgs_per_sec; routing: one line per run, then routing_ratio); exit status\n"
-       "0 on success, 1 when the run failed or saw errors, 2 on a usage error\n"
+       "messages and msgs_per_sec; e2e: partitions; routing: one line per run, then\n"
+       "routing_ratio); exit status 0 on success, 1 when the run failed or saw errors, 2 on a\n"
+       "usage error\n"
        "scenarios:\n";
   for (const auto& [name, summary] : scenarios) {
     s += "  ";
@@ -133,6 +139,11 @@ std::optional<options> parse_options(int argc, char** argv, std::string& error) 
     } else if (flag == "--cluster-masters") {
       opt.cluster_masters_given = true;
       ok = parse_integer(value, opt.cluster_masters) && opt.cluster_masters <= 16;
+    } else if (flag == "--partitions") {
+      ok = parse_integer(value, opt.partitions) && opt.partitions <= 1024;  // max_partitions
+    } else if (flag == "--consumer-concurrency") {
+      ok = parse_integer(value, opt.consumer_concurrency) && opt.consumer_concurrency > 0 &&
+           opt.consumer_concurrency <= 100'000;
     } else if (flag == "--rounds") {
       ok = parse_integer(value, opt.rounds) && opt.rounds > 0 && opt.rounds <= 20;
     } else {

@@ -40,6 +40,11 @@ struct options {
   std::size_t cluster_masters = 0;
   bool cluster_masters_given = false;
   std::size_t rounds = 2;  // routing: direct/routed pairs, in alternating order
+  // e2e: 0 publishes to plain topics; P > 0 makes the one topic partitioned with P partitions,
+  // published to by key and read by one partitioned_consumer member (which holds them all).
+  std::uint32_t partitions = 0;
+  // e2e: handlers running at once in each consumer (with --partitions, in each partition's).
+  std::size_t consumer_concurrency = 256;
 };
 
 // True when the query of `url` (redis://...?a=b&cluster=on) sets the option `cluster`: the

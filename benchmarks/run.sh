@@ -20,6 +20,7 @@
 # second in which the CPUs are idle (< 5% busy); the table's noise column shows what is left.
 # Binaries come from STREAMQ_BUILD_DIR (default build/release): build that preset first.
 # Redis Cluster (routing cost, per-node figures): benchmarks/run_cluster.sh.
+# Partitioned topics against plain ones (issue 12): benchmarks/run_partitions.sh.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/setup"
 source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
@@ -40,7 +41,7 @@ while [ $# -gt 0 ]; do
     --repeat) repeat="$2"; shift 2 ;;
     --e2e-count) e2e_count="$2"; shift 2 ;;
     --delayed-count) delayed_count="$2"; shift 2 ;;
-    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done

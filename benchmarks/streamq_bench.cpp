@@ -2,7 +2,8 @@
 //
 //   streamq-bench SCENARIO [--redis URL] [--count N] [--payload BYTES] [--concurrency C]
 //                 [--rate R] [--window-ms W] [--drain-timeout S] [--groups G] [--fail-first K]
-//                 [--topics T] [--cluster-masters N] [--rounds R]
+//                 [--topics T] [--cluster-masters N] [--rounds R] [--partitions P]
+//                 [--consumer-concurrency H]
 //
 // Prints one JSON object per line on stdout; benchmarks/run.sh and other scripts parse it.
 // The scenarios live in bench_*.cpp and are listed in bench_scenarios.hpp. Without --redis, a
@@ -61,6 +62,9 @@ int main(int argc, char** argv) {
     if (s.name == opt->scenario) chosen = &s;
   if (chosen == nullptr) return usage_error(program, "unknown scenario '" + opt->scenario + "'");
 
+  // One partitioned_consumer member serves one partitioned topic (bench_e2e.cpp).
+  if (opt->partitions > 0 && opt->topics > 1)
+    return usage_error(program, "--partitions takes one topic: not with --topics");
   if (!opt->redis_url.empty() && opt->cluster_masters_given)
     return usage_error(program, "--cluster-masters starts a throwaway cluster: not with --redis");
   if (!opt->redis_url.empty()) {
