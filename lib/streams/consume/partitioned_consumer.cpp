@@ -263,15 +263,22 @@ asio::awaitable<void> partitioned_consumer_impl::tick() {
   std::vector<std::uint32_t> held;
   for (const auto& [p, h] : held_) held.push_back(p);  // retiring ones too: not taken twice
   const auto plan = plan_ownership(assigned, held);
+  // A snapshot: finish_retire() erases from held_ while this tick waits for a reply, so no
+  // iterator or at() into held_ may live across a co_await.
+  const auto snapshot = held_;
+  auto still_held = [&](std::uint32_t p) {
+    const auto it = held_.find(p);
+    return it != held_.end() ? it->second : nullptr;
+  };
   for (const std::uint32_t p : plan.renew)
-    if (!held_.at(p)->retiring) co_await renew(*held_.at(p));
-  for (const auto& [p, h] : held_)  // draining ones keep their lease until released
-    if (h->retiring && h->running) co_await renew(*h);
+    if (const auto h = still_held(p); h && !h->retiring) co_await renew(*h);
+  for (const auto& [p, h] : snapshot)  // draining ones keep their lease until released
+    if (still_held(p) == h && h->retiring && h->running) co_await renew(*h);
   for (const std::uint32_t p : plan.release) {
-    const auto h = held_.at(p);
-    if (h->retiring) continue;
+    const auto h = still_held(p);
+    if (!h || h->retiring) continue;
     co_await renew(*h);  // held while it drains
-    if (held_.contains(p) && !h->retiring) retire(h, true, partition_event::kind::released);
+    if (still_held(p) == h && !h->retiring) retire(h, true, partition_event::kind::released);
   }
   if (beat)
     for (const std::uint32_t p : plan.acquire) co_await acquire(p);
