@@ -85,6 +85,10 @@ struct consumer_event {
     // masters the topology read after it names. Nothing is lost; told at info level. `code`
     // is what the read met.
     topics_rerouted,
+    // subscription_options::per_key_concurrency 1: a dead-lettered message released its key
+    // (the later messages of the key run now) or holds it (dead_letter_releases_key false).
+    key_released,
+    key_held,
   };
   kind what;
   std::string topic;
@@ -235,6 +239,21 @@ struct subscription_options {
   // downstream takes only a few calls at a time gets a small limit here without slowing the
   // others: its reads, claims and retries stop while it is full.
   std::size_t concurrency = 0;
+  // Per-key control over the envelope's partition_key (docs/partitions.md, "Per-key
+  // ordering"); messages without a key are never held back. 0: none. 1: messages with the same
+  // key run one at a time in entry-ID (publish) order, also across retries: a message that fails
+  // holds back the later messages of its key (other keys keep flowing) until it succeeds or is
+  // dead-lettered. N > 1: at most N messages of one key at once, in no particular order.
+  // The order holds among the messages one consumer receives: on a partitioned topic
+  // (partitioned_consumer: each partition has one owner), or with one consumer in the group.
+  std::size_t per_key_concurrency = 0;
+  // With per_key_concurrency 1, a message that is dead-lettered releases its key (the later
+  // ones run; a key_released event says so), or (false) keeps them waiting until the dead
+  // letter is requeued and succeeds, or the consumer stops.
+  bool dead_letter_releases_key = true;
+  // Messages held back behind their key, most kept at once for this topic: past it this topic's
+  // reads pause (its retries and claims go on, so the keys can move). At least 1.
+  std::size_t max_held_back = 1024;
 };
 
 class consumer {

@@ -75,6 +75,8 @@ void consumer::subscribe_erased(std::string_view topic, std::string type_name,
                                 const subscription_options& options, raw_handler handler) {
   if (options.once && options.remember_for.count() <= 0)
     throw std::invalid_argument("streamq subscription_options.remember_for: must be positive");
+  if (options.per_key_concurrency > 0 && options.max_held_back == 0)
+    throw std::invalid_argument("streamq subscription_options.max_held_back: must be positive");
   if (options.retry) {
     try {
       check_retry("retry", *options.retry);

@@ -25,6 +25,8 @@ std::string_view event_name(consumer_event::kind what) {
     case k::cleanup_failed: return "cleanup_failed";
     case k::read_failed: return "read_failed";
     case k::topics_rerouted: return "topics_rerouted";
+    case k::key_released: return "key_released";
+    case k::key_held: return "key_held";
   }
   return "unknown";
 }
@@ -36,6 +38,8 @@ log_level level_of(consumer_event::kind what) {
     case k::ownership_lost:
     case k::unsafe_eviction_policy:
     case k::eviction_policy_unknown: return log_level::warning;
+    case k::key_released:
+    case k::key_held: return log_level::warning;
     case k::topics_rerouted: return log_level::info;
     default: return log_level::error;
   }

@@ -5,6 +5,7 @@
 #include "sansio/delivery.hpp"
 #include "commands/consumer_commands.hpp"
 #include "support/failure_log.hpp"
+#include "support/shown.hpp"
 
 #include <streamq/redis/deadline.hpp>
 
@@ -88,21 +89,27 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, queued_entr
   const subscription& s = subs_[sub];
   v1::Envelope& envelope = flight.envelope;
   if (auto ec = decode_entry(entry.fields, envelope, config_.limits)) {
-    co_await dead_letter(sub, id, nullptr, entry.fields, attempt_of(entry.deliveries, 0) + 1, ec,
-                         ec.message());
+    entry.fate = dead_letter_fate(
+        co_await dead_letter(sub, id, nullptr, entry.fields, attempt_of(entry.deliveries, 0) + 1,
+                             ec, ec.message()),
+        sub, entry);
     co_return;
   }
   const std::uint32_t attempt = attempt_of(entry.deliveries, envelope.attempt());
   if (envelope.type() != s.type_name) {
-    co_await dead_letter(sub, id, &envelope, entry.fields, attempt + 1, errc::decode_failed,
-                         "envelope type '" + envelope.type() + "' is not '" + s.type_name + "'");
+    entry.fate = dead_letter_fate(
+        co_await dead_letter(sub, id, &envelope, entry.fields, attempt + 1, errc::decode_failed,
+                             "envelope type '" + envelope.type() + "' is not '" + s.type_name + "'"),
+        sub, entry);
     co_return;
   }
   // A message that keeps killing its consumers, or whose runs were never recorded, is given
   // up before it runs again.
   if (auto before = before_run(entry.deliveries, attempt, config_.max_deliveries, s.retry);
       before.what == action::dead_letter) {
-    co_await dead_letter(sub, id, &envelope, entry.fields, attempt, before.code, before.text);
+    entry.fate = dead_letter_fate(
+        co_await dead_letter(sub, id, &envelope, entry.fields, attempt, before.code, before.text),
+        sub, entry);
     co_return;
   }
   std::string message_key;
@@ -141,17 +148,22 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, queued_entr
       ack(sub, id);
       break;
     case action::retry:
-      co_await schedule_retry(sub, id, next.delay, next.code, next.text);
+      // The key waits for this entry's retry, unless another consumer took it over.
+      entry.fate = co_await schedule_retry(sub, id, next.delay, next.code, next.text)
+                       ? key_fate::blocked
+                       : key_fate::done;
       break;
     case action::dead_letter:
-      co_await dead_letter(sub, id, &envelope, entry.fields, attempt + 1, next.code, next.text);
+      entry.fate = dead_letter_fate(
+          co_await dead_letter(sub, id, &envelope, entry.fields, attempt + 1, next.code, next.text),
+          sub, entry);
       break;
     case action::run:
       break;  // not an outcome after a run
   }
 }
 
-asio::awaitable<void> consumer_impl::schedule_retry(std::size_t sub, const std::string& id,
+asio::awaitable<bool> consumer_impl::schedule_retry(std::size_t sub, const std::string& id,
                                                     std::chrono::milliseconds delay,
                                                     const error_code& why,
                                                     const std::string& text) {
@@ -162,14 +174,14 @@ asio::awaitable<void> consumer_impl::schedule_retry(std::size_t sub, const std::
     failed(consumer_event::kind::retry_failed, sub, result,
            "scheduling the retry of entry " + id + " after " + code_string(why) + " (" + text +
                "); it stays pending and is claimed again after claim_idle");
-    co_return;
+    co_return true;
   }
   if (!scheduled) {
     ++stats_.ownership_lost;
     report(consumer_event::kind::ownership_lost, subs_[sub].keys.topic(),
            "entry " + id + " was taken over by another consumer before its retry was scheduled",
            errc::ownership_lost);
-    co_return;
+    co_return false;
   }
   ++stats_.retried;
   // The retry loop sleeps no later than this; if it is asleep past it already, wake it (a
@@ -177,6 +189,7 @@ asio::awaitable<void> consumer_impl::schedule_retry(std::size_t sub, const std::
   const auto due = std::chrono::steady_clock::now() + delay;
   local_retry_due_ = std::min(local_retry_due_, due);
   if (due < retry_wake_.expiry()) retry_wake_.cancel();
+  co_return true;
 }
 
 asio::awaitable<bool> consumer_impl::already_processed(std::size_t sub,
@@ -215,7 +228,7 @@ asio::awaitable<bool> consumer_impl::ack_processed(std::size_t sub, const std::s
   co_return true;
 }
 
-asio::awaitable<void> consumer_impl::dead_letter(std::size_t sub, const std::string& id,
+asio::awaitable<bool> consumer_impl::dead_letter(std::size_t sub, const std::string& id,
                                                  const v1::Envelope* envelope, const fields& entry,
                                                  std::uint32_t attempts, error_code why,
                                                  const std::string& text) {
@@ -246,18 +259,36 @@ asio::awaitable<void> consumer_impl::dead_letter(std::size_t sub, const std::str
     failed(consumer_event::kind::dead_letter_failed, sub, result,
            "dead-lettering entry " + id + " (" + text +
                "); it stays pending and is claimed again after claim_idle");
-    co_return;
+    co_return false;
   }
   if (dead_id.empty()) {
     ++stats_.ownership_lost;
     report(consumer_event::kind::ownership_lost, keys.topic(),
            "entry " + id + " was taken over by another consumer before it was dead-lettered",
            errc::ownership_lost);
-    co_return;
+    co_return true;  // no longer ours: its key is not ours to hold either
   }
   ++stats_.dead_lettered;
   report(consumer_event::kind::dead_lettered, keys.topic(),
          "entry " + id + " (dead letter " + dead_id + "): " + text, why);
+  co_return true;
+}
+
+key_fate consumer_impl::dead_letter_fate(bool written, std::size_t sub, const queued_entry& entry) {
+  // Not written: it stays pending and comes back (claimed after claim_idle); its key waits.
+  if (!written) return key_fate::blocked;
+  const auto& s = subs_[sub];
+  if (!entry.gated || !s.gate || !s.gate->ordered()) return key_fate::done;
+  if (s.options.dead_letter_releases_key) {
+    report(consumer_event::kind::key_released, s.keys.topic(),
+           "entry " + entry.id + " was dead-lettered; the later messages of its key '" +
+               shown(entry.key, 64) + "' run now (dead_letter_releases_key)");
+    return key_fate::done;
+  }
+  report(consumer_event::kind::key_held, s.keys.topic(),
+         "entry " + entry.id + " was dead-lettered; the later messages of its key '" +
+             shown(entry.key, 64) + "' wait until it is requeued and succeeds");
+  return key_fate::held;
 }
 
 }  // namespace streamq::streams::detail

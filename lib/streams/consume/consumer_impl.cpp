@@ -85,7 +85,9 @@ void consumer_impl::subscribe(std::string_view topic, std::string type_name,
   std::string dead_key = keys.dead_letters(config_.group);
   subs_.push_back({std::move(keys), std::move(type_name), std::move(handler), options,
                    std::move(processed_key), std::move(retry_key), std::move(dead_key), "-",
-                   options.retry.value_or(config_.retry), 0, std::nullopt});
+                   options.retry.value_or(config_.retry), 0, std::nullopt, nullptr, 0});
+  if (options.per_key_concurrency > 0)
+    subs_.back().gate = std::make_unique<key_gate<queued_entry>>(options.per_key_concurrency);
   pending_acks_.emplace_back();
   acks_in_flight_.emplace_back();
 }
@@ -315,7 +317,7 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn,
     }
     // Flow control: read only what free handler slots can take, over all topics together.
     room.assign(subs_.size(), 0);  // other readers' topics take nothing from this read
-    for (const auto sub : topics) room[sub] = credit(sub);
+    for (const auto sub : topics) room[sub] = may_hold_more(sub) ? credit(sub) : 0;
     const auto plan = plan_read(credit(), config_.max_batch, room, read_rotation_++);
     if (plan.topics.empty()) {
       co_await wait(credit_wake_);
@@ -385,11 +387,59 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn,
 
 void consumer_impl::dispatch(std::size_t sub, std::string id, fields entry,
                              std::uint64_t deliveries) {
-  ++stats_.in_flight;  // queued or running: credit() counts both
-  ++subs_[sub].in_flight;
   ++stats_.delivered;
-  queue_.push_back(queued_entry{sub, std::move(id), std::move(entry), deliveries});
+  queued_entry next{sub, std::move(id), std::move(entry), deliveries, {}, false, false,
+                    key_fate::done};
+  auto& s = subs_[sub];
+  if (s.gate) {
+    next.key = key_of(next.fields);
+    if (!next.key.empty()) {
+      next.gated = true;
+      const std::string key = next.key;
+      const std::string entry_id = next.id;
+      auto admitted = s.gate->admit(key, entry_id, std::move(next));
+      if (!admitted.item) {
+        ++s.held_back;  // waits behind its key; refreshed by the keep-alive like queued ones
+        return;
+      }
+      admitted.item->head = admitted.head;
+      enqueue(std::move(*admitted.item));
+      return;
+    }
+  }
+  enqueue(std::move(next));
+}
+
+void consumer_impl::enqueue(queued_entry entry) {
+  ++stats_.in_flight;  // queued or running: credit() counts both
+  ++subs_[entry.sub].in_flight;
+  queue_.push_back(std::move(entry));
   work_wake_.cancel_one();
+}
+
+std::string consumer_impl::key_of(const fields& entry) {
+  // A second decode of ordered topics' entries (handle() decodes again into its worker's
+  // envelope): the key must be known before a worker is chosen.
+  if (decode_entry(entry, key_scratch_, config_.limits)) return {};
+  return key_scratch_.partition_key();
+}
+
+void consumer_impl::finish_key(const queued_entry& entry) {
+  auto& s = subs_[entry.sub];
+  // Stopping: what waits stays pending (recovered in order at the next start); drain() drops
+  // the gate.
+  if (!s.gate || stopping_) return;
+  std::vector<queued_entry> ready;
+  s.gate->finish(entry.key, entry.id, entry.fate, ready);
+  for (auto& next : ready) {
+    --s.held_back;
+    enqueue(std::move(next));
+  }
+}
+
+bool consumer_impl::may_hold_more(std::size_t sub) const noexcept {
+  const auto& s = subs_[sub];
+  return !s.gate || s.held_back < s.options.max_held_back;
 }
 
 void consumer_impl::handler_finished(std::size_t sub) {
@@ -434,6 +484,7 @@ asio::awaitable<void> consumer_impl::worker(in_flight_entry& self) {
     co_await handle(self, next);
     self.busy = false;
     self.id.swap(next.id);
+    if (next.gated) finish_key(next);
     // Its buffers go back to the read loop, which refills them rather than allocating anew.
     if (spare_entries_.size() < config_.concurrency + config_.max_batch)
       spare_entries_.push_back(read_entry{0, std::move(next.id), std::move(next.fields), false});
@@ -513,6 +564,11 @@ asio::awaitable<void> consumer_impl::drain() {
     co_await wait(drain_wake_);
   }
   workers_.clear();
+  for (auto& s : subs_) {
+    if (!s.gate) continue;
+    s.gate->clear();  // held back, never started: left pending, recovered in order at start
+    s.held_back = 0;
+  }
   co_await uncancellable(final_flush(config_.shutdown_grace + std::chrono::seconds(5)));
 }
 

@@ -17,6 +17,7 @@
 #include "commands/delivery_commands.hpp"
 #include "commands/stream_reply.hpp"
 #include "consume/counters.hpp"
+#include "sansio/key_gate.hpp"
 #include "support/stop_request.hpp"
 
 #include <boost/asio/cancellation_signal.hpp>
@@ -25,6 +26,7 @@
 #include <deque>
 #include <exception>
 #include <list>
+#include <memory>
 #include <optional>
 #include <mutex>
 #include <random>
@@ -59,6 +61,13 @@ struct queued_entry {
   std::string id;
   std::vector<std::string> fields;
   std::uint64_t deliveries = 1;  // Redis's delivery count, this delivery included
+  // subscription_options::per_key_concurrency: the envelope's partition_key, whether the
+  // entry went through its subscription's key gate, whether it is the entry its key was
+  // blocked on (back from a retry), and how its run ended for the key (set by handle()).
+  std::string key;
+  bool gated = false;
+  bool head = false;
+  key_fate fate = key_fate::done;
 };
 
 struct subscription {
@@ -75,6 +84,10 @@ struct subscription {
   // The partition lease this subscription holds (partitioned_consumer): its acknowledgements
   // check it. Unset for an ordinary subscription.
   std::optional<ack_fence> fence;
+  // options.per_key_concurrency > 0: entries waiting behind their key (sansio/key_gate.hpp),
+  // and how many wait.
+  std::unique_ptr<key_gate<queued_entry>> gate;
+  std::size_t held_back = 0;
 };
 
 class consumer_impl {
@@ -144,15 +157,29 @@ class consumer_impl {
 
   // consumer_handling.cpp
   void dispatch(std::size_t sub, std::string id, fields entry, std::uint64_t deliveries);
+  // Hands an entry to the workers (it counts in credit() from now on).
+  void enqueue(queued_entry entry);
+  // The envelope's partition_key of an entry; empty when it has none or does not decode.
+  std::string key_of(const fields& entry);
+  // A gated entry's run ended (entry.fate): frees the entries of its key that may run now.
+  void finish_key(const queued_entry& entry);
+  // Room for entries held back behind their key, for `sub`'s reads.
+  bool may_hold_more(std::size_t sub) const noexcept;
   boost::asio::awaitable<void> handle(in_flight_entry& flight, queued_entry& entry);
   // Runs the handler within handler_timeout; a thrown failure comes back as an outcome.
   boost::asio::awaitable<outcome> run_handler(in_flight_entry& flight,
                                               const v1::Envelope& envelope, message_context& ctx);
-  boost::asio::awaitable<void> dead_letter(std::size_t sub, const std::string& id,
+  // What a dead letter (written or not) means for a gated entry's key; reports a release or
+  // hold.
+  key_fate dead_letter_fate(bool written, std::size_t sub, const queued_entry& entry);
+  // Whether the dead letter was written (false: it stays pending and comes back).
+  boost::asio::awaitable<bool> dead_letter(std::size_t sub, const std::string& id,
                                            const v1::Envelope* envelope, const fields& entry,
                                            std::uint32_t attempts, error_code why,
                                            const std::string& text);
-  boost::asio::awaitable<void> schedule_retry(std::size_t sub, const std::string& id,
+  // Whether the entry is still this consumer's: scheduled, or left pending after a failed
+  // request (false: another consumer took it over).
+  boost::asio::awaitable<bool> schedule_retry(std::size_t sub, const std::string& id,
                                               std::chrono::milliseconds delay,
                                               const error_code& why, const std::string& text);
   // subscription_options::once: whether `message_key` was handled already, and recording it
@@ -191,6 +218,7 @@ class consumer_impl {
   std::deque<queued_entry> queue_;
   // Entries handled, kept for the read loop's next reply to fill (stream_read_reply).
   std::vector<read_entry> spare_entries_;
+  v1::Envelope key_scratch_;  // key_of() decodes into it
   std::size_t workers_running_ = 0;
   std::size_t read_rotation_ = 0;  // plan_read's rotation: topics take turns when credit is short
   // The earliest retry this consumer scheduled since the retry loop last planned its sleep:

@@ -38,6 +38,9 @@ std::unordered_set<std::string> consumer_impl::held_ids(std::size_t sub) const {
     if (w.busy && w.sub == sub) held.insert(w.id);
   for (const auto& q : queue_)
     if (q.sub == sub) held.insert(q.id);
+  if (subs_[sub].gate)
+    subs_[sub].gate->for_each_waiting(
+        [&](std::string_view id, const queued_entry&) { held.emplace(id); });
   for (auto id : pending_acks_[sub]) held.emplace(id);
   for (auto id : acks_in_flight_[sub]) held.emplace(id);
   return held;
@@ -65,6 +68,12 @@ asio::awaitable<void> consumer_impl::recover_own_pending(const std::vector<std::
   std::vector<pending_row> wanted;
   for (const std::size_t sub : topics) {
     const auto g = group_of(sub);
+    // A partition's lease holder answers for all of the group's entries of that partition:
+    // at start it takes over what the previous holder left (crashed, paused past its lease,
+    // or handed over) at once instead of after claim_idle, before reading new entries, so
+    // that a key's earlier entries run before its later ones. The previous holder's
+    // acknowledgements are fenced by the lease meanwhile.
+    const std::string owner = subs_[sub].fence ? std::string() : config_.name;
     std::string start = "-";
     while (!stop_reading_ && !cancelled(cs)) {
       while (credit(sub) == 0) {
@@ -74,7 +83,7 @@ asio::awaitable<void> consumer_impl::recover_own_pending(const std::vector<std::
       }
       const std::size_t page = std::min(credit(sub), own_page);
       auto result = co_await pending_entries(client_, g, std::chrono::milliseconds(0), start, page,
-                                             config_.name, rows, request_timeout);
+                                             owner, rows, request_timeout);
       if (!result) {
         failed(consumer_event::kind::recovery_failed, sub, result,
                "listing this consumer's own pending entries (they are claimed after claim_idle)");
@@ -89,8 +98,8 @@ asio::awaitable<void> consumer_impl::recover_own_pending(const std::vector<std::
       claim_result claimed;
       // Uncancellable: entries the script moved are ours; a dropped reply would strand them.
       co_await uncancellable([&]() -> asio::awaitable<void> {
-        result = co_await claim_entries(client_, g, std::chrono::milliseconds(0), config_.name,
-                                        wanted, claimed, request_timeout);
+        result = co_await claim_entries(client_, g, std::chrono::milliseconds(0), owner, wanted,
+                                        claimed, request_timeout);
       }());
       if (!result) {
         failed(consumer_event::kind::recovery_failed, sub, result,
@@ -224,6 +233,10 @@ asio::awaitable<void> consumer_impl::keepalive_loop() {
         if (w.busy && w.sub == sub) ids.push_back(w.id);
       for (const auto& q : queue_)
         if (q.sub == sub) ids.push_back(q.id);
+      // Held back behind their key: this consumer answers for them too.
+      if (subs_[sub].gate)
+        subs_[sub].gate->for_each_waiting(
+            [&](std::string_view id, const queued_entry&) { ids.emplace_back(id); });
       if (ids.empty()) continue;
       std::sort(ids.begin(), ids.end());
       ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
