@@ -350,3 +350,55 @@ TEST_CASE("key ordering: partitions moving between members (join, leave) keep ev
     CHECK(violations == 0);
   });
 }
+
+TEST_CASE("key ordering: a partition's next holder keeps a key waiting for a retry taken over with it") {
+  redis_server server;
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    co_await streamq::streams::set_partitions(c, topic, 1);
+    publisher plain(c);
+    streamq::streams::partitioned_publisher pub(plain);
+    std::vector<std::string> done;
+    int runs_of_first = 0;
+    auto handler = [&](const streamq::test::Order& o, message_context&) -> asio::awaitable<void> {
+      if (o.id() == "k/0" && ++runs_of_first == 1) throw std::runtime_error("first run fails");
+      done.push_back(o.id());
+      co_return;
+    };
+    auto member = [](const std::string& name) {
+      streamq::streams::partitioned_consumer_config cfg;
+      cfg.consumer = fast_config();
+      cfg.consumer.name = name;
+      cfg.consumer.retry.base = 1500ms;  // still waiting when the partition moves
+      cfg.consumer.retry.cap = 1500ms;
+      cfg.heartbeat = 100ms;
+      cfg.lease_ttl = 1000ms;
+      cfg.lease_margin = 300ms;
+      return cfg;
+    };
+    subscription_options opts;
+    opts.per_key_concurrency = 1;
+    for (int n = 0; n < 3; ++n) {
+      envelope_options o;
+      o.partition_key = "k";
+      co_await pub.publish(topic, order_with_id("k/" + std::to_string(n)), o);
+    }
+    {
+      streamq::streams::partitioned_consumer first(c, member("first"));
+      first.subscribe<streamq::test::Order>(topic, handler, opts);
+      co_await run_until(first.run(), [&]() -> asio::awaitable<void> {
+        co_await wait_until([&] { return runs_of_first == 1; }, 10s);
+        co_await sleep_for(200ms);  // k/1 and k/2 are read and wait behind k/0
+      }());
+    }
+    CHECK(done.empty());
+    // The next holder recovers k/1 and k/2 at once, but runs them only after k/0's retry.
+    streamq::streams::partitioned_consumer next(c, member("next"));
+    next.subscribe<streamq::test::Order>(topic, handler, opts);
+    co_await run_until(next.run(), [&]() -> asio::awaitable<void> {
+      co_await wait_until([&] { return done.size() == 3; }, 10s);
+    }());
+    CHECK(done == std::vector<std::string>{"k/0", "k/1", "k/2"});
+    CHECK(runs_of_first == 2);
+  });
+}

@@ -142,4 +142,26 @@ asio::awaitable<command_result> requeue_dead_letter(
       [&](const resp::value& reply) { return decode_requeue_dead_letter(reply, status); });
 }
 
+asio::awaitable<command_result> waiting_retries(client& c, const group_ref& g,
+                                                std::size_t limit, std::vector<entry_by_id>& out,
+                                                std::chrono::milliseconds timeout) {
+  out.clear();
+  std::vector<std::string> ids;
+  {
+    resp::request req;
+    build_waiting_retries(req, *g.retry_key, limit);
+    command_reply reply;
+    auto [ec] = co_await with_deadline(c.async_exec(req, reply, use_tuple), timeout);
+    if (ec) co_return command_result{ec, {}};
+    if (auto r = decode_waiting_retries(reply.value(), ids); !r) co_return r;
+  }
+  if (ids.empty()) co_return command_result{};
+  resp::request req;
+  build_entries_by_id(req, g.keys->stream(), ids);
+  resp::generic_response replies;
+  auto [ec] = co_await with_deadline(c.async_exec(req, replies, use_tuple), timeout);
+  if (ec) co_return command_result{ec, {}};
+  co_return decode_entries_by_id(replies.values(), ids, out);
+}
+
 }  // namespace streamq::streams::detail

@@ -10,6 +10,7 @@
 #include <streamq/client.hpp>
 
 #include "delivery_requests.hpp"
+#include "ordering_requests.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -62,5 +63,12 @@ boost::asio::awaitable<command_result> acknowledge(client& c, const std::string&
 boost::asio::awaitable<command_result> requeue_dead_letter(
     client& c, const topic_keys& keys, const std::string& group, const std::string& dead_id,
     const std::string& entry_id, const std::string& owner, requeue_status& status);
+
+// Per-key ordering at start: the first `limit` entries of `g`'s retry set (ZRANGE), then their
+// data (one XRANGE each, pipelined): entry_by_id with empty fields for entries gone.
+boost::asio::awaitable<command_result> waiting_retries(client& c, const group_ref& g,
+                                                       std::size_t limit,
+                                                       std::vector<entry_by_id>& out,
+                                                       std::chrono::milliseconds timeout);
 
 }  // namespace streamq::streams::detail

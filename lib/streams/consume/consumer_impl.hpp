@@ -136,6 +136,8 @@ class consumer_impl {
   // the same name, or a read whose reply was lost) from `topics` (a reader's), counting the
   // delivery.
   boost::asio::awaitable<void> recover_own_pending(const std::vector<std::size_t>& topics);
+  // per_key_concurrency 1: blocks the keys of the group's entries waiting for a retry.
+  boost::asio::awaitable<void> block_waiting_keys(std::size_t sub);
   boost::asio::awaitable<void> claim_loop();
   boost::asio::awaitable<void> claim_idle(std::size_t sub);
   boost::asio::awaitable<void> retry_loop();

@@ -68,6 +68,10 @@ asio::awaitable<void> consumer_impl::recover_own_pending(const std::vector<std::
   std::vector<pending_row> wanted;
   for (const std::size_t sub : topics) {
     const auto g = group_of(sub);
+    // Only a partition's holder: it alone takes the partition's retries. A consumer sharing a
+    // stream could block a key on a retry another consumer then takes, holding it for good.
+    if (subs_[sub].gate && subs_[sub].gate->ordered() && subs_[sub].fence)
+      co_await block_waiting_keys(sub);
     // A partition's lease holder answers for all of the group's entries of that partition:
     // at start it takes over what the previous holder left (crashed, paused past its lease,
     // or handed over) at once instead of after claim_idle, before reading new entries, so
@@ -110,6 +114,27 @@ asio::awaitable<void> consumer_impl::recover_own_pending(const std::vector<std::
       take_claimed(sub, claimed, false);
       if (rows.size() < page) break;
     }
+  }
+}
+
+asio::awaitable<void> consumer_impl::block_waiting_keys(std::size_t sub) {
+  // Entries of the group waiting for a retry (this consumer's before a restart, a previous
+  // partition holder's, or another consumer's): their keys hold back what is recovered or read
+  // from now on, until each comes back when due.
+  constexpr std::size_t most = 10'000;
+  std::vector<entry_by_id> waiting;
+  const auto result = co_await waiting_retries(client_, group_of(sub), most, waiting,
+                                               request_timeout);
+  if (!result) {
+    failed(consumer_event::kind::recovery_failed, sub, result,
+           "reading the group's retries (their keys' later messages may run before them)");
+    co_return;
+  }
+  auto& gate = *subs_[sub].gate;
+  for (const auto& e : waiting) {
+    if (e.fields.empty()) continue;  // gone: take_due_retries reports it
+    const auto key = key_of(e.fields);
+    if (!key.empty()) gate.block(key, e.id, false);
   }
 }
 
