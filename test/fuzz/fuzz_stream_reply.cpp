@@ -1,6 +1,7 @@
 // libFuzzer target for the consumer's reply decoders: the XREADGROUP reply decoder
 // (lib/streams/commands/stream_reply.cpp) and the delivery commands' decoders
-// (lib/streams/commands/delivery_requests.cpp).
+// (lib/streams/commands/delivery_requests.cpp) and per-key ordering's
+// (lib/streams/commands/ordering_requests.cpp).
 // Input: byte 0 seeds how the rest is cut into chunks; bytes 1.. are one reply.
 // Invariants: no crash; the stream reply decodes the same whole, in chunks and into recycled
 // entries; it is an error (a server code or errc::malformed_entry) with no entries, or entries
@@ -10,6 +11,7 @@
 
 #include "chunks.hpp"
 #include "streams/commands/delivery_requests.hpp"
+#include "streams/commands/ordering_requests.hpp"
 #include "streams/commands/stream_reply.hpp"
 
 #include <streamq/resp/error.hpp>
@@ -171,6 +173,15 @@ void decode_all(const resp::value& v) {
   check_failure(detail::decode_xack(v, acked), acked, streams::errc::ownership_lost);
   auto status = detail::requeue_status::gone;
   check_failure(detail::decode_requeue_dead_letter(v, status), status);
+  std::vector<std::string> waiting{"stale"};
+  check_failure(detail::decode_waiting_retries(v, waiting), waiting);
+  const std::string ids[] = {"1-0", "1-1"};
+  const resp::value pair[] = {v, v};
+  std::vector<detail::entry_by_id> by_id;
+  const auto ranges = detail::decode_entries_by_id(pair, ids, by_id);
+  require(ranges.ec || by_id.size() == 2, "XRANGE pipeline: one result per ID");
+  if (ranges.ec) require(by_id.empty(), "XRANGE pipeline: output left after a failure");
+  for (const auto& e : by_id) require(e.fields.size() % 2 == 0, "XRANGE: odd fields");
   std::vector<detail::command_result> results;
   std::vector<std::uint64_t> counts;
   const resp::value replies[] = {v, v};
