@@ -11,7 +11,7 @@
 using namespace streamq::streams::detail;
 using strings = std::vector<std::string>;
 
-TEST_CASE("entry_id_less: numeric order of both parts; malformed IDs last") {
+TEST_CASE("entry_id_less: numeric order of both parts, malformed IDs last") {
   const entry_id_less less;
   CHECK(less("9-0", "10-0"));
   CHECK_FALSE(less("10-0", "9-0"));
@@ -114,7 +114,7 @@ TEST_CASE("key_gate: a key blocked at start (loaded from Redis) holds what was r
   CHECK(ready == strings{"recovered"});
 }
 
-TEST_CASE("key_gate: a repeated delivery of a waiting entry replaces it; clear forgets all") {
+TEST_CASE("key_gate: a repeated delivery of a waiting entry replaces it, clear forgets all") {
   key_gate<std::string> gate(1);
   REQUIRE(gate.admit("k", "1-0", "run").item);
   CHECK_FALSE(gate.admit("k", "2-0", "old copy").item);
