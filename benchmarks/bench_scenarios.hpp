@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace streamq::bench {
@@ -27,6 +28,12 @@ int run_e2e(const options& opt);
 int run_delayed(const options& opt);
 int run_fanout(const options& opt);
 int run_routing(const options& opt);
+int run_ordered(const options& opt);
+
+// The ordered scenario's own flags, --keys K (default 64) and --fail-rate F (0..1, default
+// 0.01): when argv[1] is "ordered", takes them off argv (argc shrinks) for run_ordered, so
+// that parse_options() sees the common flags only. False with `error` set on a bad value.
+bool take_ordered_flags(int& argc, char** argv, std::string& error);
 
 inline std::span<const scenario> registry() {
   static constexpr scenario all[] = {
@@ -40,6 +47,10 @@ inline std::span<const scenario> registry() {
       {"routing",
        "xadd on T keys of one cluster master: direct vs through the cluster client (ratio)",
        run_routing, 3},
+      {"ordered",
+       "P partitions, K keys, per-key order 1, first attempts fail at --fail-rate F: order "
+       "violations, lost, duplicates (--keys K --fail-rate F)",
+       run_ordered, 0},
   };
   return all;
 }

@@ -4,6 +4,7 @@
 //                 [--rate R] [--window-ms W] [--drain-timeout S] [--groups G] [--fail-first K]
 //                 [--topics T] [--cluster-masters N] [--rounds R] [--partitions P]
 //                 [--consumer-concurrency H]
+//   streamq-bench ordered --partitions P [--keys K] [--fail-rate F] [--count N] [...]
 //
 // Prints one JSON object per line on stdout; benchmarks/run.sh and other scripts parse it.
 // The scenarios live in bench_*.cpp and are listed in bench_scenarios.hpp. Without --redis, a
@@ -54,6 +55,8 @@ int main(int argc, char** argv) {
   }
 
   std::string error;
+  // The ordered scenario's --keys and --fail-rate (bench_ordered.cpp), before the common flags.
+  if (!streamq::bench::take_ordered_flags(argc, argv, error)) return usage_error(program, error);
   auto opt = streamq::bench::parse_options(argc, argv, error);
   if (!opt) return usage_error(program, error);
 
