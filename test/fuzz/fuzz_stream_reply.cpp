@@ -164,12 +164,15 @@ void decode_all(const resp::value& v) {
   const auto take = detail::decode_take_due_retries(v, due);
   check_failure(take, due);
   check_claims(due.taken);
+  // -1 from a fenced script is a write refused by the partition's lease (ack_fenced-2.lua,
+  // schedule_retry-2+.lua, dead_letter-3+.lua): errc::ownership_lost.
   bool scheduled = true;
-  check_failure(detail::decode_schedule_retry(v, scheduled), scheduled);
+  check_failure(detail::decode_schedule_retry(v, scheduled), scheduled,
+                streams::errc::ownership_lost);
   std::string dead_id = "stale";
-  check_failure(detail::decode_write_dead_letter(v, dead_id), dead_id);
+  check_failure(detail::decode_write_dead_letter(v, dead_id), dead_id,
+                streams::errc::ownership_lost);
   std::uint64_t acked = 7;
-  // -1 is a fenced acknowledgement refused by the partition's lease (ack_fenced-2.lua).
   check_failure(detail::decode_xack(v, acked), acked, streams::errc::ownership_lost);
   auto status = detail::requeue_status::gone;
   check_failure(detail::decode_requeue_dead_letter(v, status), status);

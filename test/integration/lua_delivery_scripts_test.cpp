@@ -384,3 +384,59 @@ TEST_CASE("lua scripts: take_due_retries takes due retries soonest first, up to 
     CHECK(co_await members(c, retry) == ids[5]);
   });
 }
+
+TEST_CASE(
+    "lua scripts: a partition's retry, dead letter and once-only ack check the lease's owner and "
+    "epoch and write nothing for a fenced-off member") {
+  with_server([](client& c) -> asio::awaitable<void> {
+    const std::string s = "{t}:s", retry = "{t}:retry", dead = "{t}:dead", lease = "{t}:lease",
+                      processed = "{t}:processed";
+    const auto ids = co_await delivered_to_a(c, s, 3);
+    // Member "a" held the lease under epoch 1; "b" took it over (epoch 2) while "a" was paused.
+    co_await cmd(c, "HSET", lease, "owner", "b", "epoch", "2", "until", "99999999999999");
+
+    // "a", woken, still owns the entries in the group's pending list, but its epoch is gone.
+    const strings retry_keys{s, retry, lease};
+    const auto stale_retry =
+        co_await run_flushed(c, lua::schedule_retry, retry_keys, "g", "a", ids[0], "0", "a", "1");
+    CHECK(joined(texts(stale_retry.v)) == "-1");
+    CHECK(co_await members(c, retry) == "");
+    const strings dead_keys{s, dead, retry, lease};
+    const auto stale_dead = co_await run_flushed(c, lua::dead_letter, dead_keys, "g", "a", ids[1],
+                                                 "a", "1", "reason", "boom");
+    CHECK(stale_dead.v.data_type == streamq::resp::type::integer);
+    CHECK(stale_dead.v.text == "-1");
+    CHECK(co_await entry_ids(c, dead) == "");
+    CHECK(co_await owner(c, s, "g", ids[1]) == "a");  // still pending: the holder decides
+    const strings once_keys{processed, s, lease};
+    const auto stale_once = co_await run_flushed(c, lua::ack_processed, once_keys, "g", ids[2],
+                                                 "order-3", "60000", "a", "1");
+    CHECK(stale_once.v.text == "-1");
+    CHECK(co_await members(c, processed) == "");
+    CHECK(co_await owner(c, s, "g", ids[2]) == "a");
+    // The right owner under an old epoch (a restart under the same name took it again) is
+    // fenced off too.
+    const auto old_epoch =
+        co_await run(c, lua::schedule_retry, retry_keys, "g", "a", ids[0], "0", "b", "1");
+    CHECK(joined(texts(old_epoch.v)) == "-1");
+
+    // The holder of the lease, once the entries are its own, goes through.
+    co_await cmd(c, "XCLAIM", s, "g", "b", "0", ids[0], ids[1], ids[2]);
+    const auto held_retry =
+        co_await run(c, lua::schedule_retry, retry_keys, "g", "b", ids[0], "0", "b", "2");
+    REQUIRE(held_retry.v.elements.size() == 3);
+    CHECK(held_retry.at(0) == "1");
+    CHECK(co_await members(c, retry) == ids[0]);
+    const auto held_dead = co_await run(c, lua::dead_letter, dead_keys, "g", "b", ids[1], "b", "2",
+                                        "reason", "boom");
+    REQUIRE_FALSE(held_dead.error);
+    CHECK(co_await entry_ids(c, dead) == held_dead.v.text);
+    const auto letter = co_await cmd(c, "XRANGE", dead, "-", "+");
+    CHECK(joined(texts(letter.elements.at(0).elements.at(1))) == "reason boom");
+    CHECK((co_await pending(c, s, "g", ids[1])).elements.empty());
+    const auto held_once =
+        co_await run(c, lua::ack_processed, once_keys, "g", ids[2], "order-3", "60000", "b", "2");
+    CHECK(held_once.v.text == "1");
+    CHECK(co_await members(c, processed) == "order-3");
+  });
+}

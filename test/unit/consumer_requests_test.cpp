@@ -241,7 +241,10 @@ TEST_CASE("ack_processed: XACK's count, errors, other shapes") {
   expect_refused<std::uint64_t>(noscript, 9, decode_acked, resp::server_errc::noscript,
                                 noscript_text);
   expect_refused<std::uint64_t>(oom, 9, decode_acked, resp::server_errc::oom, oom_text);
-  for (std::string_view wrong : {":-1\r\n", "$1\r\n1\r\n", "_\r\n", "*1\r\n:1\r\n", "+OK\r\n"})
+  // A fenced call's refusal: the partition's lease names another owner or epoch.
+  expect_refused<std::uint64_t>(":-1\r\n", 9, decode_acked,
+                                make_error_code(streams::errc::ownership_lost), "");
+  for (std::string_view wrong : {":-2\r\n", "$1\r\n1\r\n", "_\r\n", "*1\r\n:1\r\n", "+OK\r\n"})
     expect_malformed<std::uint64_t>(wrong, 9, decode_acked);
 }
 
@@ -293,9 +296,9 @@ TEST_CASE("consumer builders: each command's arguments, keys in the topic's slot
   SUBCASE("ack_processed: by SHA, and by source with the same arguments") {
     resp::request by_sha, by_source;
     build_ack_processed(by_sha, false, keys.processed(group), keys.stream(), group, "1-1",
-                        "order-7", 60000ms);
+                        "order-7", 60000ms, nullptr);
     build_ack_processed(by_source, true, keys.processed(group), keys.stream(), group, "1-1",
-                        "order-7", 60000ms);
+                        "order-7", 60000ms, nullptr);
     const auto sha = commands_of(by_sha), source = commands_of(by_source);
     REQUIRE(sha.size() == 1);
     REQUIRE(source.size() == 1);
@@ -307,5 +310,18 @@ TEST_CASE("consumer builders: each command's arguments, keys in the topic's slot
     CHECK(args(source[0].begin() + 2, source[0].end()) == tail);
     CHECK(by_sha.slot() == keys.slot());
     CHECK_FALSE(by_sha.cross_slot());
+  }
+
+  SUBCASE("ack_processed for a partition's consumer: the lease key and its owner and epoch") {
+    const ack_fence fence{keys.lease(group), "member-1", 7};
+    resp::request req;
+    build_ack_processed(req, false, keys.processed(group), keys.stream(), group, "1-1", "order-7",
+                        60000ms, &fence);
+    const auto cmds = commands_of(req);
+    REQUIRE(cmds.size() == 1);
+    CHECK(args(cmds[0].begin() + 2, cmds[0].end()) ==
+          args{"3", keys.processed(group), keys.stream(), fence.lease_key, group, "1-1", "order-7",
+               "60000", "member-1", "7"});
+    CHECK(req.slot() == keys.slot());
   }
 }

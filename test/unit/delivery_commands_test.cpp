@@ -226,6 +226,9 @@ TEST_CASE("schedule_retry: scheduled, not owned, errors, other shapes") {
   expect_decoded<bool>("*3\r\n:1\r\n:1796198294149\r\n:1796198293149\r\n", false, decode_schedule,
                        true);
   expect_decoded<bool>("*1\r\n:0\r\n", true, decode_schedule, false);
+  // A fenced call's refusal: the partition's lease names another owner or epoch.
+  expect_refused<bool>("*1\r\n:-1\r\n", true, decode_schedule,
+                       make_error_code(streams::errc::ownership_lost), "");
   expect_refused<bool>("-OOM command not allowed when used memory > 'maxmemory'.\r\n", true,
                        decode_schedule, resp::server_errc::oom,
                        "OOM command not allowed when used memory > 'maxmemory'.");
@@ -235,7 +238,8 @@ TEST_CASE("schedule_retry: scheduled, not owned, errors, other shapes") {
            "*1\r\n:1\r\n",              // scheduled, without its times
            "*3\r\n:0\r\n:1\r\n:2\r\n",  // not scheduled, with times
            "*1\r\n:2\r\n",              // an unknown flag
-           "*1\r\n:-1\r\n",             // an unknown flag
+           "*1\r\n:-2\r\n",             // an unknown flag
+           "*3\r\n:-1\r\n:1\r\n:2\r\n", // refused, with times
            "*1\r\n#t\r\n",              // a boolean flag
            "*0\r\n",                    // no flag
            ":1\r\n",                    // not an array
@@ -256,8 +260,11 @@ TEST_CASE("dead_letter: the dead letter's ID, or empty when not owned, errors, o
                               "READONLY You can't write against a read only replica.");
   expect_refused<std::string>(script_acl, "stale", decode_dead, resp::server_errc::generic,
                               script_acl_text);
-  for (std::string_view wrong :
-       {"$-1\r\n", "_\r\n", ":1\r\n", "*1\r\n$3\r\n1-0\r\n", "*0\r\n", "#f\r\n", ",1.5\r\n"})
+  // A fenced call's refusal: the partition's lease names another owner or epoch.
+  expect_refused<std::string>(":-1\r\n", "stale", decode_dead,
+                              make_error_code(streams::errc::ownership_lost), "");
+  for (std::string_view wrong : {"$-1\r\n", "_\r\n", ":1\r\n", ":-2\r\n", "*1\r\n$3\r\n1-0\r\n",
+                                 "*0\r\n", "#f\r\n", ",1.5\r\n"})
     expect_malformed<std::string>(wrong, "stale", decode_dead);
 }
 
@@ -353,7 +360,7 @@ TEST_CASE("builders: each command's arguments, keys in the topic's slot") {
   const streams::topic_keys keys("orders");
   const std::string group = "billing", consumer = "c-1";
   const std::string retry_key = keys.retries(group), dead_key = keys.dead_letters(group);
-  const group_ref g{&keys, &group, &consumer, &retry_key, &dead_key};
+  const group_ref g{&keys, &group, &consumer, &retry_key, &dead_key, nullptr};
   using args = std::vector<std::string>;
 
   SUBCASE("XPENDING, with and without IDLE and owner") {
@@ -419,5 +426,23 @@ TEST_CASE("builders: each command's arguments, keys in the topic's slot") {
     check_script([&](resp::request& r,
                      bool s) { build_requeue_dead_letter(r, s, keys, group, "9-1", "1-1", "c-1"); },
                  {"3", dead_key, keys.stream(), retry_key, group, "9-1", "1-1", "c-1"});
+  }
+
+  SUBCASE("a partition's retry and dead letter carry its lease, checked in the same script") {
+    const ack_fence fence{keys.lease(group), "member-1", 7};
+    group_ref fenced = g;
+    fenced.fence = &fence;
+    const std::vector<std::string> letter{"d", "payload"};
+    check_script_call(
+        [&](resp::request& r, bool s) { build_schedule_retry(r, s, fenced, "1-1", 2500ms); },
+        {"3", keys.stream(), retry_key, fence.lease_key, group, consumer, "1-1", "2500",
+         "member-1", "7"});
+    check_script_call(
+        [&](resp::request& r, bool s) { build_write_dead_letter(r, s, fenced, "1-1", letter); },
+        {"4", keys.stream(), dead_key, retry_key, fence.lease_key, group, consumer, "1-1",
+         "member-1", "7", "d", "payload"});
+    resp::request req;
+    build_schedule_retry(req, false, fenced, "1-1", 2500ms);
+    CHECK(req.slot() == keys.slot());
   }
 }

@@ -20,12 +20,14 @@
 // its lease can have expired, so two members never run one partition's handlers together by
 // their own clocks.
 //
-// A partition's acknowledgements check the lease's owner and epoch in the same script as the
-// XACK: a member paused past its lease and woken cannot acknowledge entries its successor now
-// answers for (they stay pending; consumer_event ownership_lost).
+// A partition's acknowledgements, retries, dead letters and once-only records check the
+// lease's owner and epoch in the same script as the write: a member paused past its lease and
+// woken cannot write for entries its successor now answers for (they stay pending;
+// consumer_event ownership_lost).
 //
-// Not yet: per-key ordering, and a takeover of a crashed member's in-flight entries sooner
-// than consumer.claim_idle.
+// Per-key ordering (subscription_options::per_key_concurrency) holds per partition: its holder
+// takes over what the group left pending on it when it starts, and blocks the keys of entries
+// waiting for a retry there (docs/partitions.md).
 
 #include <streamq/client.hpp>
 #include <streamq/detail/async_op.hpp>

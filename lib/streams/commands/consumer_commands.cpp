@@ -69,13 +69,13 @@ asio::awaitable<command_result> ack_processed(client& c, const std::string& proc
                                               const std::string& stream, const std::string& group,
                                               const std::string& id, const std::string& message_key,
                                               std::chrono::milliseconds remember_for,
-                                              std::uint64_t& acked,
+                                              const ack_fence* fence, std::uint64_t& acked,
                                               std::chrono::milliseconds timeout) {
   acked = 0;
   command_reply reply;
   auto build = [&](resp::request& req, bool by_source) {
     build_ack_processed(req, by_source, processed_key, stream, group, id, message_key,
-                        remember_for);
+                        remember_for, fence);
   };
   auto exec = [&]() -> asio::awaitable<std::tuple<error_code>> {
     co_return std::tuple<error_code>{co_await exec_script(c, reply, reply.error(), build)};

@@ -50,7 +50,7 @@ boost::asio::awaitable<command_result> processed_at(client& c, const std::string
 boost::asio::awaitable<command_result> ack_processed(
     client& c, const std::string& processed_key, const std::string& stream,
     const std::string& group, const std::string& id, const std::string& message_key,
-    std::chrono::milliseconds remember_for, std::uint64_t& acked,
+    std::chrono::milliseconds remember_for, const ack_fence* fence, std::uint64_t& acked,
     std::chrono::milliseconds timeout);
 
 }  // namespace streamq::streams::detail

@@ -21,6 +21,7 @@ namespace {
 using reply::is_text;
 using reply::malformed;
 using reply::refused;
+using reply::to_integer;
 
 bool to_unsigned(const resp::value& v, std::uint64_t& out) {
   return reply::to_integer(v, out);
@@ -195,14 +196,25 @@ command_result decode_processed_at(const resp::value& reply, std::optional<doubl
 
 void build_ack_processed(resp::request& req, bool by_source, const std::string& processed_key,
                          const std::string& stream, const std::string& group, const std::string& id,
-                         const std::string& message_key, std::chrono::milliseconds remember_for) {
-  ack_processed_script().push(req, by_source, lua::ack_processed.keys, resp::key{processed_key},
-                              resp::key{stream}, group, id, message_key, remember_for.count());
+                         const std::string& message_key, std::chrono::milliseconds remember_for,
+                         const ack_fence* fence) {
+  if (fence == nullptr) {
+    ack_processed_script().push(req, by_source, lua::ack_processed.keys, resp::key{processed_key},
+                                resp::key{stream}, group, id, message_key, remember_for.count());
+    return;
+  }
+  ack_processed_script().push(req, by_source, lua::ack_processed.keys + 1,
+                              resp::key{processed_key}, resp::key{stream},
+                              resp::key{fence->lease_key}, group, id, message_key,
+                              remember_for.count(), fence->owner, fence->epoch);
 }
 
 command_result decode_ack_processed(const resp::value& reply, std::uint64_t& acked) {
   acked = 0;
   if (reply.is_error()) return refused(reply);
+  if (std::int64_t flag = 0;
+      reply.data_type == resp::type::integer && to_integer(reply, flag) && flag == -1)
+    return {errc::ownership_lost, {}};
   if (reply.data_type != resp::type::integer || !to_unsigned(reply, acked)) {
     acked = 0;
     return malformed("ack_processed");

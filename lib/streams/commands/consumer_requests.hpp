@@ -100,13 +100,16 @@ void build_processed_at(resp::request& req, const std::string& processed_key,
 [[nodiscard]] command_result decode_processed_at(const resp::value& reply,
                                                  std::optional<double>& handled_at_ms);
 
-// ack_processed-2.lua: records `message_key` as handled now (server clock) in the group's
+// ack_processed-2+.lua: records `message_key` as handled now (server clock) in the group's
 // processed set and acknowledges entry `id`, together; forgets records older than
-// `remember_for`.
-// Reply: XACK's count (0: the entry was no longer pending).
+// `remember_for`. With `fence` (a partition's consumer), only while the lease names that owner
+// and epoch.
+// Reply: XACK's count (0: the entry was no longer pending); -1 when the lease names another
+// owner or epoch (decoded as errc::ownership_lost, nothing written).
 void build_ack_processed(resp::request& req, bool by_source, const std::string& processed_key,
                          const std::string& stream, const std::string& group, const std::string& id,
-                         const std::string& message_key, std::chrono::milliseconds remember_for);
+                         const std::string& message_key, std::chrono::milliseconds remember_for,
+                         const ack_fence* fence);
 [[nodiscard]] command_result decode_ack_processed(const resp::value& reply, std::uint64_t& acked);
 
 }  // namespace streamq::streams::detail

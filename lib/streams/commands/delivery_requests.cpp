@@ -168,8 +168,15 @@ command_result decode_take_due_retries(const resp::value& reply, due_retries& ou
 
 void build_schedule_retry(resp::request& req, bool by_source, const group_ref& g,
                           const std::string& id, std::chrono::milliseconds delay) {
-  push_script(req, by_source, lua::schedule_retry, resp::key{g.keys->stream()},
-              resp::key{*g.retry_key}, *g.group, *g.consumer, id, delay.count());
+  if (g.fence == nullptr) {
+    push_script(req, by_source, lua::schedule_retry, resp::key{g.keys->stream()},
+                resp::key{*g.retry_key}, *g.group, *g.consumer, id, delay.count());
+    return;
+  }
+  script(lua::schedule_retry)
+      .push(req, by_source, lua::schedule_retry.keys + 1, resp::key{g.keys->stream()},
+            resp::key{*g.retry_key}, resp::key{g.fence->lease_key}, *g.group, *g.consumer, id,
+            delay.count(), g.fence->owner, g.fence->epoch);
 }
 
 command_result decode_schedule_retry(const resp::value& reply, bool& scheduled) {
@@ -177,21 +184,36 @@ command_result decode_schedule_retry(const resp::value& reply, bool& scheduled) 
   if (reply.is_error()) return refused(reply);
   int flag = -1;
   if (!is_array(reply) || reply.elements.empty() || !to_integer(reply.elements[0], flag) ||
-      !((flag == 0 && reply.elements.size() == 1) || (flag == 1 && reply.elements.size() == 3)))
+      !((flag <= 0 && flag >= -1 && reply.elements.size() == 1) ||
+        (flag == 1 && reply.elements.size() == 3)))
     return malformed("schedule_retry");
+  if (flag == -1) return {errc::ownership_lost, {}};
   scheduled = flag == 1;
   return {};
 }
 
 void build_write_dead_letter(resp::request& req, bool by_source, const group_ref& g,
                              const std::string& id, std::span<const std::string> letter_fields) {
-  push_script(req, by_source, lua::dead_letter, resp::key{g.keys->stream()}, resp::key{*g.dead_key},
-              resp::key{*g.retry_key}, *g.group, *g.consumer, id, letter_fields);
+  if (g.fence == nullptr) {
+    push_script(req, by_source, lua::dead_letter, resp::key{g.keys->stream()},
+                resp::key{*g.dead_key}, resp::key{*g.retry_key}, *g.group, *g.consumer, id,
+                letter_fields);
+    return;
+  }
+  script(lua::dead_letter)
+      .push(req, by_source, lua::dead_letter.keys + 1, resp::key{g.keys->stream()},
+            resp::key{*g.dead_key}, resp::key{*g.retry_key}, resp::key{g.fence->lease_key},
+            *g.group, *g.consumer, id, g.fence->owner, g.fence->epoch, letter_fields);
 }
 
 command_result decode_write_dead_letter(const resp::value& reply, std::string& dead_id) {
   dead_id.clear();
   if (reply.is_error()) return refused(reply);
+  if (reply.data_type == resp::type::integer) {
+    std::int64_t flag = 0;
+    if (to_integer(reply, flag) && flag == -1) return {errc::ownership_lost, {}};
+    return malformed("dead_letter");
+  }
   if (!is_text(reply)) return malformed("dead_letter");
   dead_id = reply.text;
   return {};

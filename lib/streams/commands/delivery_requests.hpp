@@ -55,6 +55,15 @@ class command_reply final : public resp::response_adapter {
   resp::value_builder builder_;
 };
 
+// A partition's lease as a subscription holds it (partitioned_consumer): its acknowledgements,
+// retries and dead letters check it in the same script (ack_fenced-2.lua, schedule_retry-2+.lua,
+// dead_letter-3+.lua, ack_processed-2+.lua).
+struct ack_fence {
+  std::string lease_key;  // topic_keys(T#N).lease(group)
+  std::string owner;
+  std::uint64_t epoch = 0;
+};
+
 // Where a group's consumer works: the topic's keys, the group, its own name.
 struct group_ref {
   const topic_keys* keys;
@@ -62,6 +71,7 @@ struct group_ref {
   const std::string* consumer;
   const std::string* retry_key;  // keys->retries(*group)
   const std::string* dead_key;   // keys->dead_letters(*group)
+  const ack_fence* fence;        // the partition's lease; nullptr: not fenced
 };
 
 // XPENDING <stream> <group> [IDLE min_idle] <start> + <count> [owner]: at most `count` rows
@@ -118,29 +128,24 @@ void build_take_due_retries(resp::request& req, bool by_source, const group_ref&
                             std::size_t limit);
 [[nodiscard]] command_result decode_take_due_retries(const resp::value& reply, due_retries& out);
 
-// schedule_retry-2.lua: `id` due again after `delay`. `scheduled` false: this consumer no
-// longer owns it.
-// Reply: [1, due ms, now ms] when scheduled, [0] when not.
+// schedule_retry-2+.lua: `id` due again after `delay`. `scheduled` false: this consumer no
+// longer owns it. With `g.fence`, only while the partition's lease names that owner and epoch.
+// Reply: [1, due ms, now ms] when scheduled, [0] when not, [-1] when the lease names another
+// owner or epoch (decoded as errc::ownership_lost).
 void build_schedule_retry(resp::request& req, bool by_source, const group_ref& g,
                           const std::string& id, std::chrono::milliseconds delay);
 [[nodiscard]] command_result decode_schedule_retry(const resp::value& reply, bool& scheduled);
 
-// dead_letter-3.lua: adds `letter_fields` to the group's dead-letter stream and acknowledges
-// `id`, together.
+// dead_letter-3+.lua: adds `letter_fields` to the group's dead-letter stream and acknowledges
+// `id`, together; with `g.fence`, only while the partition's lease names that owner and epoch.
 // Reply: the dead letter's ID; an empty string when this consumer no longer owns the entry
-// (nothing written).
+// (nothing written); -1 when the lease names another owner or epoch (decoded as
+// errc::ownership_lost, nothing written).
 void build_write_dead_letter(resp::request& req, bool by_source, const group_ref& g,
                              const std::string& id, std::span<const std::string> letter_fields);
 [[nodiscard]] command_result decode_write_dead_letter(const resp::value& reply,
                                                       std::string& dead_id);
 
-// A partition's lease as a subscription holds it (partitioned_consumer): acknowledgements of
-// its entries check it (ack_fenced-2.lua).
-struct ack_fence {
-  std::string lease_key;  // topic_keys(T#N).lease(group)
-  std::string owner;
-  std::uint64_t epoch = 0;
-};
 
 // XACK per topic, in one pipeline: `ids[i]` on `streams[i]`; where `fences[i]` is set (the
 // vector may be shorter or empty: unfenced), ack_fenced-2.lua instead, which acknowledges

@@ -170,6 +170,10 @@ asio::awaitable<bool> consumer_impl::schedule_retry(std::size_t sub, const std::
   bool scheduled = false;
   const auto result =
       co_await detail::schedule_retry(client_, group_of(sub), id, delay, scheduled, request_timeout);
+  if (result.ec == errc::ownership_lost) {
+    lease_lost(sub, "not scheduling the retry of entry " + id);
+    co_return false;
+  }
   if (!result) {
     failed(consumer_event::kind::retry_failed, sub, result,
            "scheduling the retry of entry " + id + " after " + code_string(why) + " (" + text +
@@ -217,7 +221,12 @@ asio::awaitable<bool> consumer_impl::ack_processed(std::size_t sub, const std::s
   std::uint64_t acked = 0;
   const auto result =
       co_await detail::ack_processed(client_, s.processed_key, s.keys.stream(), config_.group, id,
-                                     message_key, s.options.remember_for, acked, request_timeout);
+                                     message_key, s.options.remember_for,
+                                     s.fence ? &*s.fence : nullptr, acked, request_timeout);
+  if (result.ec == errc::ownership_lost) {
+    lease_lost(sub, "not recording and acknowledging once-only entry " + id);
+    co_return false;
+  }
   if (!result) {
     failed(consumer_event::kind::ack_failed, sub, result,
            "recording and acknowledging once-only entry " + id +
@@ -228,7 +237,7 @@ asio::awaitable<bool> consumer_impl::ack_processed(std::size_t sub, const std::s
   co_return true;
 }
 
-asio::awaitable<bool> consumer_impl::dead_letter(std::size_t sub, const std::string& id,
+asio::awaitable<consumer_impl::letter_result> consumer_impl::dead_letter(std::size_t sub, const std::string& id,
                                                  const v1::Envelope* envelope, const fields& entry,
                                                  std::uint32_t attempts, error_code why,
                                                  const std::string& text) {
@@ -255,28 +264,42 @@ asio::awaitable<bool> consumer_impl::dead_letter(std::size_t sub, const std::str
   std::string dead_id;
   const auto result = co_await write_dead_letter(client_, group_of(sub), id, letter_fields,
                                                  dead_id, request_timeout);
+  if (result.ec == errc::ownership_lost) {
+    lease_lost(sub, "not dead-lettering entry " + id);
+    co_return letter_result::not_ours;  // its successor answers for it, and for its key
+  }
   if (!result) {
     failed(consumer_event::kind::dead_letter_failed, sub, result,
            "dead-lettering entry " + id + " (" + text +
                "); it stays pending and is claimed again after claim_idle");
-    co_return false;
+    co_return letter_result::failed;
   }
   if (dead_id.empty()) {
     ++stats_.ownership_lost;
     report(consumer_event::kind::ownership_lost, keys.topic(),
            "entry " + id + " was taken over by another consumer before it was dead-lettered",
            errc::ownership_lost);
-    co_return true;  // no longer ours: its key is not ours to hold either
+    co_return letter_result::not_ours;  // its key is not ours to hold either
   }
   ++stats_.dead_lettered;
   report(consumer_event::kind::dead_lettered, keys.topic(),
          "entry " + id + " (dead letter " + dead_id + "): " + text, why);
-  co_return true;
+  co_return letter_result::written;
 }
 
-key_fate consumer_impl::dead_letter_fate(bool written, std::size_t sub, const queued_entry& entry) {
+void consumer_impl::lease_lost(std::size_t sub, const std::string& what) {
+  ++stats_.ownership_lost;
+  report(consumer_event::kind::ownership_lost, subs_[sub].keys.topic(),
+         what + ": the partition's lease is held by another member, which answers for it now",
+         errc::ownership_lost);
+}
+
+key_fate consumer_impl::dead_letter_fate(letter_result result, std::size_t sub,
+                                         const queued_entry& entry) {
   // Not written: it stays pending and comes back (claimed after claim_idle); its key waits.
-  if (!written) return key_fate::blocked;
+  if (result == letter_result::failed) return key_fate::blocked;
+  // Not ours: whoever took it over decides; nothing is released here by a dead letter.
+  if (result == letter_result::not_ours) return key_fate::done;
   const auto& s = subs_[sub];
   if (!entry.gated || !s.gate || !s.gate->ordered()) return key_fate::done;
   if (s.options.dead_letter_releases_key) {

@@ -94,7 +94,8 @@ void consumer_impl::subscribe(std::string_view topic, std::string type_name,
 
 group_ref consumer_impl::group_of(std::size_t sub) const noexcept {
   const auto& s = subs_[sub];
-  return {&s.keys, &config_.group, &config_.name, &s.retry_key, &s.dead_key};
+  return {&s.keys,      &config_.group, &config_.name, &s.retry_key, &s.dead_key,
+          s.fence ? &*s.fence : nullptr};
 }
 
 std::size_t consumer_impl::credit() const noexcept {

@@ -171,11 +171,18 @@ class consumer_impl {
   // Runs the handler within handler_timeout; a thrown failure comes back as an outcome.
   boost::asio::awaitable<outcome> run_handler(in_flight_entry& flight,
                                               const v1::Envelope& envelope, message_context& ctx);
+  // How a dead_letter() ended.
+  enum class letter_result : std::uint8_t {
+    written,   // the dead letter was added and the entry acknowledged
+    not_ours,  // another consumer (or the partition's next holder) answers for the entry now
+    failed,    // not written: the entry stays pending and comes back
+  };
   // What a dead letter (written or not) means for a gated entry's key; reports a release or
   // hold.
-  key_fate dead_letter_fate(bool written, std::size_t sub, const queued_entry& entry);
-  // Whether the dead letter was written (false: it stays pending and comes back).
-  boost::asio::awaitable<bool> dead_letter(std::size_t sub, const std::string& id,
+  key_fate dead_letter_fate(letter_result result, std::size_t sub, const queued_entry& entry);
+  // Reports that a fenced write was refused: the partition's lease names another member.
+  void lease_lost(std::size_t sub, const std::string& what);
+  boost::asio::awaitable<letter_result> dead_letter(std::size_t sub, const std::string& id,
                                            const v1::Envelope* envelope, const fields& entry,
                                            std::uint32_t attempts, error_code why,
                                            const std::string& text);

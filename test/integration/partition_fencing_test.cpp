@@ -1,0 +1,94 @@
+// A partition's every write from its consumer checks the lease's owner and epoch in the same
+// script (issue 12): a member that lost its partitions while a handler ran (paused past its
+// lease, then woken) can neither acknowledge, nor schedule a retry, nor dead-letter, nor
+// record a once-only message. Whatever it tried is left pending for the lease's holder.
+#include "support/async_test.hpp"
+#include "support/redis_server.hpp"
+#include "support/stream_checks.hpp"
+
+#include <streamq/client.hpp>
+#include <streamq/run_until.hpp>
+#include <streamq/streams/outcome.hpp>
+#include <streamq/streams/partitioned_consumer.hpp>
+#include <streamq/streams/partitions.hpp>
+#include <streamq/streams/publisher.hpp>
+
+#include <doctest/doctest.h>
+#include <test_messages.pb.h>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using streamq::client;
+using streamq::streams::message_context;
+using streamq::streams::outcome;
+using streamq::streams::partition_topic;
+using streamq::streams::topic_keys;
+using streamq::test::order_with_id;
+using streamq::test::redis_server;
+using streamq::test::wait_until;
+
+TEST_CASE("partition fencing: a member that lost its leases mid-handler writes no retry, no dead letter, no once-only record") {
+  redis_server server;
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    co_await streamq::streams::set_partitions(c, topic, 3);
+    streamq::streams::partitioned_consumer_config cfg;
+    cfg.consumer.group = "g";
+    cfg.consumer.name = "paused";
+    cfg.consumer.block = 100ms;
+    cfg.consumer.log = streamq::logger([](const streamq::log_record&) {});
+    cfg.heartbeat = 100ms;
+    cfg.lease_ttl = 1000ms;
+    cfg.lease_margin = 300ms;
+    streamq::streams::partitioned_consumer member(c, cfg);
+    streamq::streams::subscription_options options;
+    options.once = true;  // a success records the message and acknowledges (ack_processed)
+    int started = 0;
+    bool woken = false;
+    // Partition 0's message asks for a retry, 1's for a dead letter, 2's succeeds.
+    member.subscribe<streamq::test::Order>(
+        topic,
+        [&](const streamq::test::Order& o, message_context&) -> asio::awaitable<outcome> {
+          ++started;
+          co_await wait_until([&] { return woken; }, 10s);
+          if (o.id() == "p0") co_return outcome::retry_after(0ms, "fails");
+          if (o.id() == "p1") co_return outcome::dead_letter("gives up");
+          co_return outcome::ack();
+        },
+        options);
+    const topic_keys parts[] = {topic_keys(partition_topic(topic, 0)),
+                                topic_keys(partition_topic(topic, 1)),
+                                topic_keys(partition_topic(topic, 2))};
+    auto scenario = [&]() -> asio::awaitable<void> {
+      co_await wait_until([&] { return member.owned().size() == 3; }, 10s);
+      streamq::streams::publisher plain(c);
+      for (int p = 0; p < 3; ++p)
+        co_await plain.publish(parts[p].topic(), order_with_id("p" + std::to_string(p)));
+      co_await wait_until([&] { return started == 3; }, 10s);
+      // While the handlers run, another member takes every lease (as after this one was paused
+      // past lease_ttl): a higher epoch, another owner.
+      for (const auto& part : parts)
+        CHECK(server.command({"HSET", part.lease("g"), "owner", "successor", "epoch", "9", "until",
+                              "99999999999999"}) == ":0\r\n");
+      woken = true;
+      co_await wait_until([&] { return member.stats().ownership_lost == 3; }, 10s);
+    };
+    co_await streamq::run_until(member.run(), scenario());
+    CHECK(member.stats().ownership_lost == 3);
+    CHECK(member.stats().retried == 0);
+    CHECK(member.stats().dead_lettered == 0);
+    CHECK(member.stats().acked == 0);
+    // Nothing was written: no retry, no dead letter, no record; each entry is still pending in
+    // the group for the successor.
+    CHECK(server.command({"ZCARD", parts[0].retries("g")}) == ":0\r\n");
+    CHECK(server.command({"XLEN", parts[1].dead_letters("g")}) == ":0\r\n");
+    CHECK(server.command({"ZCARD", parts[2].processed("g")}) == ":0\r\n");
+    for (const auto& part : parts)
+      CHECK(server.command({"XPENDING", part.stream(), "g"}).rfind("*4\r\n:1\r\n", 0) == 0);
+  });
+}
