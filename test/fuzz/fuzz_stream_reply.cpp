@@ -1,7 +1,8 @@
 // libFuzzer target for the consumer's reply decoders: the XREADGROUP reply decoder
 // (lib/streams/commands/stream_reply.cpp) and the delivery commands' decoders
-// (lib/streams/commands/delivery_requests.cpp) and per-key ordering's
-// (lib/streams/commands/ordering_requests.cpp).
+// (lib/streams/commands/delivery_requests.cpp), per-key ordering's
+// (lib/streams/commands/ordering_requests.cpp) and effectively-once processing's
+// (lib/streams/commands/output_requests.cpp).
 // Input: byte 0 seeds how the rest is cut into chunks; bytes 1.. are one reply.
 // Invariants: no crash; the stream reply decodes the same whole, in chunks and into recycled
 // entries; it is an error (a server code or errc::malformed_entry) with no entries, or entries
@@ -12,6 +13,7 @@
 #include "chunks.hpp"
 #include "streams/commands/delivery_requests.hpp"
 #include "streams/commands/ordering_requests.hpp"
+#include "streams/commands/output_requests.hpp"
 #include "streams/commands/stream_reply.hpp"
 
 #include <streamq/resp/error.hpp>
@@ -185,6 +187,15 @@ void decode_all(const resp::value& v) {
   require(ranges.ec || by_id.size() == 2, "XRANGE pipeline: one result per ID");
   if (ranges.ec) require(by_id.empty(), "XRANGE pipeline: output left after a failure");
   for (const auto& e : by_id) require(e.fields.size() % 2 == 0, "XRANGE: odd fields");
+  detail::commit_reply committed{detail::commit_status::committed, 3, 4};
+  const auto commit = detail::decode_commit_outputs(v, committed);
+  check_failure(commit, committed, streams::errc::ownership_lost);
+  if (!commit.ec && committed.status != detail::commit_status::committed)
+    require(committed == detail::commit_reply{}, "commit: counts without a commit");
+  std::vector<detail::outbox_entry> outbox{{"1-0", "t", "e", "s"}};
+  check_failure(detail::decode_outbox_range(v, outbox), outbox);
+  std::uint64_t deleted = 5;
+  check_failure(detail::decode_outbox_delete(v, deleted), deleted);
   std::vector<detail::command_result> results;
   std::vector<std::uint64_t> counts;
   const resp::value replies[] = {v, v};

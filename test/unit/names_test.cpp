@@ -104,11 +104,13 @@ TEST_CASE("topic_keys spells every key of a topic with the {topic} hash tag") {
   CHECK(keys.processed("billing") == "streamq:{orders}:done:billing");
   CHECK_THROWS_AS(keys.processed("bad group"), std::invalid_argument);
   CHECK(keys.retries("billing") == "streamq:{orders}:retry:billing");
+  CHECK(keys.outbox("billing") == "streamq:{orders}:outbox:billing");
+  CHECK_THROWS_AS(keys.outbox("bad group"), std::invalid_argument);
   CHECK_THROWS_AS(keys.retries("bad group"), std::invalid_argument);
 
   const std::vector<std::string> groups{"billing", "shipping"};
   const auto all = keys.all_keys(groups);
-  CHECK(all.size() == 12);
+  CHECK(all.size() == 14);
   CHECK(std::set<std::string>(all.begin(), all.end()).size() == all.size());
   CHECK(keys.all_keys().size() == 6);
 }

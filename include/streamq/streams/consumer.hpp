@@ -27,6 +27,7 @@
 #include <streamq/streams/error.hpp>
 #include <streamq/streams/names.hpp>
 #include <streamq/streams/outcome.hpp>
+#include <streamq/streams/outputs.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/system_error.hpp>
@@ -89,6 +90,10 @@ struct consumer_event {
     // (the later messages of the key run now) or holds it (dead_letter_releases_key false).
     key_released,
     key_held,
+    // subscription_options::effectively_once: publishing outputs from the group's outbox
+    // failed (`code`); they stay in the outbox and are published again (idempotently). Also
+    // an outbox entry that cannot be read back (it is left in place and passed by).
+    output_relay_failed,
   };
   kind what;
   std::string topic;
@@ -159,6 +164,10 @@ struct message_context {
   // When the handler will be cancelled (consumer_config::handler_timeout); time_point::max()
   // without a timeout. Pass it on to calls with their own deadlines.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  // subscription_options::effectively_once: where the handler puts the messages it produces
+  // (outputs.hpp); they are written only if the run succeeds, together with its
+  // acknowledgement. nullptr otherwise.
+  handler_outputs* outputs = nullptr;
   [[nodiscard]] const google::protobuf::Map<std::string, std::string>& headers() const {
     return envelope->headers();
   }
@@ -180,6 +189,10 @@ struct consumer_stats {
   std::uint64_t claims_refreshed = 0;   // claim keep-alives of long-running handlers' entries
   std::uint64_t ownership_lost = 0;     // in-flight entries another consumer had taken over
   std::uint64_t skipped_processed = 0;  // `once` messages already handled: acked, not re-run
+  // effectively_once: outputs committed with their input (into their stream or the outbox),
+  // and outbox outputs published to their topics (a repeat suppressed by its key included).
+  std::uint64_t outputs_committed = 0;
+  std::uint64_t outputs_relayed = 0;
   // Handler run times: bucket b counts runs that took [2^b, 2^(b+1)) microseconds (bucket 0
   // also takes runs under 1 µs; the last one everything longer), successful or not.
   std::array<std::uint64_t, 32> handler_latency_log2_us{};
@@ -230,7 +243,8 @@ struct subscription_options {
   // Handlers must still be idempotent for those; `once` only makes repeats rare. Costs one
   // extra round trip per message (the check), and the record shares the acknowledgement's.
   bool once = false;
-  // How long a record is kept: duplicates arriving later run the handler again.
+  // How long a record is kept (once, effectively_once): duplicates arriving later run the
+  // handler again. Positive.
   std::chrono::milliseconds remember_for{std::chrono::hours(24)};
   // This topic's retry policy; unset: consumer_config::retry. Validated as that one is.
   std::optional<retry_policy> retry;
@@ -254,6 +268,23 @@ struct subscription_options {
   // Messages held back behind their key, most kept at once for this topic: past it this topic's
   // reads pause (its retries and claims go on, so the keys can move). At least 1.
   std::size_t max_held_back = 1024;
+  // Effectively-once processing (outputs.hpp, docs/effectively-once.md): the handler's outputs
+  // (message_context::outputs) are written together with the input's acknowledgement and a
+  // processed-ID record, in one script that first checks this consumer still owns the input
+  // (and, on a partition, the lease's epoch). A crash at any point neither loses nor
+  // duplicates an output; a message found recorded (as with `once`) is acknowledged without
+  // running. Outputs to a topic in another cluster slot (or a partitioned one) go through the
+  // group's outbox and are published from there with their derived idempotency keys: publish
+  // with the same key prefix, and keep publisher dedup_window (24 h, the relay's) above the
+  // longest time an outbox may wait. Costs one round trip before the handler (the record's
+  // check) and one script per message instead of a batched XACK.
+  bool effectively_once = false;
+  // How often a consumer looks into the outbox for outputs left by a consumer that stopped or
+  // crashed after committing (its own commits wake the relay at once). Positive.
+  std::chrono::milliseconds outbox_poll{1000};
+  // Told each step of an effectively-once commit (outputs.hpp: commit_step) with the input's
+  // entry ID, on the consumer's executor; must not block. For tracing and fault tests.
+  std::function<void(commit_step, std::string_view)> on_commit_step{};
 };
 
 class consumer {

@@ -108,6 +108,11 @@ class topic_keys {
   // Messages a consumer group handled with subscription_options::once (sorted set of message
   // keys by handling time): "streamq:{T}:done:<group>". Throws like dead_letters().
   [[nodiscard]] std::string processed(std::string_view group) const;
+  // Output messages of one consumer group's effectively-once handlers, committed with their
+  // input's acknowledgement and waiting to be published to their topics (stream: fields t =
+  // topic, e = envelope, s = the input's entry ID): "streamq:{T}:outbox:<group>"
+  // (docs/effectively-once.md). Throws like dead_letters().
+  [[nodiscard]] std::string outbox(std::string_view group) const;
   // Entries of one consumer group waiting for a retry (sorted set: member = entry ID, score =
   // due time in server ms): "streamq:{T}:retry:<group>". The entries stay in the group's
   // pending list meanwhile. Throws like dead_letters().
@@ -122,8 +127,8 @@ class topic_keys {
   // Deduplication key of one scheduled task's idempotency key: task_dedup_prefix() + key.
   [[nodiscard]] std::string task_dedup(std::string_view idempotency_key) const;
 
-  // Every key above except dedup keys, with dead_letters(), processed() and retries() for each of
-  // `groups`.
+  // Every key above except dedup keys, with dead_letters(), processed(), outbox() and retries()
+  // for each of `groups`.
   [[nodiscard]] std::vector<std::string> all_keys(std::span<const std::string> groups = {}) const;
 
   // The Redis Cluster slot of every key of this topic.

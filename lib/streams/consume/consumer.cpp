@@ -73,10 +73,14 @@ consumer::~consumer() = default;
 
 void consumer::subscribe_erased(std::string_view topic, std::string type_name,
                                 const subscription_options& options, raw_handler handler) {
-  if (options.once && options.remember_for.count() <= 0)
+  if ((options.once || options.effectively_once) && options.remember_for.count() <= 0)
     throw std::invalid_argument("streamq subscription_options.remember_for: must be positive");
   if (options.per_key_concurrency > 0 && options.max_held_back == 0)
     throw std::invalid_argument("streamq subscription_options.max_held_back: must be positive");
+  if (options.effectively_once &&
+      (options.outbox_poll.count() <= 0 || options.outbox_poll > std::chrono::hours(24)))
+    throw std::invalid_argument(
+        "streamq subscription_options.outbox_poll: must lie within (0, 24 h]");
   if (options.retry) {
     try {
       check_retry("retry", *options.retry);

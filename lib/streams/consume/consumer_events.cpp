@@ -27,6 +27,7 @@ std::string_view event_name(consumer_event::kind what) {
     case k::topics_rerouted: return "topics_rerouted";
     case k::key_released: return "key_released";
     case k::key_held: return "key_held";
+    case k::output_relay_failed: return "output_relay_failed";
   }
   return "unknown";
 }

@@ -2,6 +2,7 @@
 // out what sansio/delivery.hpp decides: acknowledge, schedule a retry (the entry stays pending
 // in the group under its own ID, its due time in the group's retry set), dead-letter, or drop.
 #include "consumer_impl.hpp"
+#include "sansio/commit_plan.hpp"
 #include "sansio/delivery.hpp"
 #include "commands/consumer_commands.hpp"
 #include "support/failure_log.hpp"
@@ -113,7 +114,7 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, queued_entr
     co_return;
   }
   std::string message_key;
-  if (s.options.once) {
+  if (s.options.once || s.options.effectively_once) {
     message_key =
         envelope.idempotency_key().empty() ? envelope.message_id() : envelope.idempotency_key();
     if (co_await already_processed(sub, message_key)) {
@@ -124,6 +125,11 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, queued_entr
   }
   message_context ctx{s.keys.topic(), id, attempt, config_.group, config_.name, entry.deliveries,
                       flight.index, &envelope};
+  std::optional<handler_outputs> outputs;
+  if (s.options.effectively_once) {
+    outputs.emplace(output_id_prefix(config_.group, message_key), config_.limits);
+    ctx.outputs = &*outputs;
+  }
   const auto started = std::chrono::steady_clock::now();
   if (config_.handler_timeout.count() > 0) {
     ctx.deadline = started + config_.handler_timeout;
@@ -136,7 +142,10 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, queued_entr
   const decision next = after_run(result, attempt, s.retry, unit_random());
   switch (next.what) {
     case action::ack:
-      if (s.options.once)
+      if (outputs) {
+        commit_step_reached(sub, commit_step::handler_returned, id);
+        co_await commit_outputs(sub, id, message_key, *outputs);
+      } else if (s.options.once)
         co_await ack_processed(sub, id, message_key);  // on failure: pending, comes back
       else
         ack(sub, id);
@@ -145,7 +154,14 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, queued_entr
       ++stats_.dropped;
       config_.log.log(log_level::debug, "consumer", "dropped", next.text,
                       {{"group", config_.group}, {"topic", s.keys.topic()}, {"entry", id}});
-      ack(sub, id);
+      if (outputs) {
+        // Given up: none of its outputs are written, but it is recorded like a success, so
+        // a copy of it is not run again either.
+        outputs->clear();
+        co_await commit_outputs(sub, id, message_key, *outputs);
+      } else {
+        ack(sub, id);
+      }
       break;
     case action::retry:
       // The key waits for this entry's retry, unless another consumer took it over.

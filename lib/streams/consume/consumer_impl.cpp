@@ -61,6 +61,7 @@ consumer_impl::consumer_impl(client& c, consumer_config config)
       drain_wake_(c.get_executor()),
       work_wake_(c.get_executor(), asio::steady_timer::time_point::max()),
       retry_wake_(c.get_executor()),
+      relay_wake_(c.get_executor()),
       rng_(std::random_device{}()),
       stop_(c.get_executor()) {
   if (config_.name.empty()) config_.name = default_consumer_name();
@@ -80,12 +81,25 @@ void consumer_impl::subscribe(std::string_view topic, std::string type_name,
     if (s.keys.topic() == keys.topic())
       throw std::invalid_argument("streamq consumer: topic '" + keys.topic() +
                                   "' is already subscribed");
-  std::string processed_key = options.once ? keys.processed(config_.group) : std::string();
+  std::string processed_key = options.once || options.effectively_once
+                                  ? keys.processed(config_.group)
+                                  : std::string();
+  std::string outbox_key = options.effectively_once ? keys.outbox(config_.group) : std::string();
   std::string retry_key = keys.retries(config_.group);
   std::string dead_key = keys.dead_letters(config_.group);
   subs_.push_back({std::move(keys), std::move(type_name), std::move(handler), options,
-                   std::move(processed_key), std::move(retry_key), std::move(dead_key), "-",
-                   options.retry.value_or(config_.retry), 0, std::nullopt, nullptr, 0});
+                   std::move(processed_key), std::move(outbox_key), "-", std::move(retry_key),
+                   std::move(dead_key), "-", options.retry.value_or(config_.retry), 0,
+                   std::nullopt, nullptr, 0});
+  if (options.effectively_once && !relay_publisher_) {
+    // Outbox outputs are published as any publisher would, under this deployment's key prefix
+    // and limits, with the outputs' derived idempotency keys (default dedup_window: 24 h).
+    publisher_config pc;
+    pc.limits = config_.limits;
+    pc.key_prefix = config_.key_prefix;
+    relay_publisher_ = std::make_unique<publisher>(client_, pc);
+    relay_router_ = std::make_unique<partitioned_publisher>(*relay_publisher_);
+  }
   if (options.per_key_concurrency > 0)
     subs_.back().gate = std::make_unique<key_gate<queued_entry>>(options.per_key_concurrency);
   pending_acks_.emplace_back();
@@ -181,7 +195,7 @@ asio::awaitable<void> consumer_impl::run_once() {
   // Ends when run() is cancelled, stop() is called or a loop ends (by failing: the loops run
   // until cancelled otherwise); the others are then cancelled and awaited.
   const auto ended = co_await race(read_slots(), claim_loop(), retry_loop(), ack_loop(),
-                                   keepalive_loop(), timeout_loop(), stop_.wait());
+                                   keepalive_loop(), timeout_loop(), relay_loop(), stop_.wait());
   if (ended.failure && !fatal_) fatal_ = ended.failure;
   co_await asio::this_coro::reset_cancellation_state();
   co_await drain();
@@ -571,6 +585,9 @@ asio::awaitable<void> consumer_impl::drain() {
     s.held_back = 0;
   }
   co_await uncancellable(final_flush(config_.shutdown_grace + std::chrono::seconds(5)));
+  // What the last handlers committed to an outbox is published now rather than at the next
+  // start (bounded: the outbox keeps what is left, and the next consumer publishes it).
+  co_await uncancellable(final_relay(config_.shutdown_grace + std::chrono::seconds(5)));
 }
 
 }  // namespace streamq::streams::detail

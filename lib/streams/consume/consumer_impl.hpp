@@ -10,9 +10,12 @@
 //   consumer_handling.cpp  one message: decode, run the handler, carry out the decision
 //   consumer_recovery.cpp  own-pending recovery, idle claims, due retries, keep-alive, timeouts
 //   consumer_acks.cpp      acknowledgements (confirmed, resent after connection loss)
+//   consumer_outputs.cpp   effectively-once commits and the outbox relay
 //   consumer_events.cpp    events, log records and health()
 
 #include <streamq/streams/consumer.hpp>
+#include <streamq/streams/partitions.hpp>
+#include <streamq/streams/publisher.hpp>
 
 #include "commands/delivery_commands.hpp"
 #include "commands/stream_reply.hpp"
@@ -75,7 +78,10 @@ struct subscription {
   std::string type_name;
   consumer::raw_handler handler;
   subscription_options options;
-  std::string processed_key;  // keys.processed(group), with options.once
+  std::string processed_key;  // keys.processed(group), with options.once or effectively_once
+  std::string outbox_key;     // keys.outbox(group), with options.effectively_once
+  // Where the next outbox read starts: "-", or past an entry that could not be read back.
+  std::string outbox_cursor = "-";
   std::string retry_key;      // keys.retries(group)
   std::string dead_key;       // keys.dead_letters(group)
   std::string claim_cursor = "-";  // where the next idle-claim scan of the PEL starts
@@ -197,6 +203,22 @@ class consumer_impl {
   boost::asio::awaitable<bool> already_processed(std::size_t sub, const std::string& message_key);
   boost::asio::awaitable<bool> ack_processed(std::size_t sub, const std::string& id,
                                              const std::string& message_key);
+
+  // consumer_outputs.cpp (subscription_options::effectively_once)
+  // Commits `outputs` with entry `id`'s record and acknowledgement; on failure the entry stays
+  // pending and comes back, and nothing was written.
+  boost::asio::awaitable<void> commit_outputs(std::size_t sub, const std::string& id,
+                                              const std::string& message_key,
+                                              const handler_outputs& outputs);
+  // Publishes the outboxes' outputs: woken by commits, and every outbox_poll for outputs a
+  // stopped or crashed consumer left.
+  boost::asio::awaitable<void> relay_loop();
+  // One pass over `sub`'s outbox (at most one read's worth). `more`: the read was full.
+  // Returns false when publishing or a request failed (reported).
+  boost::asio::awaitable<bool> relay_outbox(std::size_t sub, bool& more);
+  // At stop: passes over the outboxes until they are empty, or `limit`.
+  boost::asio::awaitable<void> final_relay(std::chrono::milliseconds limit);
+  void commit_step_reached(std::size_t sub, commit_step step, std::string_view id);
   void record_latency(std::chrono::steady_clock::duration took) noexcept;
   // Records a failed request: counters, health, event and log.
   void failed(consumer_event::kind what, std::size_t sub, const command_result& result,
@@ -223,6 +245,11 @@ class consumer_impl {
   boost::asio::steady_timer drain_wake_;   // shutdown: a handler finished
   boost::asio::steady_timer work_wake_;    // idle workers: a message was queued (cancel_one)
   boost::asio::steady_timer retry_wake_;   // retry loop: a retry was scheduled here
+  boost::asio::steady_timer relay_wake_;   // relay loop: outputs were committed to an outbox
+  // effectively_once: publishes outbox outputs (made by the first such subscribe()).
+  std::unique_ptr<publisher> relay_publisher_;
+  std::unique_ptr<partitioned_publisher> relay_router_;
+  bool relay_requested_ = false;  // a commit queued outputs since the relay's last pass began
   std::list<in_flight_entry> workers_;     // a list: workers hold references to their entry
   std::deque<queued_entry> queue_;
   // Entries handled, kept for the read loop's next reply to fill (stream_read_reply).

@@ -35,7 +35,7 @@ class counter {
 struct consumer_counters {
   counter delivered, acked, retried, retries_taken, dropped, ack_failures, errors, dead_lettered,
       claimed, lost, data_loss_events, in_flight, claims_refreshed, ownership_lost,
-      skipped_processed;
+      skipped_processed, outputs_committed, outputs_relayed;
   std::array<counter, 32> handler_latency_log2_us{};
 
   [[nodiscard]] consumer_stats snapshot() const noexcept {
@@ -55,6 +55,8 @@ struct consumer_counters {
     s.claims_refreshed = claims_refreshed;
     s.ownership_lost = ownership_lost;
     s.skipped_processed = skipped_processed;
+    s.outputs_committed = outputs_committed;
+    s.outputs_relayed = outputs_relayed;
     for (std::size_t i = 0; i < s.handler_latency_log2_us.size(); ++i)
       s.handler_latency_log2_us[i] = handler_latency_log2_us[i];
     return s;

@@ -171,6 +171,13 @@ std::string topic_keys::processed(std::string_view group) const {
   return key;
 }
 
+std::string topic_keys::outbox(std::string_view group) const {
+  validate_name(name_kind::group, group);
+  std::string key = key_prefix_ + ":{" + topic_ + "}:outbox:";
+  key += group;
+  return key;
+}
+
 std::string topic_keys::lease(std::string_view group) const {
   validate_name(name_kind::group, group);
   std::string key = key_prefix_ + ":{" + topic_ + "}:lease:";
@@ -209,6 +216,7 @@ std::vector<std::string> topic_keys::all_keys(std::span<const std::string> group
   for (const auto& group : groups) {
     keys.push_back(dead_letters(group));
     keys.push_back(processed(group));
+    keys.push_back(outbox(group));
     keys.push_back(retries(group));
   }
   return keys;
