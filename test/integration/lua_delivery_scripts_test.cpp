@@ -440,3 +440,68 @@ TEST_CASE(
     CHECK(co_await members(c, processed) == "order-3");
   });
 }
+
+TEST_CASE(
+    "lua scripts: commit_outputs writes outputs, record and ack together, only for the owner, "
+    "once per message key, and nothing before a refusal") {
+  with_server([](client& c) -> asio::awaitable<void> {
+    const std::string s = "{t}:s", done = "{t}:done", outbox = "{t}:outbox", lease = "{t}:lease",
+                      near = "{t}:near";
+    const auto ids = co_await delivered_to_a(c, s, 4);
+    // ARGV: group, consumer, entry, message key, retention, lease owner and epoch, the direct
+    // count, the entry's field names, the direct envelopes, then topic and envelope pairs.
+    // (Named, not braced in the co_await: GCC 12.)
+    auto args = [](const std::string& consumer, const std::string& id, const std::string& key,
+                   const std::string& owner, const std::string& epoch, bool direct) {
+      strings a{"g", consumer, id, key, "60000", owner, epoch, direct ? "1" : "0", "v", "1", "e"};
+      if (direct) a.push_back("D0");
+      for (const char* f : {"far", "F0", "far2", "F1"}) a.push_back(f);
+      return a;
+    };
+    // Unfenced, one direct output and two for the outbox.
+    const strings with_near{s, done, outbox, near};
+    const auto first_args = args("a", ids[0], "m-0", "", "0", true);
+    const auto first = co_await run_flushed(c, lua::commit_outputs, with_near, first_args);
+    CHECK(joined(texts(first.v)) == "1 1 2");
+    const auto direct = co_await cmd(c, "XRANGE", near, "-", "+");
+    REQUIRE(direct.elements.size() == 1);
+    CHECK(joined(texts(direct.elements[0].elements.at(1))) == "v 1 e D0");
+    const auto queued = co_await cmd(c, "XRANGE", outbox, "-", "+");
+    REQUIRE(queued.elements.size() == 2);
+    CHECK(joined(texts(queued.elements[0].elements.at(1))) == words("t far e F0 s", ids[0]));
+    CHECK(joined(texts(queued.elements[1].elements.at(1))) == words("t far2 e F1 s", ids[0]));
+    CHECK(co_await members(c, done) == "m-0");
+    CHECK((co_await pending(c, s, "g", ids[0])).elements.empty());
+
+    // Not the owner's, or no longer pending: nothing written.
+    const strings plain{s, done, outbox};
+    const auto stranger_args = args("b", ids[1], "m-1", "", "0", false);
+    CHECK(joined(texts((co_await run(c, lua::commit_outputs, plain, stranger_args)).v)) == "0");
+    const auto acked_args = args("a", ids[0], "m-x", "", "0", false);
+    CHECK(joined(texts((co_await run(c, lua::commit_outputs, plain, acked_args)).v)) == "0");
+    CHECK(co_await members(c, done) == "m-0");
+    // A copy of message m-0 (another entry): acknowledged, its outputs not written.
+    const auto copy_args = args("a", ids[1], "m-0", "", "0", false);
+    CHECK(joined(texts((co_await run(c, lua::commit_outputs, plain, copy_args)).v)) == "2");
+    CHECK((co_await pending(c, s, "g", ids[1])).elements.empty());
+    CHECK((co_await cmd(c, "XLEN", outbox)).text == "2");
+
+    // Fenced: the lease names another epoch, then this one.
+    co_await cmd(c, "HSET", lease, "owner", "a", "epoch", "3");
+    const strings fenced{s, done, outbox, lease};
+    const auto stale_args = args("a", ids[2], "m-2", "a", "2", false);
+    CHECK(joined(texts((co_await run(c, lua::commit_outputs, fenced, stale_args)).v)) == "-1");
+    CHECK(co_await owner(c, s, "g", ids[2]) == "a");
+    const auto held_args = args("a", ids[2], "m-2", "a", "3", false);
+    CHECK(joined(texts((co_await run(c, lua::commit_outputs, fenced, held_args)).v)) == "1 0 2");
+
+    // A key of another type: refused before anything is written.
+    co_await cmd(c, "SET", near, "x");
+    const auto wrong_args = args("a", ids[3], "m-3", "", "0", true);
+    const auto wrong = co_await run(c, lua::commit_outputs, with_near, wrong_args);
+    CHECK(wrong.error == streamq::resp::server_errc::wrongtype);
+    CHECK(co_await owner(c, s, "g", ids[3]) == "a");
+    CHECK((co_await cmd(c, "XLEN", outbox)).text == "4");
+    CHECK(co_await members(c, done) == "m-0 m-2");
+  });
+}

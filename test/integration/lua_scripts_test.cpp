@@ -16,6 +16,7 @@ using namespace std::chrono_literals;
 TEST_CASE("lua scripts: each file's build-time SHA-1 is the one SCRIPT LOAD answers") {
   const std::array all{
       &lua::ack_processed,         &lua::cancel_scheduled,    &lua::claim_entries,
+      &lua::commit_outputs,        &lua::ack_fenced,
       &lua::dead_letter,           &lua::dedup_publish,       &lua::fire_recurring,
       &lua::list_scheduled,        &lua::poll_scheduled,      &lua::publish_batch,
       &lua::recurring_flag,        &lua::refresh_claims,      &lua::remove_idle_consumers,
