@@ -3,9 +3,12 @@
 // value of its body field (`e`, or `d` for a dead letter).
 // Invariants: no crash; a decoded message re-encodes and decodes to an equal message; a
 // foreign version is always unknown_envelope_version; a repeated body is always malformed;
-// every error is one of the decoders' documented codes.
+// every error is one of the decoders' documented codes; the partition key scanned without
+// decoding (sansio/envelope_scan.hpp) is the decoded one.
 
 #include <streamq/streams/envelope.hpp>
+
+#include "streams/sansio/envelope_scan.hpp"
 
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/message_differencer.h>
@@ -59,8 +62,13 @@ void check(const std::vector<std::string_view>& fields, std::string_view body_na
             "undocumented error code");
     return;
   }
-  if constexpr (std::is_same_v<Message, streamq::v1::Envelope>)
+  if constexpr (std::is_same_v<Message, streamq::v1::Envelope>) {
     require(out.payload().size() <= limits.max_payload_bytes, "payload over the limit");
+    // Per-key ordering reads the key without decoding: it must find the decoded one.
+    const std::string_view body = fields[(shape & reversed) ? 1 : fields.size() - 1];
+    const auto key = streams::detail::scan_partition_key(body);
+    require(key.has_value() && *key == out.partition_key(), "scanned key differs from decoded");
+  }
   // Re-encoding what was decoded gives an entry that decodes to the same message. (Its size
   // may differ: protobuf writes map entries and varints canonically.)
   const std::string again = out.SerializeAsString();

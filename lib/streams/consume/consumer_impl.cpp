@@ -4,6 +4,7 @@
 
 #include "commands/consumer_commands.hpp"
 #include "sansio/delivery.hpp"
+#include "sansio/envelope_scan.hpp"
 #include "sansio/reading.hpp"
 
 #include <streamq/detail/race.hpp>
@@ -433,10 +434,10 @@ void consumer_impl::enqueue(queued_entry entry) {
 }
 
 std::string consumer_impl::key_of(const fields& entry) {
-  // A second decode of ordered topics' entries (handle() decodes again into its worker's
-  // envelope): the key must be known before a worker is chosen.
-  if (decode_entry(entry, key_scratch_, config_.limits)) return {};
-  return key_scratch_.partition_key();
+  // The key must be known before a worker is chosen, and handle() decodes the entry in full
+  // afterwards: only the key is read here, without decoding the rest.
+  const auto key = scan_entry_partition_key(entry);
+  return key ? std::string(*key) : std::string();
 }
 
 void consumer_impl::finish_key(const queued_entry& entry) {

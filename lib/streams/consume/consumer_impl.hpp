@@ -167,7 +167,8 @@ class consumer_impl {
   void dispatch(std::size_t sub, std::string id, fields entry, std::uint64_t deliveries);
   // Hands an entry to the workers (it counts in credit() from now on).
   void enqueue(queued_entry entry);
-  // The envelope's partition_key of an entry; empty when it has none or does not decode.
+  // The envelope's partition_key of an entry, read without decoding the rest
+  // (sansio/envelope_scan.hpp); empty when it has none or is not well-formed.
   std::string key_of(const fields& entry);
   // A gated entry's run ended (entry.fate): frees the entries of its key that may run now.
   void finish_key(const queued_entry& entry);
@@ -254,7 +255,6 @@ class consumer_impl {
   std::deque<queued_entry> queue_;
   // Entries handled, kept for the read loop's next reply to fill (stream_read_reply).
   std::vector<read_entry> spare_entries_;
-  v1::Envelope key_scratch_;  // key_of() decodes into it
   std::size_t workers_running_ = 0;
   std::size_t read_rotation_ = 0;  // plan_read's rotation: topics take turns when credit is short
   // The earliest retry this consumer scheduled since the retry loop last planned its sleep:
