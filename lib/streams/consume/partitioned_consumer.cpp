@@ -62,6 +62,8 @@ void add(consumer_stats& to, const consumer_stats& s) {
   to.claims_refreshed += s.claims_refreshed;
   to.ownership_lost += s.ownership_lost;
   to.skipped_processed += s.skipped_processed;
+  to.outputs_committed += s.outputs_committed;
+  to.outputs_relayed += s.outputs_relayed;
   for (std::size_t b = 0; b < s.handler_latency_log2_us.size(); ++b)
     to.handler_latency_log2_us[b] += s.handler_latency_log2_us[b];
 }
