@@ -89,6 +89,15 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, queued_entr
   const std::string& id = flight.id;
   const subscription& s = subs_[sub];
   v1::Envelope& envelope = flight.envelope;
+  if (lease_expired()) {
+    // Read or claimed before the partition's lease ran out (the process was paused, say), and
+    // not started: it stays pending, and the partition's next holder takes it over.
+    ++stats_.ownership_lost;
+    report(consumer_event::kind::ownership_lost, s.keys.topic(),
+           "entry " + id + " not started: the partition's lease ran out by this member's clock",
+           errc::ownership_lost);
+    co_return;
+  }
   if (auto ec = decode_entry(entry.fields, envelope, config_.limits)) {
     entry.fate = dead_letter_fate(
         co_await dead_letter(sub, id, nullptr, entry.fields, attempt_of(entry.deliveries, 0) + 1,

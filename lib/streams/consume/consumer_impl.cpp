@@ -113,7 +113,12 @@ group_ref consumer_impl::group_of(std::size_t sub) const noexcept {
           s.fence ? &*s.fence : nullptr};
 }
 
+bool consumer_impl::lease_expired() const noexcept {
+  return lease_deadline_ != nullptr && std::chrono::steady_clock::now() >= *lease_deadline_;
+}
+
 std::size_t consumer_impl::credit() const noexcept {
+  if (lease_expired()) return 0;  // nothing more is taken: the member stops this consumer
   return stats_.in_flight >= config_.concurrency ? 0 : config_.concurrency - stats_.in_flight;
 }
 
@@ -336,7 +341,13 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn,
     for (const auto sub : topics) room[sub] = may_hold_more(sub) ? credit(sub) : 0;
     const auto plan = plan_read(credit(), config_.max_batch, room, read_rotation_++);
     if (plan.topics.empty()) {
-      co_await wait(credit_wake_);
+      if (lease_expired()) {
+        // No handler will free a slot for this: look again shortly until the member stops us.
+        credit_wake_.expires_after(std::chrono::milliseconds(50));
+        co_await credit_wake_.async_wait(use_tuple);
+      } else {
+        co_await wait(credit_wake_);
+      }
       continue;
     }
     streams.clear();

@@ -102,6 +102,15 @@ class consumer_impl {
 
   // Acknowledgements of `topic`'s entries check `fence` from now on (before run()).
   void set_fence(std::string_view topic, ack_fence fence);
+  // partitioned_consumer: `*valid_until` (which it moves on each renewal, and which must
+  // outlive run()) is when its lease may no longer be trusted by this process's clock. From
+  // then on nothing is read, claimed or started (credit() is 0, handle() leaves entries
+  // pending). Checked synchronously, not by a timer: after SIGSTOP/SIGCONT the coroutines
+  // resume in any order, and a read sent before the member's own tick stops this consumer
+  // would take entries the partition's next holder answers for.
+  void watch_lease(const std::chrono::steady_clock::time_point* valid_until) noexcept {
+    lease_deadline_ = valid_until;
+  }
   void subscribe(std::string_view topic, std::string type_name, const subscription_options& options,
                  consumer::raw_handler handler);
   boost::asio::awaitable<void> run();
@@ -225,7 +234,10 @@ class consumer_impl {
   void failed(consumer_event::kind what, std::size_t sub, const command_result& result,
               const std::string& doing);
 
-  // Free handler slots: over all topics, and for topic `sub` (options.concurrency).
+  // Whether watch_lease's deadline has passed.
+  bool lease_expired() const noexcept;
+  // Free handler slots: over all topics, and for topic `sub` (options.concurrency); none once
+  // the lease expired.
   std::size_t credit() const noexcept;
   std::size_t credit(std::size_t sub) const noexcept;
   group_ref group_of(std::size_t sub) const noexcept;
@@ -250,7 +262,8 @@ class consumer_impl {
   // effectively_once: publishes outbox outputs (made by the first such subscribe()).
   std::unique_ptr<publisher> relay_publisher_;
   std::unique_ptr<partitioned_publisher> relay_router_;
-  bool relay_requested_ = false;  // a commit queued outputs since the relay's last pass began
+  bool relay_requested_ = false;
+  const std::chrono::steady_clock::time_point* lease_deadline_ = nullptr;  // watch_lease()  // a commit queued outputs since the relay's last pass began
   std::list<in_flight_entry> workers_;     // a list: workers hold references to their entry
   std::deque<queued_entry> queue_;
   // Entries handled, kept for the read loop's next reply to fill (stream_read_reply).

@@ -337,6 +337,9 @@ asio::awaitable<void> partitioned_consumer_impl::acquire(std::uint32_t partition
   subscribe_(*h->runner, partition_name);
   // Its acknowledgements check this lease: once another member holds it, they are refused.
   h->runner->impl_->set_fence(partition_name, ack_fence{key, name(), h->epoch});
+  // Nothing is read, claimed or started once the lease's time is up by our clock, even before
+  // a tick notices (timers do not run while the process is paused).
+  h->runner->impl_->watch_lease(&h->valid_until);
   h->running = true;
   held_[partition] = h;
   // Run by its completion handler: partitions come and go while run() goes on, and every
