@@ -1,8 +1,9 @@
 // libFuzzer target for the consumer's reply decoders: the XREADGROUP reply decoder
 // (lib/streams/commands/stream_reply.cpp) and the delivery commands' decoders
 // (lib/streams/commands/delivery_requests.cpp), per-key ordering's
-// (lib/streams/commands/ordering_requests.cpp) and effectively-once processing's
-// (lib/streams/commands/output_requests.cpp).
+// (lib/streams/commands/ordering_requests.cpp), effectively-once processing's
+// (lib/streams/commands/output_requests.cpp) and a partition growth's, as publishers and
+// partitioned consumers read them (growth_requests.cpp, partition_requests.cpp).
 // Input: byte 0 seeds how the rest is cut into chunks; bytes 1.. are one reply.
 // Invariants: no crash; the stream reply decodes the same whole, in chunks and into recycled
 // entries; it is an error (a server code or errc::malformed_entry) with no entries, or entries
@@ -12,6 +13,8 @@
 
 #include "chunks.hpp"
 #include "streams/commands/delivery_requests.hpp"
+#include "streams/commands/growth_requests.hpp"
+#include "streams/commands/partition_requests.hpp"
 #include "streams/commands/ordering_requests.hpp"
 #include "streams/commands/output_requests.hpp"
 #include "streams/commands/stream_reply.hpp"
@@ -26,6 +29,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -191,11 +195,32 @@ void decode_all(const resp::value& v) {
   const auto commit = detail::decode_commit_outputs(v, committed);
   check_failure(commit, committed, streams::errc::ownership_lost);
   if (!commit.ec && committed.status != detail::commit_status::committed)
-    require(committed == detail::commit_reply{}, "commit: counts without a commit");
+    require(committed.direct == 0 && committed.queued == 0, "commit: counts without a commit");
   std::vector<detail::outbox_entry> outbox{{"1-0", "t", "e", "s"}};
   check_failure(detail::decode_outbox_range(v, outbox), outbox);
   std::uint64_t deleted = 5;
   check_failure(detail::decode_outbox_delete(v, deleted), deleted);
+  // A growth's decoders: partitions_changed is their documented refusal, which also names the
+  // count the partition or topic has now (so that output is not empty then).
+  std::string cut = "stale";
+  const auto cut_result = detail::decode_cut_partition(v, cut);
+  check_failure(cut_result, cut, streams::errc::partitions_changed);
+  if (!cut_result.ec) require(!cut.empty(), "cut_partition: no cut");
+  std::uint32_t count = 7;
+  const auto finish = detail::decode_finish_growth(v, count);
+  if (finish.ec && finish.ec != streams::errc::partitions_changed) check_failure(finish, count);
+  detail::partition_state state{3, 4};
+  check_failure(detail::decode_partition_state(v, state), state);
+  std::optional<detail::growth_origin> origin = detail::growth_origin{1, "1-1"};
+  check_failure(detail::decode_growth_origin(v, origin), origin);
+  detail::drain_observation drain{true, "1-1", std::string("1-0")};
+  const resp::value both[] = {v, v};
+  check_failure(detail::decode_drain_check(both, "g", drain), drain);
+  detail::batch_result published{{"1-0"}, 1};
+  std::uint32_t current = 9;
+  const auto publish = detail::decode_publish_partition(v, 1, published, current);
+  check_failure(publish, published, streams::errc::partitions_changed);
+  if (!publish.ec) require(published.ids.size() == 1, "publish_partition: one ID per entry");
   std::vector<detail::command_result> results;
   std::vector<std::uint64_t> counts;
   const resp::value replies[] = {v, v};

@@ -65,6 +65,18 @@ TEST_CASE("envelope scan: the last key wins, unknown fields of every wire type a
   CHECK(scan_partition_key(bytes) == std::optional<std::string_view>("second"));
 }
 
+TEST_CASE("envelope scan: groups are skipped as libprotobuf skips them, with a key inside") {
+  // Field 9 as a group (start 0x4b ... end 0x4c) holding a field 9 string, then nested groups
+  // of field 20: all unknown to an Envelope, skipped; the key is the one outside.
+  std::string bytes = full("outside").SerializeAsString();
+  bytes += std::string("\x4b\x4a\x02in\x4c", 6);
+  bytes += std::string("\xa3\x01\xa3\x01\x08\x01\xa4\x01\xa4\x01", 10);
+  v1::Envelope parsed;
+  REQUIRE(parsed.ParseFromString(bytes));
+  CHECK(parsed.partition_key() == "outside");
+  CHECK(scan_partition_key(bytes) == std::optional<std::string_view>("outside"));
+}
+
 TEST_CASE("envelope scan: malformed wire data is nullopt, never a key") {
   const auto bytes = full("customer-42").SerializeAsString();
   // Every truncation that cuts a field short.
@@ -80,7 +92,9 @@ TEST_CASE("envelope scan: malformed wire data is nullopt, never a key") {
   }
   CHECK(refused > 0);
   CHECK_FALSE(scan_partition_key(std::string("\x4a\x05" "ab", 4)));          // length past the end
-  CHECK_FALSE(scan_partition_key(std::string("\x4b", 1)));                  // a group start
+  CHECK_FALSE(scan_partition_key(std::string("\x4b", 1)));                  // an open group
+  CHECK_FALSE(scan_partition_key(std::string("\x4c", 1)));                  // an end, no start
+  CHECK_FALSE(scan_partition_key(std::string("\x4b\x54", 2)));              // ends another one
   CHECK_FALSE(scan_partition_key(std::string("\x4e", 1)));                  // wire type 6
   CHECK_FALSE(scan_partition_key(std::string("\x02\x00", 2)));              // field 0
   CHECK_FALSE(scan_partition_key(std::string(11, '\xff') + std::string(1, '\x01')));  // long varint

@@ -87,6 +87,11 @@ enum class errc {
   // confirmed, as with replication_timeout). Turn on appendonly, upgrade, or confirm with
   // confirmation::replicated.
   fsync_unavailable = 20,
+  // A partitioned topic's partition count changed under the operation: a partition refused a
+  // publish routed with an older count (partitioned_publisher re-routes it by itself, a few
+  // times, before this reaches the caller), or a growth found a partition already taken by
+  // another growth (docs/partitions.md, "Growing a topic"). Nothing was written.
+  partitions_changed = 21,
 };
 
 [[nodiscard]] const boost::system::error_category& streams_category() noexcept;

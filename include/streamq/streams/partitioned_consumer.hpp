@@ -27,7 +27,10 @@
 //
 // Per-key ordering (subscription_options::per_key_concurrency) holds per partition: its holder
 // takes over what the group left pending on it when it starts, and blocks the keys of entries
-// waiting for a retry there (docs/partitions.md).
+// waiting for a retry there (docs/partitions.md). It also holds across a growth of the topic:
+// the holder of a partition the growth made starts its consumer only once the group has
+// handled (acknowledged or dead-lettered) everything the old partition q mod P_old had at the
+// growth; until then it holds the lease, checks each heartbeat and reports waiting_for_drain.
 
 #include <streamq/client.hpp>
 #include <streamq/detail/async_op.hpp>
@@ -55,6 +58,11 @@ struct partition_event {
     membership_failed,  // the heartbeat failed (`code`): the last member list is kept meanwhile
     lease_failed,       // taking, renewing or releasing a lease failed (`code`); retried
     consumer_failed,    // a partition's consumer run() ended by an error (`detail`); restarted
+    // The lease of a partition a growth made was taken, but its consumer waits until the group
+    // has drained the old partition it takes keys from past that partition's cut
+    // (docs/partitions.md, "Growing a topic"); `detail` says which and what is left (reported
+    // when that changes; `code` when the check itself failed). `acquired` follows.
+    waiting_for_drain,
   };
   kind what;
   std::string topic;        // the partitioned topic
@@ -107,12 +115,16 @@ struct group_member {
 };
 struct partitions_view {
   std::uint32_t partitions = 0;  // the topic's count (0: not partitioned)
+  // The target of a growth begun and not finished (its grower stopped midway: run
+  // set_partitions with this count to complete it); 0: none (docs/partitions.md).
+  std::uint32_t growing = 0;
   std::vector<group_member> members;
   std::vector<partition_lease> leases;  // one per partition, ascending
 };
 
-// The members of `group` on the partitioned `topic` and every partition's lease: the count,
-// then the member set and the leases in one request (on a cluster, one per node). Throws
+// The members of `group` on the partitioned `topic` and every partition's lease: the count
+// (and an unfinished growth's target), then the member set and the leases in one request (on
+// a cluster, one per node). Throws
 // std::invalid_argument for invalid names, boost::system::system_error otherwise.
 // Overloads rather than a default key prefix: GCC 12 and class-type defaults in co_await.
 boost::asio::awaitable<partitions_view> inspect_partitions(client& c, std::string_view topic,
@@ -160,7 +172,8 @@ class partitioned_consumer {
   // Asks a running run() to stop as cancelling it does. Callable from any thread.
   void stop() noexcept;
 
-  // The partitions held now, ascending. Call on the client's executor.
+  // The partitions held now, ascending (those whose consumer waits for a growth's drain, with
+  // their lease held, included). Call on the client's executor.
   [[nodiscard]] std::vector<owned_partition> owned() const;
   // The member's name (the configured one, or the generated one).
   [[nodiscard]] const std::string& name() const noexcept;

@@ -2,7 +2,8 @@
 // Partitioned topics: a topic with P partitions, each an ordinary topic of its own ("T#0" ..
 // "T#P-1", names.hpp) with its own hash tag, so partitions spread over a cluster's slots and
 // each has its own stream, groups, retries and dead letters. The count lives under the topic's
-// own tag ("streamq:{T}:partitions", docs/wire-format.md) and only grows.
+// own tag ("streamq:{T}:partitions", docs/wire-format.md) and only grows, to multiples of
+// itself, while in use (set_partitions).
 //
 //   co_await streamq::streams::set_partitions(client, "orders", 8);
 //   streamq::streams::partitioned_publisher pub(publisher);       // by key, else round robin
@@ -61,11 +62,20 @@ struct partitioner {
 };
 
 // Makes `topic` partitioned with `partitions` partitions (1 to max_partitions), or grows it to
-// that many; returns the count it has now. Asking for fewer than it has changes nothing and
-// fails with errc::invalid_argument (partitions never shrink: a key's messages would be left
-// behind in a partition nobody reads). Ordering of a key across a growth: see
-// docs/partitions.md. Throws std::invalid_argument for an invalid topic name (a partition's
-// included) or count; otherwise boost::system::system_error (transport, server refusal).
+// that many; returns the count it has now. A growth may run while publishers and consumers
+// run and keeps every key's order (docs/partitions.md, "Growing a topic"): it goes only to a
+// multiple of the count (4 to 8 or 12), so a key either stays in its partition p or moves to
+// a new partition q with q mod old == p; each old partition is cut (it then refuses publishes
+// routed with the old count: partitioned_publisher routes them again by itself), then the
+// topic shows the new count, and partitioned_consumer starts a new partition only once its
+// group has drained the old one past the cut. One script per partition and one for the topic:
+// on a cluster they run in different slots, so a growth can stop midway (connection lost,
+// process killed); calling this again with the same count completes it.
+// Fails with errc::invalid_argument, nothing changed, for fewer partitions than the topic has
+// (a key's messages would be left behind in a partition nobody reads), a count that is not a
+// multiple, or while a growth to another count is unfinished (the text names it). Throws
+// std::invalid_argument for an invalid topic name (a partition's included) or count;
+// otherwise boost::system::system_error (transport, server refusal).
 // `key_prefix`: names.hpp's (default_key_prefix without it). Overloads rather than a default
 // argument: GCC 12 breaks class-type default arguments of calls inside co_await.
 boost::asio::awaitable<std::uint32_t> set_partitions(client& c, std::string_view topic,
@@ -81,8 +91,10 @@ boost::asio::awaitable<std::uint32_t> partition_count(client& c, std::string_vie
 
 struct partitioned_publisher_config {
   partitioner partitioning = partitioner::by_key();
-  // A topic's partition count is read on its first publish and again when it is this old, so
-  // a growth reaches running publishers within this time. Positive.
+  // A topic's partition count is read on its first publish and again when it is this old, or
+  // at once when a partition refuses a publish routed with an older count (a growth cut it).
+  // So a growth reaches running publishers within this time, and none of them writes a key to
+  // the partition it is leaving meanwhile. Positive.
   std::chrono::milliseconds refresh_interval{5000};
 
   // Throws std::invalid_argument naming the first invalid field.
@@ -106,7 +118,12 @@ class partitioned_publisher {
 
   // Publishes `message` to the partition the partitioner picks and returns the entry ID. The
   // errors are publisher::publish's, plus errc::invalid_name for a topic that names a
-  // partition itself, and errc::invalid_argument for a custom partition out of range.
+  // partition itself, errc::invalid_argument for a custom partition out of range, and
+  // errc::partitions_changed when partitions refused it for its routing several times in a row
+  // (growths faster than the publish; nothing written). On a partitioned topic each publish is
+  // one script (publish_partition-2+.lua: the partition's count checked with the XADD), and a
+  // refused one is routed again with the newer count, keeping its sequence number; a topic
+  // that is not partitioned gets publisher::publish's plain XADD.
   // Cancellation: as publisher::publish (the count's read is a plain request, abandoned with
   // it). `topic`, `message` and `options` are copied (into the envelope) when called; throws
   // std::invalid_argument at the call for a message lacking required fields.
@@ -119,8 +136,9 @@ class partitioned_publisher {
   // Publishes the envelopes, each to its partition: one publish_batch per partition, all sent
   // together (on a cluster one round trip per node). All or none per partition, not across
   // partitions: a failure throws the first partition's error, and the others may have landed
-  // (their IDs are lost to the caller: use idempotency keys to retry safely). Returns the IDs
-  // in the envelopes' order.
+  // (their IDs are lost to the caller: use idempotency keys to retry safely). A partition that
+  // refuses its part for the routing (a growth) wrote none of it: that part is routed again, as
+  // publish() does. Returns the IDs in the envelopes' order.
   boost::asio::awaitable<std::vector<std::string>> publish_batch(
       std::string_view topic, std::span<const v1::Envelope> envelopes);
 

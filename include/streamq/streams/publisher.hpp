@@ -26,6 +26,7 @@ namespace streamq::streams {
 
 namespace detail {
 class envelope_draft;
+class partitioned_publisher_impl;
 }  // namespace detail
 
 struct publisher_config {
@@ -168,6 +169,11 @@ class publisher {
   [[nodiscard]] client& get_client() const noexcept { return client_; }
 
  private:
+  // partitioned_publisher numbers, checks and counts its publishes here (prepare, the
+  // counters), while it sends them with its own script: a partition's write checks the count
+  // it was routed with (docs/partitions.md, "Growing a topic").
+  friend class detail::partitioned_publisher_impl;
+
   // One publish of a v1::Envelope or of a typed message's detail::envelope_draft (defined and
   // used in publisher.cpp only).
   template <class Source>

@@ -8,10 +8,12 @@
 #include <streamq/streams/error.hpp>
 #include <streamq/streams/partitions.hpp>
 
+#include "commands/growth_requests.hpp"
 #include "commands/lease_requests.hpp"
 #include "commands/partition_requests.hpp"
 #include "commands/send_command.hpp"
 #include "consume/consumer_impl.hpp"  // default_consumer_name
+#include "sansio/growth.hpp"
 #include "sansio/ownership.hpp"
 #include "support/stop_request.hpp"
 
@@ -25,6 +27,8 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <set>
 #include <stdexcept>
 
 namespace streamq::streams {
@@ -82,6 +86,11 @@ struct held_partition {
   bool running = false;
   bool retiring = false;  // stopping: released (or dropped, when lost) once it ended
   std::string failure;    // what ended run() by itself
+  // A partition a growth made, held while the group drains its old partition: no runner yet.
+  bool waiting = false;
+  bool origin_read = false;
+  std::optional<growth_origin> origin;  // its old partition and cut; none: nothing to wait for
+  std::optional<drain_state> last_wait;  // the last state reported
 };
 
 class partitioned_consumer_impl {
@@ -132,8 +141,22 @@ class partitioned_consumer_impl {
       co_return send_result{e.code(), {}};
     }
   }
+  // Commands bounded by a heartbeat, as call() does for scripts.
+  template <class Build, class Decode>
+  asio::awaitable<send_result> query(const Build& build, const Decode& decode) {
+    try {
+      co_return co_await with_deadline(send_commands(client_, build, decode), config_.heartbeat);
+    } catch (const boost::system::system_error& e) {
+      co_return send_result{e.code(), {}};
+    }
+  }
   asio::awaitable<bool> renew(held_partition& h);
   asio::awaitable<void> acquire(std::uint32_t partition);
+  // True once `h` may run: it is no partition a growth made, or the group has drained the old
+  // partition it takes keys from past that one's cut (sansio/growth.hpp's decide_drain).
+  asio::awaitable<bool> may_start(held_partition& h);
+  // Starts `h`'s consumer.
+  void start(const std::shared_ptr<held_partition>& h);
   // Stops `h`'s consumer; once it ended, releases the lease (`release`) and forgets it.
   void retire(const std::shared_ptr<held_partition>& h, bool release, partition_event::kind why);
   asio::awaitable<void> finish_retire(std::shared_ptr<held_partition> h, bool release,
@@ -155,6 +178,7 @@ class partitioned_consumer_impl {
   std::map<std::uint32_t, std::shared_ptr<held_partition>> held_;
   std::size_t retiring_ = 0;  // finish_retire coroutines not yet done
   consumer_stats finished_;   // of the consumers that ended
+  std::set<std::uint32_t> started_;  // partitions this member started once: drained for good
 };
 
 void partitioned_consumer_impl::report(partition_event e) const {
@@ -166,9 +190,11 @@ void partitioned_consumer_impl::report(partition_event e) const {
     case partition_event::kind::membership_failed: event = "membership_failed"; break;
     case partition_event::kind::lease_failed: event = "lease_failed"; break;
     case partition_event::kind::consumer_failed: event = "partition_consumer_failed"; break;
+    case partition_event::kind::waiting_for_drain: event = "partition_waiting_for_drain"; break;
   }
   const bool routine = e.what == partition_event::kind::acquired ||
-                       e.what == partition_event::kind::released;
+                       e.what == partition_event::kind::released ||
+                       (e.what == partition_event::kind::waiting_for_drain && !e.code);
   const std::string partition = std::to_string(e.partition);
   const std::string epoch = std::to_string(e.epoch);
   const std::string message = e.detail.empty() ? (e.code ? e.code.message() : std::string())
@@ -226,7 +252,9 @@ asio::awaitable<void> partitioned_consumer_impl::tick() {
   const auto now = clock::now();
   for (auto& [p, h] : std::map(held_)) {
     if (h->retiring) continue;
-    if (!h->running) {  // its consumer ended by itself: give it up, take it again next tick
+    // Its consumer ended by itself (one waiting for a drain has none yet): give it up, take it
+    // again next tick.
+    if (!h->running && !h->waiting) {
       report({partition_event::kind::consumer_failed, topic_, p, h->epoch, {}, h->failure});
       retire(h, true, partition_event::kind::consumer_failed);
     } else if (now >= h->valid_until) {
@@ -282,6 +310,13 @@ asio::awaitable<void> partitioned_consumer_impl::tick() {
     co_await renew(*h);  // held while it drains
     if (still_held(p) == h && !h->retiring) retire(h, true, partition_event::kind::released);
   }
+  // Partitions a growth made, held while the group drains their old partition: checked once
+  // per heartbeat each (one pipeline of two bounded commands).
+  for (const auto& [p, h] : snapshot) {
+    if (still_held(p) != h || !h->waiting || h->retiring) continue;
+    const bool go = co_await may_start(*h);
+    if (go && still_held(p) == h && !h->retiring) start(h);
+  }
   if (beat)
     for (const std::uint32_t p : plan.acquire) co_await acquire(p);
 }
@@ -332,16 +367,76 @@ asio::awaitable<void> partitioned_consumer_impl::acquire(std::uint32_t partition
   h->epoch = state.epoch;
   h->lease_key = key;
   h->valid_until = lease_valid_until(sent_at, config_.lease_ttl, config_.lease_margin);
+  h->waiting = true;
+  held_[partition] = h;  // renewed from now on, whether it starts now or waits
+  bool go = started_.contains(partition);
+  if (!go) go = co_await may_start(*h);
+  if (go && held_.contains(partition) && held_.at(partition) == h && !h->retiring) start(h);
+}
+
+asio::awaitable<bool> partitioned_consumer_impl::may_start(held_partition& h) {
+  const topic_keys keys(topic_, config_.consumer.key_prefix);
+  auto wait = [&](const error_code& ec, std::string what) {
+    report({partition_event::kind::waiting_for_drain, topic_, h.partition, h.epoch, ec,
+            std::move(what)});
+  };
+  if (!h.origin_read) {
+    const auto sent = co_await query(
+        [&](resp::request& req) { build_growth_origin(req, keys, h.partition); },
+        [&](std::span<const resp::value> replies) -> command_result {
+          if (replies.size() != 1) return {errc::malformed_entry, "growth origin: reply count"};
+          return decode_growth_origin(replies[0], h.origin);
+        });
+    if (!sent) {
+      wait(sent.ec(), "reading which partition it waits for: " + sent.reply.diagnostic);
+      co_return false;
+    }
+    h.origin_read = true;
+  }
+  if (!h.origin || nothing_to_drain(h.origin->cut)) co_return true;
+  const std::string old_stream =
+      topic_keys(partition_topic(topic_, h.origin->partition), config_.consumer.key_prefix)
+          .stream();
+  drain_observation seen;
+  const auto sent = co_await query(
+      [&](resp::request& req) {
+        build_drain_check(req, old_stream, config_.consumer.group, h.origin->cut);
+      },
+      [&](std::span<const resp::value> replies) {
+        return decode_drain_check(replies, config_.consumer.group, seen);
+      });
+  if (!sent) {
+    wait(sent.ec(), "checking partition " + std::to_string(h.origin->partition) + ": " +
+                        sent.reply.diagnostic);
+    co_return false;
+  }
+  const auto now = decide_drain(h.origin->cut, seen.group_exists, seen.last_delivered_id,
+                                seen.first_pending);
+  if (now == drain_state::drained) co_return true;
+  if (h.last_wait != now) {
+    h.last_wait = now;
+    const char* why = now == drain_state::no_group      ? "the group has not read it yet"
+                      : now == drain_state::undelivered ? "entries up to the cut not delivered yet"
+                                                        : "entries up to the cut still pending";
+    wait({}, "waiting for partition " + std::to_string(h.origin->partition) + " past " +
+                 h.origin->cut + ": " + why);
+  }
+  co_return false;
+}
+
+void partitioned_consumer_impl::start(const std::shared_ptr<held_partition>& h) {
+  const std::uint32_t partition = h->partition;
+  h->waiting = false;
+  started_.insert(partition);
   h->runner = std::make_unique<consumer>(client_, config_.consumer);
   const std::string partition_name = partition_topic(topic_, partition);
   subscribe_(*h->runner, partition_name);
   // Its acknowledgements check this lease: once another member holds it, they are refused.
-  h->runner->impl_->set_fence(partition_name, ack_fence{key, name(), h->epoch});
+  h->runner->impl_->set_fence(partition_name, ack_fence{h->lease_key, name(), h->epoch});
   // Nothing is read, claimed or started once the lease's time is up by our clock, even before
   // a tick notices (timers do not run while the process is paused).
   h->runner->impl_->watch_lease(&h->valid_until);
   h->running = true;
-  held_[partition] = h;
   // Run by its completion handler: partitions come and go while run() goes on, and every
   // one is awaited (finish_retire) before run() returns.
   h->runner->async_run([this, h](const error_code& ec) {
@@ -356,7 +451,7 @@ asio::awaitable<void> partitioned_consumer_impl::acquire(std::uint32_t partition
 void partitioned_consumer_impl::retire(const std::shared_ptr<held_partition>& h, bool release,
                                        partition_event::kind why) {
   h->retiring = true;
-  h->runner->stop();
+  if (h->runner) h->runner->stop();  // none while it waited for a drain
   ++retiring_;
   asio::co_spawn(client_.get_executor(), finish_retire(h, release, why), asio::detached);
 }
@@ -376,8 +471,10 @@ asio::awaitable<void> partitioned_consumer_impl::finish_retire(std::shared_ptr<h
       report({partition_event::kind::lease_failed, topic_, h->partition, h->epoch, sent.ec(),
               "releasing (it expires by itself): " + sent.reply.diagnostic});
   }
-  add(finished_, h->runner->stats());
-  finished_.in_flight -= h->runner->stats().in_flight;
+  if (h->runner) {
+    add(finished_, h->runner->stats());
+    finished_.in_flight -= h->runner->stats().in_flight;
+  }
   held_.erase(h->partition);
   if (why == partition_event::kind::released)
     report({partition_event::kind::released, topic_, h->partition, h->epoch, {}, {}});
@@ -400,64 +497,5 @@ std::vector<owned_partition> partitioned_consumer::owned() const { return impl_-
 const std::string& partitioned_consumer::name() const noexcept { return impl_->name(); }
 consumer_stats partitioned_consumer::stats() const { return impl_->stats(); }
 asio::any_io_executor partitioned_consumer::executor() const { return impl_->executor(); }
-
-}  // namespace streamq::streams
-
-namespace streamq::streams {
-namespace {
-
-asio::awaitable<partitions_view> inspect_of(client& c, topic_keys keys, std::string group) {
-  partitions_view view;
-  view.partitions = co_await partition_count(c, keys.topic(), keys.key_prefix());
-  if (view.partitions == 0) co_return view;
-  std::vector<std::string> lease_keys;
-  for (std::uint32_t p = 0; p < view.partitions; ++p)
-    lease_keys.push_back(
-        topic_keys(partition_topic(keys.topic(), p), keys.key_prefix()).lease(group));
-  const std::string members_key = keys.members(group);
-  std::vector<detail::member_entry> members;
-  std::vector<detail::lease_state> leases(view.partitions);
-  const auto sent = co_await detail::send_commands(
-      c,
-      [&](resp::request& req) {
-        detail::build_members_read(req, members_key);
-        for (const auto& k : lease_keys) detail::build_lease_read(req, k);
-      },
-      [&](std::span<const resp::value> replies) -> detail::command_result {
-        if (replies.size() != lease_keys.size() + 1)
-          return {errc::malformed_entry, "inspect_partitions: reply count"};
-        if (auto r = detail::decode_members_read(replies[0], members); !r) return r;
-        for (std::size_t p = 0; p < lease_keys.size(); ++p)
-          if (auto r = detail::decode_lease_read(replies[p + 1], leases[p]); !r) return r;
-        return {};
-      });
-  if (!sent)
-    throw boost::system::system_error(sent.ec(), "inspect_partitions of '" + keys.topic() + "'");
-  for (auto& m : members) view.members.push_back({std::move(m.name), m.expires_ms});
-  for (std::uint32_t p = 0; p < view.partitions; ++p) {
-    auto& l = leases[p];
-    const std::int64_t until = l.owner.empty() ? 0 : l.until_ms;  // before the owner moves
-    view.leases.push_back({p, std::move(l.owner), l.epoch, until});
-  }
-  co_return view;
-}
-
-}  // namespace
-
-asio::awaitable<partitions_view> inspect_partitions(client& c, std::string_view topic,
-                                                    std::string_view group,
-                                                    std::string_view key_prefix) {
-  validate_name(name_kind::group, group);
-  validate_name(name_kind::topic, topic);
-  if (!is_valid_name(topic))
-    throw std::invalid_argument("streamq inspect_partitions: '" + std::string(topic) +
-                                "' names a partition, not a partitioned topic");
-  return inspect_of(c, topic_keys(topic, key_prefix), std::string(group));
-}
-
-asio::awaitable<partitions_view> inspect_partitions(client& c, std::string_view topic,
-                                                    std::string_view group) {
-  return inspect_partitions(c, topic, group, default_key_prefix);
-}
 
 }  // namespace streamq::streams

@@ -1,13 +1,17 @@
-// Partitioned topics: their count (set_partitions, partition_count) and
-// partitioned_publisher, which picks each message's partition (sansio/partitioning.hpp) and
-// publishes through a publisher.
+// partitioned_publisher: picks each message's partition (sansio/partitioning.hpp) and writes
+// it with publish_partition-2+.lua, which refuses a publish routed with a count the partition
+// no longer takes (a growth cut it); then the count is read again and the message routed
+// again (sansio/growth.hpp). Numbering, checks and counters are the publisher's.
 #include <streamq/streams/partitions.hpp>
 #include <streamq/streams/publisher.hpp>
 
+#include <streamq/redis/error.hpp>
 #include <streamq/streams/error.hpp>
 
 #include "commands/partition_requests.hpp"
 #include "commands/send_command.hpp"
+#include "publish/publishing.hpp"
+#include "sansio/growth.hpp"
 #include "sansio/partitioning.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -16,10 +20,12 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <stdexcept>
+#include <utility>
 
 namespace streamq::streams {
 namespace asio = boost::asio;
@@ -30,76 +36,14 @@ namespace {
   throw boost::system::system_error(ec, what);
 }
 
-// A partitioned topic's own name: valid, and not a partition's. For the admin calls: throws
-// std::invalid_argument.
-void validate_partitioned_name(std::string_view topic) {
-  validate_name(name_kind::topic, topic);
-  if (!is_valid_name(topic))
-    throw std::invalid_argument("streamq topic name '" + std::string(topic) +
-                                "': names a partition; a partition has no partitions");
-}
-
-// The same for a publish: errc::invalid_name, as publisher's.
+// A partitioned topic's name for a publish: errc::invalid_name, as publisher's.
 void check_partitioned_name(std::string_view topic) {
   if (!is_valid_name(topic))
     fail(errc::invalid_name, "partitioned topic '" + std::string(topic) +
                                  "': not a valid topic name (a partition's name has no partitions)");
 }
 
-
-// The public calls below are plain functions that check and copy their arguments into the
-// coroutine they return: awaitables start lazily, after the caller's temporaries are gone.
-asio::awaitable<std::uint32_t> set_partitions_of(client& c, topic_keys keys,
-                                                 std::uint32_t partitions) {
-  std::uint32_t now = 0;
-  const auto sent = co_await detail::send_script(
-      c, [&](resp::request& req, bool by_source) {
-        detail::build_set_partitions(req, by_source, keys, partitions);
-      },
-      [&](const resp::value& reply) { return detail::decode_set_partitions(reply, now); });
-  if (!sent) {
-    const std::string why = sent.reply.diagnostic.empty() ? "" : ": " + sent.reply.diagnostic;
-    fail(sent.ec(), "set_partitions of '" + keys.topic() + "'" + why);
-  }
-  co_return now;
-}
-
-asio::awaitable<std::uint32_t> partition_count_of(client& c, topic_keys keys) {
-  std::uint32_t count = 0;
-  const auto sent = co_await detail::send_command(
-      c, [&](resp::request& req) { detail::build_partition_count(req, keys); },
-      [&](const resp::value& reply) { return detail::decode_partition_count(reply, count); });
-  if (!sent) fail(sent.ec(), "partition count of '" + keys.topic() + "'");
-  co_return count;
-}
-
 }  // namespace
-
-asio::awaitable<std::uint32_t> set_partitions(client& c, std::string_view topic,
-                                              std::uint32_t partitions,
-                                              std::string_view key_prefix) {
-  validate_partitioned_name(topic);
-  if (partitions == 0 || partitions > max_partitions)
-    throw std::invalid_argument("streamq set_partitions: " + std::to_string(partitions) +
-                                " partitions: 1 to " + std::to_string(max_partitions) +
-                                " are allowed");
-  return set_partitions_of(c, topic_keys(topic, key_prefix), partitions);
-}
-
-asio::awaitable<std::uint32_t> partition_count(client& c, std::string_view topic,
-                                               std::string_view key_prefix) {
-  validate_partitioned_name(topic);
-  return partition_count_of(c, topic_keys(topic, key_prefix));
-}
-
-asio::awaitable<std::uint32_t> set_partitions(client& c, std::string_view topic,
-                                              std::uint32_t partitions) {
-  return set_partitions(c, topic, partitions, default_key_prefix);
-}
-
-asio::awaitable<std::uint32_t> partition_count(client& c, std::string_view topic) {
-  return partition_count(c, topic, default_key_prefix);
-}
 
 void partitioned_publisher_config::validate() const {
   if (refresh_interval.count() <= 0)
@@ -111,6 +55,16 @@ void partitioned_publisher_config::validate() const {
 
 namespace detail {
 
+// The entries of one partition's publish_partition call, and what came of it.
+struct partition_part {
+  std::uint32_t routed = 0;  // the count its entries were routed with
+  std::uint32_t partition = 0;
+  std::vector<std::size_t> members;  // indexes into the batch, in order
+  send_result sent;
+  batch_result added;
+  std::uint32_t current = 0;  // the partition's count, when it refused the routing
+};
+
 class partitioned_publisher_impl {
  public:
   partitioned_publisher_impl(publisher& pub, partitioned_publisher_config config)
@@ -120,15 +74,20 @@ class partitioned_publisher_impl {
 
   asio::awaitable<std::uint32_t> partitions_of(std::string topic) {
     check_partitioned_name(topic);
-    const auto now = std::chrono::steady_clock::now();
     {
       const std::lock_guard lock(mutex_);
       const auto it = counts_.find(topic);
-      if (it != counts_.end() && now - it->second.read_at < config_.refresh_interval)
+      if (it != counts_.end() &&
+          std::chrono::steady_clock::now() - it->second.read_at < config_.refresh_interval)
         co_return it->second.count;
     }
-    // Concurrent first publishes may each read it: the same answer, and no lock held across
-    // the read.
+    co_return co_await read_count(std::move(topic));
+  }
+
+  // Reads the topic's count and keeps it. Concurrent first publishes may each read it: the
+  // same answer, and no lock held across the read.
+  asio::awaitable<std::uint32_t> read_count(std::string topic) {
+    const auto now = std::chrono::steady_clock::now();
     std::uint32_t count = 0;
     const topic_keys keys(topic, pub_.config().key_prefix);
     const auto sent = co_await send_command(
@@ -142,20 +101,40 @@ class partitioned_publisher_impl {
 
   // The partition of one message among `partitions` (> 0); throws errc::invalid_argument for
   // a custom choice out of range.
-  std::uint32_t choose(std::string_view key, const v1::Envelope* envelope,
+  std::uint32_t choose(std::string_view key, const v1::Envelope& envelope,
                        std::uint32_t partitions) {
     if (config_.partitioning.how != partitioner::kind::custom)
       return choose_partition(config_.partitioning.how, key, partitions, ticket_++);
-    const std::uint32_t chosen = config_.partitioning.function(*envelope, partitions);
+    const std::uint32_t chosen = config_.partitioning.function(envelope, partitions);
     if (chosen >= partitions)
       fail(errc::invalid_argument, "partitioner chose partition " + std::to_string(chosen) +
                                        " of " + std::to_string(partitions));
     return chosen;
   }
 
+  asio::awaitable<std::string> send(std::string topic, v1::Envelope envelope);
+  asio::awaitable<std::vector<std::string>> send_batch(std::string topic,
+                                                       std::vector<v1::Envelope> batch);
+
   publisher& pub() noexcept { return pub_; }
 
  private:
+  // One publish_partition call: the batch's entries `part.members` to `part.partition`.
+  // Never throws for what Redis answered: the caller reads `part`.
+  asio::awaitable<void> send_part(const std::string& topic,
+                                  const std::vector<v1::Envelope>& batch,
+                                  const std::vector<std::string>& bytes, partition_part& part);
+  // Counts a part that did not land, as publisher counts its failures; returns its error.
+  error_code count_failure(const partition_part& part);
+  static std::string what_failed(const partition_part& part) {
+    return part.sent.transport ? "publish to partition " + std::to_string(part.partition)
+                               : part.sent.reply.diagnostic;
+  }
+  [[noreturn]] void fail_part(const partition_part& part) {
+    const error_code ec = count_failure(part);
+    fail(ec, what_failed(part));
+  }
+
   struct cached {
     std::uint32_t count = 0;
     std::chrono::steady_clock::time_point read_at;
@@ -166,6 +145,190 @@ class partitioned_publisher_impl {
   std::map<std::string, cached, std::less<>> counts_;
   std::atomic<std::uint64_t> ticket_{0};
 };
+
+asio::awaitable<void> partitioned_publisher_impl::send_part(const std::string& topic,
+                                                            const std::vector<v1::Envelope>& batch,
+                                                            const std::vector<std::string>& bytes,
+                                                            partition_part& part) {
+  // The publisher's own cache of a topic's keys: no key strings built per publish.
+  const auto keys_ptr = pub_.keys_of(partition_topic(topic, part.partition));
+  const topic_keys& keys = *keys_ptr;
+  std::vector<std::string> dedup_keys;  // of the keyed entries, in order
+  std::vector<std::string_view> entries;  // per entry: keyed flag, envelope (not copied)
+  entries.reserve(part.members.size() * 2);
+  for (const std::size_t i : part.members) {
+    const bool keyed = !batch[i].idempotency_key().empty();
+    if (keyed) dedup_keys.push_back(keys.dedup(batch[i].idempotency_key()));
+    entries.emplace_back(keyed ? "1" : "0");
+    entries.emplace_back(bytes[i]);
+  }
+  part.sent = co_await send_script(
+      pub_.get_client(),
+      [&](resp::request& req, bool by_source) {
+        build_publish_partition(req, by_source, keys, part.routed, dedup_keys,
+                                pub_.config().dedup_window, entries);
+      },
+      [&](const resp::value& reply) {
+        return decode_publish_partition(reply, part.members.size(), part.added, part.current);
+      });
+}
+
+error_code partitioned_publisher_impl::count_failure(const partition_part& part) {
+  const std::size_t n = part.members.size();
+  if (part.sent.transport) {  // maybe sent: a lost reply means "maybe published"
+    const error_code ec = part.sent.transport == redis::client_errc::outcome_unknown
+                              ? error_code(errc::publish_indeterminate)
+                              : part.sent.transport;
+    (ec == errc::publish_indeterminate ? pub_.indeterminate_ : pub_.failed_) += n;
+    return ec;
+  }
+  // A reply of another shape came after the script ran: not counted as failures.
+  if (part.sent.reply.ec != errc::malformed_entry) pub_.failed_ += n;
+  return part.sent.reply.ec;
+}
+
+asio::awaitable<std::string> partitioned_publisher_impl::send(std::string topic,
+                                                              v1::Envelope envelope) {
+  std::uint32_t partitions = co_await partitions_of(topic);
+  if (partitions == 0) co_return co_await pub_.publish_envelope(topic, std::move(envelope));
+  partition_part part;
+  part.members = {0};
+  part.routed = partitions;
+  // Chosen before it is numbered: a custom choice out of range takes no sequence number.
+  part.partition = choose(envelope.partition_key(), envelope, part.routed);
+  // Numbered once: a message routed again keeps its sequence.
+  std::vector<std::string> bytes{std::move(pub_.prepare(envelope)[3])};
+  std::vector<v1::Envelope> batch;
+  batch.push_back(std::move(envelope));
+  for (int attempt = 0;; ++attempt) {
+    co_await send_part(topic, batch, bytes, part);
+    if (part.sent.reply.ec != errc::partitions_changed || part.sent.transport ||
+        attempt == max_reroutes)
+      break;
+    const std::uint32_t reread = co_await read_count(topic);
+    const auto next = reroute_count(part.routed, reread, part.current);
+    if (!next) break;
+    part.routed = *next;
+    part.partition = choose(batch[0].partition_key(), batch[0], part.routed);
+  }
+  if (!part.sent) fail_part(part);
+  ++(part.added.duplicates > 0 ? pub_.duplicates_ : pub_.published_);
+  co_return std::move(part.added.ids.front());
+}
+
+asio::awaitable<std::vector<std::string>> partitioned_publisher_impl::send_batch(
+    std::string name, std::vector<v1::Envelope> batch) {
+  std::uint32_t partitions = co_await partitions_of(name);
+  if (partitions == 0) co_return co_await pub_.publish_batch(name, batch);
+  if (batch.empty()) co_return std::vector<std::string>{};
+  // The first round's partitions, chosen before anything is numbered: a custom choice out of
+  // range refuses the batch without taking sequence numbers.
+  std::vector<std::uint32_t> chosen(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i)
+    chosen[i] = choose(batch[i].partition_key(), batch[i], partitions);
+  // Every envelope is checked before any is numbered or sent, as publisher::publish_batch
+  // does: one bad envelope refuses all. Numbered once: entries routed again keep theirs.
+  std::vector<bool> unnumbered(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    std::string what;
+    bool needs_number = false;
+    if (auto ec = check_for_publish(batch[i], pub_.config().producer_id, pub_.config().limits,
+                                    what, needs_number)) {
+      pub_.failed_ += batch.size();
+      fail(ec, "batch entry " + std::to_string(i) + ": " + what);
+    }
+    unnumbered[i] = needs_number;
+  }
+  std::uint64_t sequence = pub_.next_sequence_.fetch_add(
+      static_cast<std::uint64_t>(std::count(unnumbered.begin(), unnumbered.end(), true)));
+  std::vector<std::string> bytes;
+  bytes.reserve(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (unnumbered[i]) batch[i].set_sequence(sequence++);
+    bytes.push_back(std::move(encode_checked_entry(batch[i])[3]));
+  }
+  std::vector<std::string> out(batch.size());
+  std::vector<std::size_t> left(batch.size());  // not written yet, in batch order
+  std::vector<std::uint32_t> routed(batch.size(), partitions);  // per entry: its count
+  for (std::size_t i = 0; i < batch.size(); ++i) left[i] = i;
+  const auto ex = co_await asio::this_coro::executor;
+  for (int attempt = 0;; ++attempt) {
+    // One publish_partition per partition (and count routed with) that has messages, in batch
+    // order within each, all started before any is awaited: on the shared pipelined
+    // connection they go out together (on a cluster, one request per node).
+    std::map<std::pair<std::uint32_t, std::uint32_t>, std::vector<std::size_t>> groups;
+    for (const std::size_t i : left) {
+      if (attempt > 0) chosen[i] = choose(batch[i].partition_key(), batch[i], routed[i]);
+      groups[{routed[i], chosen[i]}].push_back(i);
+    }
+    std::vector<partition_part> parts;
+    parts.reserve(groups.size());
+    for (auto& [target, members] : groups) {
+      auto& part = parts.emplace_back();
+      part.routed = target.first;
+      part.partition = target.second;
+      part.members = std::move(members);
+    }
+    using part_op =
+        decltype(asio::co_spawn(ex, send_part(name, batch, bytes, parts[0]), asio::deferred));
+    std::vector<part_op> ops;
+    ops.reserve(parts.size());
+    for (auto& part : parts)
+      ops.push_back(asio::co_spawn(ex, send_part(name, batch, bytes, part), asio::deferred));
+    auto [order, failures] = co_await asio::experimental::make_parallel_group(std::move(ops))
+                                 .async_wait(asio::experimental::wait_for_all(),
+                                             asio::use_awaitable);
+    (void)order;
+    for (const auto& f : failures)
+      if (f) std::rethrow_exception(f);
+    // All or none per partition: a part the partition refused for its routing wrote nothing
+    // and goes again (sansio/growth.hpp's reroute_count); the others are done, or failed.
+    left.clear();
+    std::vector<const partition_part*> refused;
+    error_code first_failure;
+    std::string first_what;
+    for (auto& part : parts) {
+      if (part.sent) {
+        for (std::size_t j = 0; j < part.members.size(); ++j)
+          out[part.members[j]] = std::move(part.added.ids[j]);
+        pub_.duplicates_ += part.added.duplicates;
+        pub_.published_ += part.members.size() - part.added.duplicates;
+      } else if (!part.sent.transport && part.sent.reply.ec == errc::partitions_changed &&
+                 attempt < max_reroutes) {
+        refused.push_back(&part);
+      } else if (const error_code ec = count_failure(part); !first_failure) {
+        first_failure = ec;
+        first_what = what_failed(part);
+      }
+    }
+    if (!refused.empty() && !first_failure) {
+      const std::uint32_t reread = co_await read_count(name);
+      for (const partition_part* part : refused) {
+        const auto next = reroute_count(part->routed, reread, part->current);
+        if (!next) {
+          if (const error_code ec = count_failure(*part); !first_failure) {
+            first_failure = ec;
+            first_what = what_failed(*part);
+          }
+          continue;
+        }
+        for (const std::size_t i : part->members) routed[i] = *next;
+        left.insert(left.end(), part->members.begin(), part->members.end());
+      }
+    } else {
+      for (const partition_part* part : refused)
+        left.insert(left.end(), part->members.begin(), part->members.end());
+    }
+    if (first_failure) {
+      // The first failure is thrown; those that would have gone again are not written either.
+      pub_.failed_ += left.size();
+      fail(first_failure, first_what);
+    }
+    if (left.empty()) break;
+    std::sort(left.begin(), left.end());
+  }
+  co_return out;
+}
 
 }  // namespace detail
 
@@ -183,7 +346,7 @@ asio::awaitable<std::uint32_t> partitioned_publisher::partitions_of(std::string_
 }
 
 // The public calls are plain functions that copy their arguments into the coroutine they
-// return (see set_partitions): the message into its envelope, at the call.
+// return: the message into its envelope, at the call.
 asio::awaitable<std::string> partitioned_publisher::publish(
     std::string_view topic, const google::protobuf::Message& message) {
   return send(std::string(topic), make_envelope(message, envelope_options{}));
@@ -201,52 +364,12 @@ asio::awaitable<std::vector<std::string>> partitioned_publisher::publish_batch(
 }
 
 asio::awaitable<std::string> partitioned_publisher::send(std::string topic, v1::Envelope envelope) {
-  const std::uint32_t partitions = co_await impl_->partitions_of(topic);
-  const std::string target =
-      partitions == 0
-          ? topic
-          : partition_topic(topic, impl_->choose(envelope.partition_key(), &envelope, partitions));
-  co_return co_await impl_->pub().publish_envelope(target, std::move(envelope));
+  return impl_->send(std::move(topic), std::move(envelope));
 }
 
 asio::awaitable<std::vector<std::string>> partitioned_publisher::send_batch(
     std::string name, std::vector<v1::Envelope> batch) {
-  const std::uint32_t partitions = co_await impl_->partitions_of(name);
-  if (partitions == 0) co_return co_await impl_->pub().publish_batch(name, batch);
-  std::vector<std::uint32_t> chosen;
-  chosen.reserve(batch.size());
-  for (const auto& e : batch) chosen.push_back(impl_->choose(e.partition_key(), &e, partitions));
-  const auto groups = detail::group_by_partition(chosen, partitions);
-  // One publish_batch per partition that has messages, all started before any is awaited: on
-  // the shared pipelined connection they go out together (on a cluster, one request per node).
-  std::vector<std::vector<v1::Envelope>> parts;
-  std::vector<std::string> targets;
-  std::vector<const std::vector<std::size_t>*> members;
-  for (std::uint32_t p = 0; p < partitions; ++p) {
-    if (groups[p].empty()) continue;
-    auto& part = parts.emplace_back();
-    for (const std::size_t i : groups[p]) part.push_back(std::move(batch[i]));
-    targets.push_back(partition_topic(name, p));
-    members.push_back(&groups[p]);
-  }
-  const auto ex = co_await asio::this_coro::executor;
-  publisher& pub = impl_->pub();
-  using part_op = decltype(asio::co_spawn(ex, pub.publish_batch(targets[0], parts[0]),
-                                          asio::deferred));
-  std::vector<part_op> ops;
-  ops.reserve(parts.size());
-  for (std::size_t k = 0; k < parts.size(); ++k)
-    ops.push_back(asio::co_spawn(ex, pub.publish_batch(targets[k], parts[k]), asio::deferred));
-  auto [order, failures, ids] = co_await asio::experimental::make_parallel_group(std::move(ops))
-                                    .async_wait(asio::experimental::wait_for_all(),
-                                                asio::use_awaitable);
-  (void)order;
-  for (const auto& f : failures)
-    if (f) std::rethrow_exception(f);
-  std::vector<std::string> out(batch.size());
-  for (std::size_t k = 0; k < parts.size(); ++k)
-    for (std::size_t j = 0; j < members[k]->size(); ++j) out[(*members[k])[j]] = std::move(ids[k][j]);
-  co_return out;
+  return impl_->send_batch(std::move(name), std::move(batch));
 }
 
 }  // namespace streamq::streams

@@ -3,6 +3,7 @@
 #include <streamq/streams/envelope.hpp>
 
 #include <cstdint>
+#include <vector>
 
 namespace streamq::streams::detail {
 
@@ -27,6 +28,9 @@ bool read_varint(std::string_view bytes, std::size_t& pos, std::uint64_t& value)
 std::optional<std::string_view> scan_partition_key(std::string_view bytes) noexcept {
   std::string_view key;
   std::size_t pos = 0;
+  // Groups (wire types 3 and 4) are not in an Envelope, but libprotobuf skips them as unknown
+  // fields, so they are skipped here too; a field 9 inside one is not the envelope's.
+  std::vector<std::uint64_t> open_groups;
   while (pos < bytes.size()) {
     std::uint64_t tag = 0;
     if (!read_varint(bytes, pos, tag)) return std::nullopt;
@@ -45,7 +49,7 @@ std::optional<std::string_view> scan_partition_key(std::string_view bytes) noexc
       case 2: {  // length-delimited
         std::uint64_t length = 0;
         if (!read_varint(bytes, pos, length) || length > bytes.size() - pos) return std::nullopt;
-        if (field == partition_key_field)
+        if (field == partition_key_field && open_groups.empty())
           key = bytes.substr(pos, static_cast<std::size_t>(length));
         pos += static_cast<std::size_t>(length);
         break;
@@ -54,10 +58,18 @@ std::optional<std::string_view> scan_partition_key(std::string_view bytes) noexc
         if (bytes.size() - pos < 4) return std::nullopt;
         pos += 4;
         break;
-      default:  // groups (3, 4) and the unused 6, 7: not in an Envelope
+      case 3:  // start of a group
+        open_groups.push_back(field);
+        break;
+      case 4:  // end of a group: the innermost one's
+        if (open_groups.empty() || open_groups.back() != field) return std::nullopt;
+        open_groups.pop_back();
+        break;
+      default:  // 6 and 7 are no wire types
         return std::nullopt;
     }
   }
+  if (!open_groups.empty()) return std::nullopt;
   return key;
 }
 

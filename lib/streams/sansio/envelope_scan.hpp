@@ -14,8 +14,10 @@ namespace streamq::streams::detail {
 // The partition_key (field 9) of the serialized Envelope `bytes`, as a view into `bytes`; the
 // last occurrence wins, as in protobuf. Empty when it has none. nullopt when `bytes` is not
 // well-formed protobuf wire data (a truncated field, a bad wire type, a varint over 10 bytes,
-// a group): the caller then treats the message as keyless and its full decode reports the
-// error.
+// an unbalanced group): the caller then treats the message as keyless and its full decode
+// reports the error. Whatever libprotobuf parses, this reads (groups are skipped, as unknown
+// fields are); it also reads some bytes libprotobuf refuses (invalid UTF-8, groups nested
+// past its depth limit), whose full decode then fails.
 [[nodiscard]] std::optional<std::string_view> scan_partition_key(std::string_view bytes) noexcept;
 
 // The same for a stream entry's fields (field, value, ...): the envelope is the value of the

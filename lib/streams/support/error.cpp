@@ -54,6 +54,8 @@ class streams_category_impl final : public boost::system::error_category {
       case errc::fsync_unavailable:
         return "the master cannot confirm an fsync to its append-only file (no WAITAOF, or "
                "appendonly no)";
+      case errc::partitions_changed:
+        return "the partitioned topic's partition count changed; nothing was written";
     }
     return "unknown streamq streams error";
   }
