@@ -36,6 +36,13 @@
 // stay outside the measured window, as the group's creation does. The drain and pending_at_end
 // cover every partition's stream; the JSON line adds `partitions` (0 without), and its
 // `topics` stays the number of topics (1), on a cluster `nodes` counting partitions as topics.
+//
+// With --ordered as well (issue 12's key-ordered target; a flag without a value, a usage error
+// without --partitions), the member subscribes with subscription_options::per_key_concurrency
+// = 1: the messages of one key are handled one at a time, in the order of their partition's
+// stream (a message waits, held back, while an earlier one of its key runs). Everything else is
+// as with --partitions alone: 1000 keys, so about 1000 / P keys per partition and at most that
+// many of its 256 handlers busy at once. The JSON line ends with `ordered` (false without).
 #include "bench_cluster.hpp"
 #include "bench_runtime.hpp"
 #include "bench_scenarios.hpp"
@@ -349,12 +356,15 @@ asio::awaitable<std::string> partitioned_run(e2e_state& s, streamq::client& clie
   streams::partitioned_consumer_config config;
   config.consumer = consumer_settings(s.opt);
   streams::partitioned_consumer member(client, std::move(config));
+  streams::subscription_options sub_options;  // the defaults; --ordered: one per key at a time
+  if (s.opt.ordered) sub_options.per_key_concurrency = 1;
   member.subscribe<bench::BenchEvent>(
       topic,
       [&s](const bench::BenchEvent& e, streams::message_context& ctx) -> asio::awaitable<void> {
         note_handled(s, e, partition_of(ctx.topic, s.topic_handled.size()));
         co_return;
-      });
+      },
+      sub_options);
   const consumer_view view{[&member] { return member.stats(); },
                            [&member, wanted] { return member.owned().size() == wanted; }};
   std::string failure;
@@ -399,6 +409,10 @@ asio::awaitable<void> e2e_body(e2e_state& s, streamq::client& client) {
 int run_e2e(const options& given) {
   options opt = given;
   if (!opt.concurrency_given) opt.concurrency = 64;  // publishing coroutines
+  if (opt.ordered && opt.partitions == 0) {
+    std::fprintf(stderr, "streamq-bench e2e: --ordered needs --partitions P (1..1024)\n");
+    return 2;
+  }
   e2e_state s(opt);
   s.published_ok.assign(opt.count, 0);
   s.seen.assign(opt.count, 0);
@@ -445,6 +459,7 @@ int run_e2e(const options& given) {
   else
     add_topic_fields(out, s.masters, s.topic_handled, elapsed);
   out.integer("partitions", static_cast<std::int64_t>(opt.partitions));
+  out.boolean("ordered", opt.ordered);
   std::printf("%s\n", out.str().c_str());
   std::fflush(stdout);
 

@@ -21,6 +21,7 @@ std::string usage_text(
   s += " SCENARIO [--redis URL] [--count N] [--payload BYTES] [--concurrency C] [--rate R]\n"
        "       [--window-ms W] [--drain-timeout S] [--groups G] [--fail-first K] [--topics T]\n"
        "       [--cluster-masters N] [--rounds R] [--partitions P] [--consumer-concurrency H]\n"
+       "       [--ordered]\n"
        "  --redis URL        redis://[user[:password]@]host[:port][/db] (rediss://, unix://,\n"
        "                     redis+sentinel://S1,S2/MASTER too: whatever redis::parse_url\n"
        "                     takes); any node of a Redis Cluster will do: without a cluster=\n"
@@ -51,10 +52,13 @@ std::string usage_text(
        "                     key and read by one partitioned_consumer; not with --topics\n"
        "  --consumer-concurrency H  e2e: handlers at once per consumer (with --partitions:\n"
        "                     per partition's consumer), 1..100000 (default 256)\n"
+       "  --ordered          e2e, with --partitions only (no value): the partitioned consumer\n"
+       "                     subscribes with per_key_concurrency 1, each key's messages handled\n"
+       "                     one at a time, in order (default: off)\n"
        "prints one JSON object per line on stdout (scenario, count, ops_per_sec, p50_us, p99_us,\n"
        "p999_us, client_cpu_us_per_op, concurrency, payload, errors, ...; fanout: one line per\n"
        "group; xadd, e2e: also topics, cluster and, on a cluster, nodes: per master its topics,\n"
-       "messages and msgs_per_sec; e2e: partitions; routing: one line per run, then\n"
+       "messages and msgs_per_sec; e2e: partitions, ordered; routing: one line per run, then\n"
        "routing_ratio); exit status 0 on success, 1 when the run failed or saw errors, 2 on a\n"
        "usage error\n"
        "scenarios:\n";
@@ -95,6 +99,10 @@ std::optional<options> parse_options(int argc, char** argv, std::string& error) 
   for (int i = 2; i < argc; ++i) {
     std::string_view flag = argv[i];
     std::string_view value;
+    if (flag == "--ordered") {  // the one flag without a value
+      opt.ordered = true;
+      continue;
+    }
     if (const auto eq = flag.find('='); flag.starts_with("--") && eq != std::string_view::npos) {
       value = flag.substr(eq + 1);
       flag = flag.substr(0, eq);

@@ -45,6 +45,10 @@ struct options {
   std::uint32_t partitions = 0;
   // e2e: handlers running at once in each consumer (with --partitions, in each partition's).
   std::size_t consumer_concurrency = 256;
+  // e2e --ordered (with --partitions only): the member subscribes with
+  // subscription_options::per_key_concurrency = 1, one message of a key at a time, in order.
+  // A flag without a value.
+  bool ordered = false;
 };
 
 // True when the query of `url` (redis://...?a=b&cluster=on) sets the option `cluster`: the

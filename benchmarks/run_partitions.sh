@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
-# Partitioned topics against plain ones (issue 12's target: partitioned e2e with P = 8 and one
-# consumer >= 0.9x the unpartitioned e2e, same run). One throwaway redis-server (no
-# persistence) pinned to CPU 0 and streamq-bench to CPU 1, as in run.sh; per round two e2e
-# runs on the emptied server, their order alternating (odd rounds plain first), so a slow
-# spell of the machine hits both alike:
+# Partitioned topics against plain ones (issue 12's targets, same run: partitioned e2e with
+# P = 8 and one consumer >= 0.9x the unpartitioned e2e; key-ordered e2e >= 0.7x of it). One
+# throwaway redis-server (no persistence) pinned to CPU 0 and streamq-bench to CPU 1, as in
+# run.sh; per round three e2e runs on the emptied server, their order rotating (round 1 plain,
+# partitioned, ordered; round 2 partitioned, ordered, plain; round 3 ordered, plain,
+# partitioned; ...), so a slow spell of the machine hits all alike:
 #   plain        streamq-bench e2e: one topic, one consumer (256 handlers);
 #   partitioned  streamq-bench e2e --partitions P: the topic made partitioned, messages keyed
 #                k0..k999 through a partitioned_publisher, one partitioned_consumer member
-#                holding all P partitions (a consumer of 256 handlers each).
-# Prints a per-round table, then one JSON line: both ops_per_sec medians and partition_ratio
-# = partitioned / plain (of the medians), with the per-round figures.
+#                holding all P partitions (a consumer of 256 handlers each);
+#   ordered      streamq-bench e2e --partitions P --ordered: the same, the member subscribed
+#                with per_key_concurrency 1 (one message of a key at a time, in order).
+# Prints a per-round table, then one JSON line: the ops_per_sec medians, partition_ratio =
+# partitioned / plain and ordered_ratio = ordered / plain (of the medians), with the per-round
+# figures.
 #
 # usage: benchmarks/run_partitions.sh [--count N] [--partitions P] [--rounds R]
 #                                     [--concurrency C] [--out FILE]
 #   --count        messages per run (default 300000, run.sh's e2e saturation count)
 #   --partitions   P of the partitioned runs (default 8)
-#   --rounds       plain/partitioned pairs (default 5)
+#   --rounds       rounds of plain, partitioned and ordered runs (default 5)
 #   --concurrency  publishing coroutines (default 128, as run.sh's e2e at saturation)
 #   --out          raw results, one JSON line per run
 #                  (default BUILD_DIR/bench-partitions-DATE.jsonl)
@@ -40,7 +44,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds="$2"; shift 2 ;;
     --concurrency) concurrency="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "run_partitions.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -122,14 +126,20 @@ run() {
 }
 
 common=(--count "$count" --concurrency "$concurrency")
+# run_kind ROUND KIND: one run of KIND (plain, partitioned or ordered).
+run_kind() {
+  case "$2" in
+    plain) run "$1" plain "${common[@]}" ;;
+    partitioned) run "$1" partitioned "${common[@]}" --partitions "$partitions" ;;
+    ordered) run "$1" ordered "${common[@]}" --partitions "$partitions" --ordered ;;
+  esac
+}
+kinds=(plain partitioned ordered)
 for round in $(seq 1 "$rounds"); do
-  if [ $((round % 2)) -eq 1 ]; then
-    run "$round" plain "${common[@]}"
-    run "$round" partitioned "${common[@]}" --partitions "$partitions"
-  else
-    run "$round" partitioned "${common[@]}" --partitions "$partitions"
-    run "$round" plain "${common[@]}"
-  fi
+  # Round r starts with kinds[(r - 1) mod 3] and goes on in the same cyclic order.
+  for i in 0 1 2; do
+    run_kind "$round" "${kinds[$(((round - 1 + i) % 3))]}"
+  done
 done
 
 python3 - "$out" "$partitions" "$count" "$concurrency" <<'PY'
@@ -140,32 +150,46 @@ by = {}
 for r in rows:
     by.setdefault(r["round"], {})[r["kind"]] = r
 print("\ne2e, %s messages, %s publishing coroutines: plain vs partitioned (P = %d, one member)"
-      % (count, concurrency, partitions))
-line = "%-6s %10s %10s %7s %8s %8s %8s %8s %8s %8s %6s %6s"
-print(line % ("round", "plain/s", "part/s", "ratio", "pl p50", "pt p50", "pl cli", "pt cli",
-              "pl srv", "pt srv", "noise", "noise"))
+      " vs key-ordered (the same, per_key_concurrency 1)" % (count, concurrency, partitions))
+line = ("%-6s %9s %9s %9s %6s %6s %7s %7s %7s %6s %6s %6s %6s %6s %6s %5s %5s %5s")
+print(line % ("round", "plain/s", "part/s", "ord/s", "ratio", "o-rat", "pl p50", "pt p50",
+              "or p50", "pl cli", "pt cli", "or cli", "pl srv", "pt srv", "or srv",
+              "noise", "noise", "noise"))
 ratios = []
+ordered_ratios = []
 fmt = lambda v, spec: "-" if v is None else spec % v
+get = lambda r, field: None if r is None else r.get(field)
 for rnd in sorted(by):
-    pl, pt = by[rnd].get("plain"), by[rnd].get("partitioned")
-    if not (pl and pt):
+    pl, pt, od = by[rnd].get("plain"), by[rnd].get("partitioned"), by[rnd].get("ordered")
+    if not (pl and (pt or od)):
         continue
-    ratio = pt["ops_per_sec"] / pl["ops_per_sec"] if pl["ops_per_sec"] else None
+    ratio = pt["ops_per_sec"] / pl["ops_per_sec"] if pt and pl["ops_per_sec"] else None
     if ratio is not None:
         ratios.append(ratio)
-    print(line % (rnd, "%.0f" % pl["ops_per_sec"], "%.0f" % pt["ops_per_sec"],
-                  fmt(ratio, "%.3f"), "%.0f" % pl["p50_us"], "%.0f" % pt["p50_us"],
-                  "%.2f" % pl["client_cpu_us_per_op"], "%.2f" % pt["client_cpu_us_per_op"],
-                  "%.2f" % pl["server_cpu_us_per_op"], "%.2f" % pt["server_cpu_us_per_op"],
-                  fmt(pl["noise_pct"], "%.0f%%"), fmt(pt["noise_pct"], "%.0f%%")))
-print("p50 in us (publish call to handler start); cli, srv: client and redis-server CPU us per\n"
-      "message; noise: other jobs' CPU during the run in % of one CPU (plain, partitioned)")
+    oratio = od["ops_per_sec"] / pl["ops_per_sec"] if od and pl["ops_per_sec"] else None
+    if oratio is not None:
+        ordered_ratios.append(oratio)
+    print(line % (rnd, "%.0f" % pl["ops_per_sec"], fmt(get(pt, "ops_per_sec"), "%.0f"),
+                  fmt(get(od, "ops_per_sec"), "%.0f"), fmt(ratio, "%.3f"), fmt(oratio, "%.3f"),
+                  "%.0f" % pl["p50_us"], fmt(get(pt, "p50_us"), "%.0f"),
+                  fmt(get(od, "p50_us"), "%.0f"),
+                  "%.2f" % pl["client_cpu_us_per_op"], fmt(get(pt, "client_cpu_us_per_op"), "%.2f"),
+                  fmt(get(od, "client_cpu_us_per_op"), "%.2f"),
+                  "%.2f" % pl["server_cpu_us_per_op"], fmt(get(pt, "server_cpu_us_per_op"), "%.2f"),
+                  fmt(get(od, "server_cpu_us_per_op"), "%.2f"),
+                  fmt(pl["noise_pct"], "%.0f%%"), fmt(get(pt, "noise_pct"), "%.0f%%"),
+                  fmt(get(od, "noise_pct"), "%.0f%%")))
+print("ratio: partitioned / plain; o-rat: ordered / plain; p50 in us (publish call to handler\n"
+      "start); cli, srv: client and redis-server CPU us per message; noise: other jobs' CPU\n"
+      "during the run in % of one CPU (plain, partitioned, ordered)")
 
 def med(kind, field):
     vals = [r[field] for r in rows if r["kind"] == kind and isinstance(r.get(field), (int, float))]
     return statistics.median(vals) if vals else None
 plain, part = med("plain", "ops_per_sec"), med("partitioned", "ops_per_sec")
 ratio = part / plain if plain and part else None
+ordered = med("ordered", "ops_per_sec")
+oratio = ordered / plain if plain and ordered else None
 summary = {
     "scenario": "partitions", "partitions": partitions, "count": int(count),
     "concurrency": int(concurrency), "rounds": len(ratios),
@@ -181,10 +205,21 @@ summary = {
                                  if "plain" in by[r]],
     "partitioned_ops_per_sec_rounds": [round(by[r]["partitioned"]["ops_per_sec"])
                                        for r in sorted(by) if "partitioned" in by[r]],
+    "ordered_ops_per_sec": round(ordered) if ordered else None,
+    "ordered_ratio": round(oratio, 3) if oratio else None,
+    "ordered_round_ratio_median": round(statistics.median(ordered_ratios), 3)
+                                  if ordered_ratios else None,
+    "ordered_cpu_us_per_op": med("ordered", "client_cpu_us_per_op"),
+    "ordered_server_cpu_us_per_op": med("ordered", "server_cpu_us_per_op"),
+    "ordered_ops_per_sec_rounds": [round(by[r]["ordered"]["ops_per_sec"])
+                                   for r in sorted(by) if "ordered" in by[r]],
 }
 if ratio is not None:
     print("median partition_ratio %.3f (target >= 0.9: %s)"
           % (ratio, "meets" if ratio >= 0.9 else "MISSES"))
+if oratio is not None:
+    print("median ordered_ratio %.3f (target >= 0.7: %s)"
+          % (oratio, "meets" if oratio >= 0.7 else "MISSES"))
 print("raw: %s" % path)
 print(json.dumps(summary))  # last: `tail -n 1` gives it
 PY

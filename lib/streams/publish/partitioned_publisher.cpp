@@ -2,6 +2,12 @@
 // it with publish_partition-2+.lua, which refuses a publish routed with a count the partition
 // no longer takes (a growth cut it); then the count is read again and the message routed
 // again (sansio/growth.hpp). Numbering, checks and counters are the publisher's.
+//
+// Single publishes to one partition that start together go out as one script call: the
+// first becomes the leader, lets the executor run the publishes already waiting to run, and
+// sends all that joined meanwhile; a later one leads the next call (calls are not
+// serialized). A script call costs Redis several times an XADD; shared by the publishes that
+// start together, it costs each a fraction of that.
 #include <streamq/streams/partitions.hpp>
 #include <streamq/streams/publisher.hpp>
 
@@ -14,7 +20,13 @@
 #include "sansio/growth.hpp"
 #include "sansio/partitioning.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -23,7 +35,9 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <tuple>
 #include <stdexcept>
 #include <utility>
 
@@ -64,6 +78,21 @@ struct partition_part {
   batch_result added;
   std::uint32_t current = 0;  // the partition's count, when it refused the routing
 };
+
+// One single publish joined with others to the same partition (send()).
+struct joined_publish {
+  explicit joined_publish(const asio::any_io_executor& ex)
+      : done(ex, asio::steady_timer::time_point::max()) {}
+  v1::Envelope envelope;
+  std::string bytes;        // the entry's envelope field, numbered
+  asio::steady_timer done;  // cancelled once `sent` is set
+  bool finished = false;
+  send_result sent;         // the joint call's outcome
+  std::string id;           // the entry's ID, when it succeeded
+  std::uint32_t current = 0;  // the partition's count, when it refused the routing
+};
+
+using joined_target = std::tuple<std::string, std::uint32_t, std::uint32_t>;  // topic, routed, p
 
 class partitioned_publisher_impl {
  public:
@@ -124,6 +153,9 @@ class partitioned_publisher_impl {
   asio::awaitable<void> send_part(const std::string& topic,
                                   const std::vector<v1::Envelope>& batch,
                                   const std::vector<std::string>& bytes, partition_part& part);
+  // The leader's part of send(): takes what joined `target` and sends it in one call; each
+  // joined publish learns its outcome.
+  asio::awaitable<void> send_joined(joined_target target);
   // Counts a part that did not land, as publisher counts its failures; returns its error.
   error_code count_failure(const partition_part& part);
   static std::string what_failed(const partition_part& part) {
@@ -144,7 +176,55 @@ class partitioned_publisher_impl {
   std::mutex mutex_;  // publish may be called from several threads, as publisher's
   std::map<std::string, cached, std::less<>> counts_;
   std::atomic<std::uint64_t> ticket_{0};
+  // Publishes waiting to be sent with their leader's call; under mutex_. A target is present
+  // while a leader gathers for it.
+  std::map<joined_target, std::vector<std::shared_ptr<joined_publish>>> joined_;
 };
+
+asio::awaitable<void> partitioned_publisher_impl::send_joined(joined_target target) {
+  // Publishes already waiting to run on this executor join this call.
+  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+  std::vector<std::shared_ptr<joined_publish>> batch;
+  {
+    const std::lock_guard lock(mutex_);
+    auto it = joined_.find(target);
+    batch.swap(it->second);
+    joined_.erase(it);  // the next publish leads the next call
+  }
+  partition_part part;
+  part.routed = std::get<1>(target);
+  part.partition = std::get<2>(target);
+  std::vector<v1::Envelope> envelopes;
+  std::vector<std::string> bytes;
+  envelopes.reserve(batch.size());
+  bytes.reserve(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    part.members.push_back(i);
+    envelopes.push_back(std::move(batch[i]->envelope));
+    bytes.push_back(std::move(batch[i]->bytes));
+  }
+  co_await send_part(std::get<0>(target), envelopes, bytes, part);
+  if (part.sent) {
+    pub_.duplicates_ += part.added.duplicates;
+    pub_.published_ += part.members.size() - part.added.duplicates;
+  } else if (part.sent.transport || part.sent.reply.ec != errc::partitions_changed) {
+    count_failure(part);  // a refused routing is counted by its own publish, if it fails
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto& w = *batch[i];
+    w.sent = part.sent;
+    w.current = part.current;
+    if (part.sent) w.id = std::move(part.added.ids[i]);
+    // Kept for a refused routing: the publish chooses its partition again.
+    w.envelope = std::move(envelopes[i]);
+    w.bytes = std::move(bytes[i]);
+    // On the waiter's executor: a publish may come from another one.
+    asio::dispatch(w.done.get_executor(), [waiter = batch[i]] {
+      waiter->finished = true;
+      waiter->done.cancel();
+    });
+  }
+}
 
 asio::awaitable<void> partitioned_publisher_impl::send_part(const std::string& topic,
                                                             const std::vector<v1::Envelope>& batch,
@@ -197,11 +277,45 @@ asio::awaitable<std::string> partitioned_publisher_impl::send(std::string topic,
   // Chosen before it is numbered: a custom choice out of range takes no sequence number.
   part.partition = choose(envelope.partition_key(), envelope, part.routed);
   // Numbered once: a message routed again keeps its sequence.
-  std::vector<std::string> bytes{std::move(pub_.prepare(envelope)[3])};
+  const auto ex = co_await asio::this_coro::executor;
+  auto self = std::make_shared<joined_publish>(ex);
+  self->bytes = std::move(pub_.prepare(envelope)[3]);
+  self->envelope = std::move(envelope);
+  // The first attempt joins the publishes to this partition that start together with it.
+  const joined_target target{topic, part.routed, part.partition};
+  bool lead = false;
+  {
+    const std::lock_guard lock(mutex_);
+    auto [it, created] = joined_.try_emplace(target);
+    it->second.push_back(self);
+    lead = created;
+  }
+  if (lead) {
+    // Not cancelled with this publish: the joined ones' outcomes depend on it, and its
+    // request bounds its time.
+    co_await asio::co_spawn(
+        ex, send_joined(target),
+        asio::bind_cancellation_slot(asio::cancellation_slot(), asio::use_awaitable));
+  } else if (!self->finished) {
+    co_await self->done.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  if (!self->finished)  // this publish was cancelled; its leader may still write it
+    fail(errc::publish_indeterminate, "publish to partition " + std::to_string(part.partition) +
+                                          " cancelled while joined to others");
+  if (self->sent) co_return std::move(self->id);
+  part.sent = self->sent;
+  part.current = self->current;
+  if (part.sent.transport || part.sent.reply.ec != errc::partitions_changed)
+    fail(part.sent.transport == redis::client_errc::outcome_unknown
+             ? error_code(errc::publish_indeterminate)
+             : part.sent.ec(),
+         what_failed(part));  // counted by the leader
+  // Refused for its routing (nothing written): routed again on its own.
+  std::vector<std::string> bytes{std::move(self->bytes)};
   std::vector<v1::Envelope> batch;
-  batch.push_back(std::move(envelope));
+  batch.push_back(std::move(self->envelope));
   for (int attempt = 0;; ++attempt) {
-    co_await send_part(topic, batch, bytes, part);
+    if (attempt > 0) co_await send_part(topic, batch, bytes, part);
     if (part.sent.reply.ec != errc::partitions_changed || part.sent.transport ||
         attempt == max_reroutes)
       break;

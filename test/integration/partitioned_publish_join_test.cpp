@@ -1,0 +1,138 @@
+// partitioned_publisher's joined publishes against redis-server: single publishes to one
+// partition that start together go out as one script call (partitioned_publisher.cpp), and
+// each still gets the ID of its own entry, in its own partition, with its own sequence number;
+// a publish cancelled while joined reports publish_indeterminate and its entry may land.
+#include "support/async_test.hpp"
+#include "support/redis_server.hpp"
+#include "support/stream_checks.hpp"
+
+#include <streamq/client.hpp>
+#include <streamq/streams/error.hpp>
+#include <streamq/streams/partitions.hpp>
+#include <streamq/streams/publisher.hpp>
+
+#include <doctest/doctest.h>
+#include <test_messages.pb.h>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using streamq::client;
+using streamq::streams::partition_topic;
+using streamq::test::order_with_id;
+using streamq::test::redis_server;
+using streamq::test::wait_until;
+
+namespace {
+long evalsha_calls(redis_server& server) {
+  const auto info = server.command({"INFO", "commandstats"});
+  const auto at = info.find("cmdstat_evalsha:calls=");
+  if (at == std::string::npos) return 0;
+  return std::stol(info.substr(at + std::string("cmdstat_evalsha:calls=").size()));
+}
+}  // namespace
+
+TEST_CASE("partitioned publisher: publishes started together share a script call, each with its own entry's ID") {
+  redis_server server;
+  const auto topic = streamq::test::unique_topic();
+  constexpr int publishes = 300;
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    co_await streamq::streams::set_partitions(c, topic, 2);
+    streamq::streams::publisher plain(c);
+    streamq::streams::partitioned_publisher pub(plain);
+    co_await pub.publish(topic, order_with_id("warm-up"));  // the count read and the script loaded
+    const long calls_before = evalsha_calls(server);
+    std::map<std::string, std::string> returned;  // order id -> the ID its publish returned
+    int done = 0;
+    const auto ex = co_await asio::this_coro::executor;
+    for (int i = 0; i < publishes; ++i) {
+      asio::co_spawn(
+          ex,
+          [&, i]() -> asio::awaitable<void> {
+            const std::string id = "o" + std::to_string(i);
+            streamq::streams::envelope_options keyed;
+            keyed.partition_key = "k" + std::to_string(i % 10);
+            returned[id] = co_await pub.publish(topic, order_with_id(id), keyed);
+            ++done;
+          },
+          asio::detached);
+    }
+    co_await wait_until([&] { return done == publishes; }, 10s);
+    const long calls = evalsha_calls(server) - calls_before;
+    MESSAGE(publishes << " publishes in " << calls << " script calls");
+    CHECK(calls < publishes);  // joined
+    CHECK(plain.stats().published == publishes + 1);
+    // Every entry is where its key sends it, under the ID its own publish returned.
+    std::set<std::uint64_t> sequences;
+    int found = 0;
+    for (std::uint32_t p = 0; p < 2; ++p) {
+      for (const auto& e : co_await streamq::test::read_topic(c, partition_topic(topic, p))) {
+        if (e.order.id() == "warm-up") continue;
+        ++found;
+        CAPTURE(e.order.id());
+        CHECK(returned.at(e.order.id()) == e.id);
+        CHECK(streamq::streams::partition_for_key(e.envelope.partition_key(), 2) == p);
+        sequences.insert(e.envelope.sequence());
+      }
+    }
+    CHECK(found == publishes);
+    CHECK(sequences.size() == publishes);  // numbered once each
+  });
+}
+
+TEST_CASE("partitioned publisher: a publish cancelled while joined reports publish_indeterminate, and its leader still writes it") {
+  redis_server server;
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    co_await streamq::streams::set_partitions(c, topic, 2);
+    streamq::streams::publisher plain(c);
+    streamq::streams::partitioned_publisher pub(plain);
+    co_await pub.publish(topic, order_with_id("warm-up"));
+    streamq::streams::envelope_options keyed;
+    keyed.partition_key = "same";
+    const auto ex = co_await asio::this_coro::executor;
+    bool leader_done = false, follower_done = false;
+    std::error_code follower_error;
+    asio::cancellation_signal cancel;
+    asio::co_spawn(
+        ex,
+        [&]() -> asio::awaitable<void> {
+          co_await pub.publish(topic, order_with_id("leader"), keyed);
+          leader_done = true;
+        },
+        asio::detached);
+    asio::co_spawn(
+        ex,
+        [&]() -> asio::awaitable<void> {
+          try {
+            co_await pub.publish(topic, order_with_id("follower"), keyed);
+          } catch (const boost::system::system_error& e) {
+            follower_error = e.code();
+          }
+          follower_done = true;
+        },
+        asio::bind_cancellation_slot(cancel.slot(), asio::detached));
+    // Both have started (the follower waits on its leader's call): cancel the follower.
+    co_await asio::post(ex, asio::use_awaitable);
+    cancel.emit(asio::cancellation_type::terminal);
+    co_await wait_until([&] { return leader_done && follower_done; }, 10s);
+    CHECK(follower_error == make_error_code(streamq::streams::errc::publish_indeterminate));
+    std::set<std::string> landed;
+    for (std::uint32_t p = 0; p < 2; ++p)
+      for (const auto& e : co_await streamq::test::read_topic(c, partition_topic(topic, p)))
+        landed.insert(e.order.id());
+    CHECK(landed.count("leader") == 1);
+    CHECK(landed.count("follower") == 1);  // written with its leader's call
+  });
+}
