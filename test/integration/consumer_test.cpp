@@ -143,8 +143,10 @@ TEST_CASE("a failing handler is retried with backoff, then succeeds") {
     });
     REQUIRE(runs.size() == 3);
     CHECK(attempts == std::vector<std::uint32_t>{0, 1, 2});
-    CHECK(runs[1] - runs[0] >= 50ms);   // base
-    CHECK(runs[2] - runs[1] >= 100ms);  // doubled
+    // The due time is the server's clock in whole milliseconds (TIME truncated), so a retry
+    // may fall due up to 1 ms before the delay has passed by this process's clock.
+    CHECK(runs[1] - runs[0] >= 49ms);  // base
+    CHECK(runs[2] - runs[1] >= 99ms);  // doubled
     CHECK(cons.stats().retried == 2);
     CHECK(cons.stats().dead_lettered == 0);
   });
