@@ -251,3 +251,71 @@ TEST_CASE("effectively once: a run whose input another consumer took over commit
     CHECK(co_await streamq::test::pending_count(c, in, "g") == 1);
   });
 }
+
+TEST_CASE("effectively once: two groups on one topic, one failing and ordered per key, each write their own outputs once") {
+  redis_server server;
+  const auto in = streamq::test::unique_topic();
+  const auto far = in + "-far";
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    auto billing_cfg = eo_config("a");
+    billing_cfg.group = "billing";
+    auto email_cfg = eo_config("b");
+    email_cfg.group = "email";
+    consumer billing(c, billing_cfg), email(c, email_cfg);
+    std::map<std::string, int> email_runs;
+    std::vector<std::string> email_order;  // first successful runs, per key in order
+    billing.subscribe<streamq::test::Order>(
+        in,
+        [&](const streamq::test::Order& o, message_context& ctx) -> asio::awaitable<void> {
+          ctx.outputs->add(far, order_with_id("invoice-" + o.id()));
+          co_return;
+        },
+        eo_options());
+    auto email_options = eo_options();
+    email_options.per_key_concurrency = 1;
+    email.subscribe<streamq::test::Order>(
+        in,
+        [&](const streamq::test::Order& o, message_context& ctx) -> asio::awaitable<outcome> {
+          ctx.outputs->add(far, order_with_id("mail-" + o.id()));
+          // Every third message fails its first run: its retry holds its key back.
+          if (++email_runs[o.id()] == 1 && std::stoi(o.id().substr(1)) % 3 == 0)
+            co_return outcome::retry("smtp busy");
+          email_order.push_back(o.id());
+          co_return outcome::ack();
+        },
+        email_options);
+    constexpr int inputs = 30;
+    auto scenario = [&]() -> asio::awaitable<void> {
+      streamq::streams::publisher pub(c);
+      for (int i = 0; i < inputs; ++i) {
+        streamq::streams::envelope_options keyed;
+        keyed.partition_key = "k" + std::to_string(i % 3);
+        co_await pub.publish(in, order_with_id("m" + std::to_string(i)), keyed);
+      }
+      co_await wait_until([&] { return billing.stats().outputs_relayed == inputs &&
+                                       email.stats().outputs_relayed == inputs; },
+                          20s);
+    };
+    co_await streamq::run_until(billing.run(), streamq::run_until(email.run(), scenario()));
+    CHECK(email.stats().retried == inputs / 3);
+    // Each group's outputs once per input, under IDs naming the group.
+    std::map<std::string, int> by_order;
+    for (const auto& e : co_await streamq::test::read_topic(c, far)) {
+      ++by_order[e.order.id()];
+      const bool invoice = e.order.id().rfind("invoice-", 0) == 0;
+      CHECK(e.envelope.message_id().rfind(invoice ? "eo:billing:" : "eo:email:", 0) == 0);
+    }
+    CHECK(by_order.size() == 2 * inputs);
+    for (const auto& [id, n] : by_order) CHECK_MESSAGE(n == 1, id);
+    // The email group's failures kept their keys' order.
+    std::map<std::string, int> last;  // key -> last message number handled
+    for (const auto& id : email_order) {
+      const int n = std::stoi(id.substr(1));
+      const std::string key = "k" + std::to_string(n % 3);
+      if (last.count(key)) CHECK_MESSAGE(n > last[key], id);
+      last[key] = n;
+    }
+    for (const char* group : {"billing", "email"})
+      CHECK(co_await streamq::test::pending_count(c, in, group) == 0);
+  });
+}
