@@ -123,9 +123,13 @@ class partitioned_publisher {
   // (growths faster than the publish; nothing written). On a partitioned topic each publish is
   // one script (publish_partition-2+.lua: the partition's count checked with the XADD), and a
   // refused one is routed again with the newer count, keeping its sequence number; a topic
-  // that is not partitioned gets publisher::publish's plain XADD.
+  // that is not partitioned gets publisher::publish's plain XADD. Publishes to one partition
+  // that start together (in one turn of the executor) share that script call.
   // Cancellation: as publisher::publish (the count's read is a plain request, abandoned with
-  // it). `topic`, `message` and `options` are copied (into the envelope) when called; throws
+  // it); a publish sharing a call that another publish leads fails at once with
+  // errc::publish_indeterminate (the call may still write it), and one that leads the call
+  // completes it first, since the others' outcomes depend on it. `topic`, `message` and
+  // `options` are copied (into the envelope) when called; throws
   // std::invalid_argument at the call for a message lacking required fields.
   boost::asio::awaitable<std::string> publish(std::string_view topic,
                                               const google::protobuf::Message& message,
