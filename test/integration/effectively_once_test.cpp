@@ -319,3 +319,46 @@ TEST_CASE("effectively once: two groups on one topic, one failing and ordered pe
       CHECK(co_await streamq::test::pending_count(c, in, group) == 0);
   });
 }
+
+TEST_CASE("effectively once: an output topic that refuses publishes holds back only its own outputs, published once it accepts them") {
+  redis_server server;
+  const auto in = streamq::test::unique_topic();
+  const auto good = in + "-good", bad = in + "-bad";
+  // The bad topic's stream key holds a string: every publish to it is refused (WRONGTYPE).
+  CHECK(server.command({"SET", topic_keys(bad).stream(), "not a stream"}) == "+OK\r\n");
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    std::vector<consumer_event> events;
+    consumer con(c, eo_config("a", &events));
+    con.subscribe<streamq::test::Order>(
+        in,
+        [&](const streamq::test::Order& o, message_context& ctx) -> asio::awaitable<void> {
+          ctx.outputs->add(bad, order_with_id(o.id()));
+          ctx.outputs->add(good, order_with_id(o.id()));
+          co_return;
+        },
+        eo_options());
+    constexpr int inputs = 10;
+    auto scenario = [&]() -> asio::awaitable<void> {
+      streamq::streams::publisher pub(c);
+      for (int i = 0; i < inputs; ++i) co_await pub.publish(in, order_with_id(std::to_string(i)));
+      // The good topic's outputs go out although the bad ones, committed first, are stuck.
+      co_await wait_until([&] { return con.stats().outputs_relayed == inputs; }, 10s);
+      CHECK(co_await streamq::test::topic_length(c, good) == inputs);
+      CHECK(server.command({"XLEN", topic_keys(in).outbox("g")}) ==
+            ":" + std::to_string(inputs) + "\r\n");
+      bool reported = false;
+      for (const auto& e : events)
+        reported |= e.what == consumer_event::kind::output_relay_failed &&
+                    e.code == streamq::resp::server_errc::wrongtype;
+      CHECK(reported);
+      // Once the topic takes publishes again, its outputs go out, once each.
+      CHECK(server.command({"DEL", topic_keys(bad).stream()}) == ":1\r\n");
+      co_await wait_until([&] { return con.stats().outputs_relayed == 2 * inputs; }, 20s);
+    };
+    co_await streamq::run_until(con.run(), scenario());
+    const auto outputs = co_await outputs_by_id(c, bad);
+    CHECK(outputs.size() == inputs);
+    for (const auto& [id, n] : outputs) CHECK_MESSAGE(n == 1, id);
+    CHECK(server.command({"XLEN", topic_keys(in).outbox("g")}) == ":0\r\n");
+  });
+}

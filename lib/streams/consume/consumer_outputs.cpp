@@ -161,19 +161,26 @@ asio::awaitable<bool> consumer_impl::relay_outbox(std::size_t sub, bool& more) {
   }
   std::vector<std::string> published;
   bool ok = true;
+  // A topic whose publish failed is passed by for the rest of this pass (its later outputs
+  // keep their order behind the failed ones); the other topics' outputs still go out.
+  std::vector<std::string_view> failed_topics;
   for (const auto& batch : outbox_batches(topics, relay_batch)) {
+    const std::string& topic = topics[batch.front()];
+    if (std::find(failed_topics.begin(), failed_topics.end(), topic) != failed_topics.end())
+      continue;
     std::vector<v1::Envelope> group;
     group.reserve(batch.size());
     for (const std::size_t i : batch) group.push_back(envelopes[i]);
     try {
-      co_await relay_router_->publish_batch(topics[batch.front()], group);
+      co_await relay_router_->publish_batch(topic, group);
     } catch (const boost::system::system_error& e) {
       if (e.code() == asio::error::operation_aborted) throw;  // stopping: published later
       failed(consumer_event::kind::output_relay_failed, sub, command_result{e.code(), e.what()},
-             "publishing " + std::to_string(batch.size()) + " outputs to '" +
-                 topics[batch.front()] + "' (they stay in the outbox and are published again)");
+             "publishing " + std::to_string(batch.size()) + " outputs to '" + topic +
+                 "' (they stay in the outbox and are published again)");
       ok = false;
-      break;
+      failed_topics.push_back(topic);
+      continue;
     }
     for (const std::size_t i : batch) {
       published.push_back(entries[usable[i]].id);
