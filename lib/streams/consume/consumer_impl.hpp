@@ -29,6 +29,7 @@
 #include <deque>
 #include <exception>
 #include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <mutex>
@@ -229,6 +230,8 @@ class consumer_impl {
   // At stop: passes over the outboxes until they are empty, or `limit`.
   boost::asio::awaitable<void> final_relay(std::chrono::milliseconds limit);
   void commit_step_reached(std::size_t sub, commit_step step, std::string_view id);
+  // An output topic's keys, made once per topic (a topic_keys builds a dozen strings).
+  const topic_keys& output_keys(const std::string& topic);
   void record_latency(std::chrono::steady_clock::duration took) noexcept;
   // Records a failed request: counters, health, event and log.
   void failed(consumer_event::kind what, std::size_t sub, const command_result& result,
@@ -263,6 +266,7 @@ class consumer_impl {
   std::unique_ptr<publisher> relay_publisher_;
   std::unique_ptr<partitioned_publisher> relay_router_;
   bool relay_requested_ = false;
+  std::map<std::string, topic_keys, std::less<>> output_keys_;  // output_keys()
   const std::chrono::steady_clock::time_point* lease_deadline_ = nullptr;  // watch_lease()  // a commit queued outputs since the relay's last pass began
   std::list<in_flight_entry> workers_;     // a list: workers hold references to their entry
   std::deque<queued_entry> queue_;

@@ -30,6 +30,13 @@ constexpr std::chrono::milliseconds request_timeout{10'000};
 constexpr std::size_t relay_batch = 128;
 }  // namespace
 
+const topic_keys& consumer_impl::output_keys(const std::string& topic) {
+  auto it = output_keys_.find(topic);
+  if (it == output_keys_.end())
+    it = output_keys_.emplace(topic, topic_keys(topic, config_.key_prefix)).first;
+  return it->second;
+}
+
 void consumer_impl::commit_step_reached(std::size_t sub, commit_step step, std::string_view id) {
   const auto& hook = subs_[sub].options.on_commit_step;
   if (!hook) return;
@@ -48,7 +55,7 @@ asio::awaitable<void> consumer_impl::commit_outputs(std::size_t sub, const std::
   std::vector<output_target> targets;
   targets.reserve(entries.size());
   for (const auto& o : entries) {
-    output_target t{topic_keys(o.topic, config_.key_prefix).slot(), 0};
+    output_target t{output_keys(o.topic).slot(), 0};
     try {
       t.partitions = co_await relay_router_->partitions_of(o.topic);
     } catch (const boost::system::system_error&) {
@@ -60,7 +67,7 @@ asio::awaitable<void> consumer_impl::commit_outputs(std::size_t sub, const std::
   const commit_plan plan = plan_commit(s.keys.slot(), targets);
   std::vector<std::string> direct_streams, direct_envelopes, outbox_topics, outbox_envelopes;
   for (const std::size_t i : plan.direct) {
-    direct_streams.push_back(topic_keys(entries[i].topic, config_.key_prefix).stream());
+    direct_streams.push_back(output_keys(entries[i].topic).stream());
     direct_envelopes.push_back(entries[i].envelope.SerializeAsString());
   }
   for (const std::size_t i : plan.outbox) {
