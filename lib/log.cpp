@@ -1,5 +1,7 @@
 #include <streamq/log.hpp>
 
+#include <streamq/detail/text_escape.hpp>
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -23,13 +25,9 @@ void append_json_string(std::string& out, std::string_view text) {
   out += '"';
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
-    switch (c) {
-      case '"': out += "\\\""; continue;
-      case '\\': out += "\\\\"; continue;
-      case '\n': out += "\\n"; continue;
-      case '\r': out += "\\r"; continue;
-      case '\t': out += "\\t"; continue;
-      default: break;
+    if (const auto escape = detail::short_escape(c); !escape.empty()) {
+      out += escape;
+      continue;
     }
     if (c < 0x20) {
       char buf[8];
@@ -42,11 +40,7 @@ void append_json_string(std::string& out, std::string_view text) {
       continue;
     }
     // A UTF-8 sequence: copied whole when valid, else one U+FFFD per bad byte.
-    std::size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    bool valid = len != 0 && i + len <= text.size();
-    for (std::size_t k = 1; valid && k < len; ++k)
-      valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-    if (valid) {
+    if (const auto len = detail::utf8_sequence_length(text, i); len != 0) {
       out.append(text.substr(i, len));
       i += len - 1;
     } else {
