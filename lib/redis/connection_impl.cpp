@@ -53,7 +53,8 @@ connection_stats atomic_stats::snapshot() const noexcept {
           .requests = requests.load(relaxed),
           .writes = writes.load(relaxed),
           .pushes = pushes.load(relaxed),
-          .peak_pending = peak_pending.load(relaxed)};
+          .peak_pending = peak_pending.load(relaxed),
+          .in_flight = in_flight.load(relaxed)};
 }
 
 connection_impl::connection_impl(asio::any_io_executor ex, connection_config config)
@@ -144,6 +145,7 @@ void connection_impl::start_exec(exec_handler handler, const resp::request& req,
     published_peak_ = queue_.peak_admitted();
     stats_.peak_pending.store(published_peak_, std::memory_order_relaxed);
   }
+  publish_in_flight();
   if (queue_.has_queued()) wake_writer();
 }
 
@@ -168,7 +170,9 @@ void connection_impl::invoke(exec_handler handler, error_code ec, bool defer) {
 
 void connection_impl::on_cancel(request_queue::ticket ticket, asio::cancellation_type_t type) {
   const bool terminal = (type & asio::cancellation_type::terminal) != asio::cancellation_type::none;
-  switch (queue_.cancel(ticket, terminal)) {
+  const auto effect = queue_.cancel(ticket, terminal);
+  publish_in_flight();
+  switch (effect) {
     case request_queue::cancel_effect::none:
       return;
     case request_queue::cancel_effect::withdrawn:
@@ -198,12 +202,18 @@ void connection_impl::fail_unwritten(error_code ec) {
   queue_.fail_unwritten(ec, [this](const request_queue::completion& c) {
     invoke(take_handler(handlers_[c.id], false), c.ec, true);
   });
+  publish_in_flight();
 }
 
 void connection_impl::fail_written(error_code ec) {
   queue_.fail_written(ec, [this](const request_queue::completion& c) {
     invoke(take_handler(handlers_[c.id], false), c.ec, true);
   });
+  publish_in_flight();
+}
+
+void connection_impl::publish_in_flight() noexcept {
+  stats_.in_flight.store(queue_.admitted() + queue_.waiting(), std::memory_order_relaxed);
 }
 
 }  // namespace streamq::redis::detail

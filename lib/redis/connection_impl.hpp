@@ -51,6 +51,7 @@ struct atomic_stats {
   counter writes{0};
   counter pushes{0};
   counter peak_pending{0};
+  counter in_flight{0};
 
   static void bump(counter& c) noexcept {
     c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -146,6 +147,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   void invoke(exec_handler handler, error_code ec, bool defer);
   void fail_unwritten(error_code ec);
   void fail_written(error_code ec);
+  // Stores the requests taken and not completed into stats_.in_flight (connection_stats).
+  void publish_in_flight() noexcept;
   // Only a connected session's writer sleeps; what is admitted while connecting is written
   // when the next session's writer starts.
   void wake_writer() {

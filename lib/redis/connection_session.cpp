@@ -324,12 +324,14 @@ error_code connection_impl::process_buffer() {
         return client_errc::unexpected_reply;
       case event::discarded:
         atomic_stats::bump(stats_.requests);
+        publish_in_flight();
         if (queue_.has_queued()) wake_writer();  // a waiting request was let in
         continue;
       case event::completed:
         break;
     }
     atomic_stats::bump(stats_.requests);
+    publish_in_flight();  // before the caller resumes: it may read stats() at once
     if (queue_.has_queued()) wake_writer();  // a waiting request was let in
     op_handler& h = handlers_[ev.id];
     const bool direct = h.direct;

@@ -255,6 +255,36 @@ TEST_CASE("blocking commands are refused on the shared connection and run on a d
   });
 }
 
+TEST_CASE("stats().in_flight counts a request until its reply, and drops to 0 after") {
+  redis_server server;
+  const auto list = prefix() + "inflight";
+  streamq::test::run_coroutine([&]() -> asio::awaitable<void> {
+    using namespace asio::experimental::awaitable_operators;
+    streamq::client client(co_await asio::this_coro::executor, server.url());
+    auto dedicated = client.make_dedicated_connection();
+    request blpop;
+    blpop.push("BLPOP", streamq::resp::key{list}, 5);
+    response<std::optional<std::vector<std::string>>> popped;
+    auto body = [&]() -> asio::awaitable<void> {
+      auto watcher = [&]() -> asio::awaitable<void> {
+        // The BLPOP is written and blocks in the server: one request in flight.
+        for (int i = 0; i < 200 && dedicated->stats().in_flight == 0; ++i)
+          co_await streamq::test::sleep_for(5ms);
+        CHECK(dedicated->stats().in_flight == 1);
+        request push;
+        push.push("RPUSH", streamq::resp::key{list}, "v");
+        response<std::int64_t> pushed;
+        co_await client.async_exec(push, pushed);
+      };
+      co_await (dedicated->async_exec(blpop, popped) && watcher());
+      CHECK(popped.get<0>().value().value() == std::vector<std::string>{list, "v"});
+      CHECK(dedicated->stats().in_flight == 0);
+      CHECK(client.shared_connection().stats().in_flight == 0);
+    };
+    co_await (client.async_run(use_tuple) || dedicated->async_run(use_tuple) || body());
+  });
+}
+
 TEST_CASE("XREAD with BLOCK counts as blocking") {
   request xread;
   xread.push("XREAD", "COUNT", 1, "BLOCK", 10, "STREAMS", "s", "$");

@@ -46,6 +46,9 @@ struct connection_stats {
   std::uint64_t writes = 0;             // socket writes (requests / writes = batching factor)
   std::uint64_t pushes = 0;             // RESP3 push messages received
   std::uint64_t peak_pending = 0;       // most requests admitted at once (<= max_pending_requests)
+  // Requests taken and not yet completed (waiting, queued or written), as of the connection's
+  // last intake, batch of replies, cancellation or failure: a gauge for monitoring.
+  std::uint64_t in_flight = 0;
 };
 
 class connection {
