@@ -24,7 +24,8 @@ class StreamqConan(ConanFile):
     options = {"fPIC": [True, False]}
     # date reads the system's tzdb, as Debian's build does, rather than downloading one.
     # streamq uses Boost's header-only libraries (Asio, System) only.
-    default_options = {"fPIC": True, "date/*:use_system_tz_db": True, "boost/*:header_only": True}
+    default_options = {"fPIC": True, "date/*:use_system_tz_db": True, "boost/*:header_only": True,
+                       "prometheus-cpp/*:with_pull": False, "prometheus-cpp/*:with_push": False}
     exports_sources = "CMakeLists.txt", "LICENSE", "cmake/*", "include/*", "lib/*", "proto/*"
 
     # One entry per CMake target (lib/CMakeLists.txt) and what it links: a layer of its own
@@ -33,6 +34,11 @@ class StreamqConan(ConanFile):
         "resp": [],
         "redis": ["resp", "boost::headers", "openssl::ssl", "openssl::crypto"],
         "streams": ["redis", "protobuf::libprotobuf", "openssl::crypto", "date::date-tz"],
+        # The integrations (find_package(streamq COMPONENTS ...)); Conan Center names
+        # prometheus-cpp's core library component "prometheus-cpp-core".
+        "http": ["streams", "boost::headers"],
+        "metrics": ["streams", "http", "prometheus-cpp::prometheus-cpp-core"],
+        "spdlog": ["streams", "spdlog::spdlog"],
     }
 
     def config_options(self):
@@ -48,6 +54,10 @@ class StreamqConan(ConanFile):
         self.requires("openssl/[>=3.0 <4]", transitive_headers=True)
         self.requires("protobuf/3.21.12", transitive_headers=True, transitive_libs=True)
         self.requires("date/3.0.1")  # time zones for schedules
+        # The integrations: metrics on prometheus-cpp's core registry (no pull/push: streamq
+        # serves /metrics itself), and the logger hook's spdlog adapter. Debian 12's versions.
+        self.requires("prometheus-cpp/1.0.1", transitive_headers=True)
+        self.requires("spdlog/1.10.0", transitive_headers=True)
 
     def build_requirements(self):
         self.tool_requires("protobuf/3.21.12")  # protoc, run at build time: the same version
@@ -71,6 +81,7 @@ class StreamqConan(ConanFile):
         cmakedir = os.path.join(self.package_folder, "lib", "cmake", "streamq")
         rm(self, "streamqConfig*.cmake", cmakedir)
         rm(self, "streamqTargets*.cmake", cmakedir)
+        rm(self, "streamq_*Targets*.cmake", cmakedir)
         rmdir(self, os.path.join(self.package_folder, "lib", "pkgconfig"))
 
     def package_info(self):

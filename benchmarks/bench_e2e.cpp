@@ -44,6 +44,7 @@
 // as with --partitions alone: 1000 keys, so about 1000 / P keys per partition and at most that
 // many of its 256 handlers busy at once. The JSON line ends with `ordered` (false without).
 #include "bench_cluster.hpp"
+#include "bench_observability.hpp"
 #include "bench_runtime.hpp"
 #include "bench_scenarios.hpp"
 
@@ -135,6 +136,7 @@ struct e2e_state {
   std::uint64_t handled = 0;        // handler runs
   std::vector<std::uint64_t> topic_handled;  // handler runs per stream (topic or partition)
   std::vector<std::string> masters;          // per stream: its master (empty: not a cluster)
+  observability* observed = nullptr;         // --http: what serves the metrics
   std::vector<std::uint8_t> published_ok;  // per sequence number: its publish succeeded
   std::vector<std::uint8_t> seen;          // per sequence number: its handler ran
   std::uint64_t progress = 0;       // published + handled (+ failures): the watchdog's input
@@ -315,6 +317,8 @@ asio::awaitable<std::string> drive(e2e_state& s, streams::publisher& pub,
 asio::awaitable<std::string> plain_run(e2e_state& s, streamq::client& client,
                                        streams::publisher& pub) {
   streams::consumer cons(client, consumer_settings(s.opt));
+  metrics::watch_handle watched_consumer;  // dropped before cons
+  if (s.observed != nullptr) watched_consumer = s.observed->watch(cons);
   for (std::size_t t = 0; t < s.topics.size(); ++t) {
     cons.subscribe<bench::BenchEvent>(
         s.topics[t],
@@ -387,10 +391,25 @@ asio::awaitable<void> e2e_body(e2e_state& s, streamq::client& client) {
 
   streams::publisher pub(client);
   std::string failure;
-  if (s.opt.partitions > 0)
-    failure = co_await partitioned_run(s, client, pub);
-  else
-    failure = co_await plain_run(s, client, pub);
+  auto run = [&]() -> asio::awaitable<void> {
+    if (s.opt.partitions > 0)
+      failure = co_await partitioned_run(s, client, pub);
+    else
+      failure = co_await plain_run(s, client, pub);
+  };
+  if (s.opt.http.empty()) {
+    co_await run();
+  } else {
+    // --http: the publisher, the consumer (plain topics), the client and each topic's group
+    // watched while the run goes.
+    observability observed(client, s.opt.http);
+    const auto watched_publisher = observed.watch(pub);
+    if (s.opt.partitions == 0)
+      for (const auto& topic : s.topics) observed.watch_topic(topic, std::string(group_name));
+    s.observed = &observed;
+    co_await observed.run_beside(run());
+    s.observed = nullptr;
+  }
   if (s.workers) co_await s.workers->wait();  // publishers still waiting out a stall
   if (!failure.empty()) throw std::runtime_error(failure);
   // After the stop: what the group still holds once the consumer has flushed its acks.

@@ -21,7 +21,7 @@ std::string usage_text(
   s += " SCENARIO [--redis URL] [--count N] [--payload BYTES] [--concurrency C] [--rate R]\n"
        "       [--window-ms W] [--drain-timeout S] [--groups G] [--fail-first K] [--topics T]\n"
        "       [--cluster-masters N] [--rounds R] [--partitions P] [--consumer-concurrency H]\n"
-       "       [--ordered]\n"
+       "       [--ordered] [--http HOST:PORT]\n"
        "  --redis URL        redis://[user[:password]@]host[:port][/db] (rediss://, unix://,\n"
        "                     redis+sentinel://S1,S2/MASTER too: whatever redis::parse_url\n"
        "                     takes); any node of a Redis Cluster will do: without a cluster=\n"
@@ -55,6 +55,10 @@ std::string usage_text(
        "  --ordered          e2e, with --partitions only (no value): the partitioned consumer\n"
        "                     subscribes with per_key_concurrency 1, each key's messages handled\n"
        "                     one at a time, in order (default: off)\n"
+       "  --http HOST:PORT   xadd, e2e: serve /metrics, /healthz and /readyz there while the\n"
+       "                     run goes (streamq::metrics on the client, publisher, consumer and\n"
+       "                     topics; port 0: any free one, told on stderr); without it metrics\n"
+       "                     are off\n"
        "prints one JSON object per line on stdout (scenario, count, ops_per_sec, p50_us, p99_us,\n"
        "p999_us, client_cpu_us_per_op, concurrency, payload, errors, ...; fanout: one line per\n"
        "group; xadd, e2e: also topics, cluster and, on a cluster, nodes: per master its topics,\n"
@@ -147,6 +151,9 @@ std::optional<options> parse_options(int argc, char** argv, std::string& error) 
     } else if (flag == "--cluster-masters") {
       opt.cluster_masters_given = true;
       ok = parse_integer(value, opt.cluster_masters) && opt.cluster_masters <= 16;
+    } else if (flag == "--http") {
+      opt.http = std::string(value);
+      ok = !value.empty();
     } else if (flag == "--partitions") {
       ok = parse_integer(value, opt.partitions) && opt.partitions <= 1024;  // max_partitions
     } else if (flag == "--consumer-concurrency") {

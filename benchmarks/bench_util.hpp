@@ -49,6 +49,9 @@ struct options {
   // subscription_options::per_key_concurrency = 1, one message of a key at a time, in order.
   // A flag without a value.
   bool ordered = false;
+  // xadd, e2e: HOST:PORT where /metrics, /healthz and /readyz are served while the run goes
+  // (bench_observability.hpp); empty: metrics off.
+  std::string http;
 };
 
 // True when the query of `url` (redis://...?a=b&cluster=on) sets the option `cluster`: the

@@ -5,6 +5,7 @@
 #include "bench_xadd.hpp"
 
 #include "bench_cluster.hpp"
+#include "bench_observability.hpp"
 #include "bench_scenarios.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -82,13 +83,24 @@ asio::awaitable<void> xadd_worker(xadd_state& s, streamq::client& client) {
   }
 }
 
+asio::awaitable<void> xadd_measured(xadd_state& s, streamq::client& client);
+
 asio::awaitable<void> xadd_body(xadd_state& s, streamq::client& client) {
   // One DEL per key: independent commands of several slots, which a cluster client splits.
   resp::request del;
   for (const auto& key : s.keys) del.push("DEL", resp::key{key});
   co_await setup_exec(client, del, "DEL " + s.keys.front() + (s.keys.size() > 1 ? " ..." : ""));
   s.masters = masters_of(client, s.keys);  // the mode is known once a request has run
+  // --http: the client's connection metrics served while the XADDs run.
+  std::optional<observability> observed;
+  if (!s.opt.http.empty()) observed.emplace(client, s.opt.http);
+  if (observed)
+    co_await observed->run_beside(xadd_measured(s, client));
+  else
+    co_await xadd_measured(s, client);
+}
 
+asio::awaitable<void> xadd_measured(xadd_state& s, streamq::client& client) {
   s.workers.emplace(client.get_executor());
   s.pace.start(bench_clock::now());
   for (std::size_t i = 0; i < s.opt.concurrency; ++i) s.workers->spawn(xadd_worker(s, client));

@@ -26,6 +26,27 @@ install(TARGETS streamq_resp streamq_redis streamq_streams streamq EXPORT stream
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The integrations, each in an export set of its own: streamqConfig.cmake loads one only when
+# its component is asked for (find_package(streamq COMPONENTS metrics)), after finding the
+# package it needs, so a consumer of the core needs neither prometheus-cpp nor spdlog. A
+# project that adds streamq as a subdirectory builds only the targets it links, so there they
+# are not installed unless asked for.
+option(STREAMQ_INSTALL_INTEGRATIONS
+  "Install streamq::http, streamq::metrics and streamq::spdlog (build them first)"
+  ${PROJECT_IS_TOP_LEVEL})
+foreach(integration IN ITEMS http metrics spdlog)
+  if(NOT TARGET streamq_${integration} OR NOT STREAMQ_INSTALL_INTEGRATIONS)
+    continue()
+  endif()
+  install(TARGETS streamq_${integration} EXPORT streamq_${integration}Targets
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  install(EXPORT streamq_${integration}Targets
+    NAMESPACE streamq::
+    FILE streamq_${integration}Targets.cmake
+    DESTINATION ${STREAMQ_INSTALL_CMAKEDIR})
+endforeach()
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/streamq
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 # Generated protobuf headers (lib/CMakeLists.txt): <streamq/v1/envelope.pb.h>.

@@ -39,3 +39,4 @@
 #include <streamq/streams/schedule.hpp>
 #include <streamq/streams/scheduler.hpp>
 #include <streamq/streams/server_check.hpp>
+#include <streamq/streams/tracing.hpp>

@@ -86,6 +86,20 @@ function compare(type, actual, expected, what, skip, problems) {
   }
 }
 
+// Section 14: streamq's publishers write a W3C traceparent (version 00, lowercase hex, neither
+// ID all zeros) into the headers; a producer that writes none has none added on the way. It
+// is checked here and then taken out of `envelope`, whose other headers are compared.
+const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
+function checkTraceparent(envelope, expected, what, problems) {
+  const traceparent = envelope.headers ? envelope.headers.traceparent : undefined;
+  if (expected && !TRACEPARENT.test(traceparent || '')) {
+    problems.push(`${what}: traceparent ${traceparent}, expected a valid W3C one`);
+  } else if (!expected && traceparent !== undefined) {
+    problems.push(`${what}: traceparent ${traceparent} added to a message published without one`);
+  }
+  if (traceparent !== undefined) delete envelope.headers.traceparent;
+}
+
 // --- commands ------------------------------------------------------------------------------
 
 async function publishAll(redis, topic, n, flags) {
@@ -150,6 +164,7 @@ async function checkEntries(redis, topic, group, consumer, entries, producerId, 
     if (byIndex.has(i)) problems.push(`message ${i} delivered twice`);
     byIndex.set(i, { ...entry, ...decoded });
     compare(Sample, decoded.payload, sampleOf(i), `message ${i} payload`, [], problems);
+    checkTraceparent(decoded.envelope, producerId === 'interop-cpp', `message ${i}`, problems);
     compare(Envelope, decoded.envelope, envelopeOf(i, producerId, oldAttempt), `message ${i} envelope`,
       ['payload'], problems);
     // Section 8 step 4: first delivery, so the attempt number is the envelope's attempt.

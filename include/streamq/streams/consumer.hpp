@@ -145,6 +145,10 @@ struct consumer_config {
   // Leading part of every Redis key this component uses (names.hpp, default_key_prefix): the
   // same for every component of one deployment. Default "streamq".
   std::string key_prefix{default_key_prefix};
+  // The tracing hook (tracing.hpp, docs/tracing.md): receive and process spans per message,
+  // retry and dead-letter spans under the process span. Null (the default): none; the
+  // handler's message_context::trace is then the trace the message carries.
+  std::shared_ptr<tracer> tracing{};
 
   // Throws std::invalid_argument naming the first invalid field. Durations must lie within
   // [0, 1 year] (so that deadlines computed from them cannot overflow).
@@ -168,8 +172,18 @@ struct message_context {
   // (outputs.hpp); they are written only if the run succeeds, together with its
   // acknowledgement. nullptr otherwise.
   handler_outputs* outputs = nullptr;
+  // The handler's trace context (docs/tracing.md): the process span's with a tracer
+  // (consumer_config::tracing), else the one the message's traceparent header carries (a new
+  // trace when it has none that is valid). Always valid().
+  trace_context trace{};
   [[nodiscard]] const google::protobuf::Map<std::string, std::string>& headers() const {
     return envelope->headers();
+  }
+  // Options whose publish continues this message's trace: publish(topic, m, publish_options()).
+  [[nodiscard]] envelope_options publish_options() const {
+    envelope_options options;
+    options.trace = trace;
+    return options;
   }
 };
 
@@ -198,6 +212,22 @@ struct consumer_stats {
   std::array<std::uint64_t, 32> handler_latency_log2_us{};
   // The upper bound, in µs, of the bucket holding quantile q (0..1) of the runs; 0 if none.
   [[nodiscard]] std::uint64_t handler_latency_quantile_us(double q) const noexcept;
+};
+
+// One subscription's share of consumer_stats (consumer::topic_stats()): the counters an
+// operator watches per topic, kept next to the consumer-wide ones at the same cost (a relaxed
+// atomic store each).
+struct topic_consumer_stats {
+  std::string topic;
+  std::uint64_t delivered = 0;
+  std::uint64_t acked = 0;
+  std::uint64_t retried = 0;
+  std::uint64_t dead_lettered = 0;
+  std::uint64_t claimed = 0;
+  std::uint64_t lost = 0;
+  std::uint64_t in_flight = 0;
+  std::array<std::uint64_t, 32> handler_latency_log2_us{};  // as consumer_stats'
+  std::uint64_t handler_latency_sum_us = 0;                 // total run time of those runs
 };
 
 // What the server says about one subscribed topic and this consumer's group.
@@ -361,6 +391,9 @@ class consumer {
   // Safe from any thread: a snapshot of counters kept with atomics.
   [[nodiscard]] consumer_stats stats() const noexcept;
   [[nodiscard]] consumer_health health() const noexcept;
+  // The counters of each subscription, in subscription order. Safe from any thread once the
+  // subscriptions are made (subscribe() must not run concurrently).
+  [[nodiscard]] std::vector<topic_consumer_stats> topic_stats() const;
   // Pending count, lag and length per subscribed topic (XINFO GROUPS, XLEN; one round
   // trip). Throws boost::system::system_error on errors.
   boost::asio::awaitable<std::vector<topic_status>> inspect();

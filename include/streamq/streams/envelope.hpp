@@ -9,6 +9,7 @@
 
 #include <streamq/v1/envelope.pb.h>
 #include <streamq/streams/error.hpp>
+#include <streamq/streams/tracing.hpp>
 
 #include <google/protobuf/message.h>
 #include <boost/system/result.hpp>
@@ -118,6 +119,11 @@ struct envelope_options {
   // idempotency_key is set.
   bool dedup_by_content = false;
   std::string partition_key;
+  // The trace this message continues (docs/tracing.md): message_context::trace in a handler
+  // (message_context::publish_options() sets it). Unset: a traceparent in `headers`, else the
+  // publisher's tracer's current(), else a new trace. make_envelope() writes it into the
+  // headers traceparent and tracestate; publishers write their publish span's there.
+  std::optional<trace_context> trace;
 };
 
 // "sha256:" and the hex SHA-256 of the type name, a NUL byte and the payload: equal for
@@ -133,7 +139,8 @@ struct envelope_options {
 [[nodiscard]] std::string producer_id_problem(std::string_view producer_id);
 
 // An Envelope holding `message`: type = its full protobuf name, payload = its serialization,
-// message_id and created_at as `options` say (attempt 0, no sequence: publishers fill those).
+// message_id and created_at as `options` say (attempt 0, no sequence: publishers fill those),
+// options.trace (if set and valid) in the traceparent and tracestate headers.
 // Throws std::invalid_argument if `message` cannot be serialized (proto2 required fields
 // missing), std::length_error if it is over 2 GiB - 1.
 [[nodiscard]] v1::Envelope make_envelope(const google::protobuf::Message& message,

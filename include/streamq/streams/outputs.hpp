@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,11 +63,15 @@ class handler_outputs {
   [[nodiscard]] bool empty() const noexcept { return entries_.empty(); }
   // Forgets every output (the consumer does so when the run fails: nothing is written).
   void clear() noexcept { entries_.clear(); }
+  // The trace outputs continue when their options carry none (envelope_options::trace, a
+  // traceparent header): the handler's (message_context::trace), set by the consumer.
+  void continue_trace(const trace_context& trace) { trace_ = trace; }
 
  private:
   std::string id_prefix_;
   entry_limits limits_;
   std::vector<handler_output> entries_;
+  std::optional<trace_context> trace_;
 };
 
 // Steps of an effectively-once commit, reported to subscription_options::on_commit_step: for

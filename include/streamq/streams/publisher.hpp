@@ -10,6 +10,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -27,6 +28,8 @@ namespace streamq::streams {
 namespace detail {
 class envelope_draft;
 class partitioned_publisher_impl;
+class publish_spans;
+struct publish_counters;
 }  // namespace detail
 
 struct publisher_config {
@@ -49,6 +52,13 @@ struct publisher_config {
   // Leading part of every Redis key this component uses (names.hpp, default_key_prefix): the
   // same for every component of one deployment. Default "streamq".
   std::string key_prefix{default_key_prefix};
+  // The tracing hook (tracing.hpp, docs/tracing.md): a producer span per published message,
+  // its current() the parent of publishes that carry no trace. Null (the default): none.
+  std::shared_ptr<tracer> tracing{};
+  // Writes the headers traceparent (55 bytes) and tracestate into every envelope: about 70
+  // bytes a message with their map entries, without a tracestate. Off: no trace headers are
+  // written (publish spans are still made with a tracer; they are not linked to consumers).
+  bool inject_trace_context = true;
 };
 
 struct publisher_stats {
@@ -56,6 +66,21 @@ struct publisher_stats {
   std::uint64_t failed = 0;         // refused before writing, or refused by Redis
   std::uint64_t indeterminate = 0;  // written, reply lost (publish_indeterminate)
   std::uint64_t duplicates = 0;     // suppressed: the idempotency key was already published
+};
+
+// One topic's publishes through this publisher's publish, publish_envelope(_checked) and
+// publish_batch calls (publisher::topic_stats()). A batch counts as many messages as it holds
+// and as one latency sample. published + duplicates is what Redis confirmed.
+struct publisher_topic_stats {
+  std::string topic;
+  std::uint64_t published = 0;      // entries added
+  std::uint64_t failed = 0;         // refused before writing, or refused by Redis
+  std::uint64_t indeterminate = 0;  // written, reply lost (publish_indeterminate)
+  std::uint64_t duplicates = 0;     // suppressed by their idempotency key
+  // Call durations, start to reply: bucket b counts calls that took [2^b, 2^(b+1)) µs (as
+  // consumer_stats::handler_latency_log2_us), failed ones included; and their sum.
+  std::array<std::uint64_t, 32> latency_log2_us{};
+  std::uint64_t latency_sum_us = 0;
 };
 
 // What an idempotent publish did.
@@ -162,6 +187,8 @@ class publisher {
   }
 
   [[nodiscard]] publisher_stats stats() const noexcept;
+  // Per topic published to (valid names only), in name order. Safe from any thread.
+  [[nodiscard]] std::vector<publisher_topic_stats> topic_stats() const;
   // The configuration, with producer_id filled in when it was left empty.
   [[nodiscard]] const publisher_config& config() const noexcept { return config_; }
   [[nodiscard]] const std::string& producer_id() const noexcept { return config_.producer_id; }
@@ -188,6 +215,8 @@ class publisher {
   boost::asio::awaitable<std::vector<std::string>> publish_messages(
       std::string_view topic, std::vector<v1::Envelope> envelopes);
   boost::asio::any_io_executor executor() const;
+  // The trace of a publish to `topic` (publish/publish_tracing.hpp).
+  detail::publish_spans spans_for(std::string_view topic) const;
   // Checks `envelope` (strings, size; throws before anything is written) and numbers it.
   entry_fields prepare(v1::Envelope& envelope);
   entry_fields prepare(detail::envelope_draft& draft);
@@ -196,6 +225,9 @@ class publisher {
   // The keys of `topic`, built once per topic (every publish needs the stream key), when its
   // name is checked (errc::invalid_name).
   std::shared_ptr<const topic_keys> keys_of(std::string_view topic);
+  // The per-topic counters of `topic` (topic_stats()), made on first use; null for an invalid
+  // name (its publish fails and no series is made for it).
+  std::shared_ptr<detail::publish_counters> counters_of(std::string_view topic);
 
   client& client_;
   publisher_config config_;
@@ -204,8 +236,9 @@ class publisher {
   std::atomic<std::uint64_t> failed_{0};
   std::atomic<std::uint64_t> indeterminate_{0};
   std::atomic<std::uint64_t> duplicates_{0};
-  std::mutex keys_mutex_;  // publish() may be called from several threads
+  mutable std::mutex keys_mutex_;  // publish() may be called from several threads
   std::map<std::string, std::shared_ptr<const topic_keys>, std::less<>> keys_;
+  std::map<std::string, std::shared_ptr<detail::publish_counters>, std::less<>> counters_;
 };
 
 }  // namespace streamq::streams

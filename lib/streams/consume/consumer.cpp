@@ -108,6 +108,10 @@ consumer_stats consumer::stats() const noexcept {
   return impl_->stats();
 }
 
+std::vector<topic_consumer_stats> consumer::topic_stats() const {
+  return impl_->topic_stats();
+}
+
 consumer_health consumer::health() const noexcept {
   return impl_->health();
 }

@@ -75,6 +75,7 @@ asio::awaitable<bool> consumer_impl::flush_acks() {
       // Fewer acknowledged than sent: some were no longer pending here (another consumer took
       // them over and finished them, or they were acknowledged twice); nothing to resend.
       stats_.acked += acked[i];
+      subs_[sub].counters->acked += acked[i];
       ids.clear();
       continue;
     }

@@ -4,6 +4,9 @@
 #include "consumer_impl.hpp"
 #include "support/failure_log.hpp"
 
+#include <array>
+#include <span>
+
 namespace streamq::streams::detail {
 
 namespace {
@@ -48,15 +51,19 @@ log_level level_of(consumer_event::kind what) {
 }  // namespace
 
 void consumer_impl::report(consumer_event::kind what, const std::string& topic,
-                           std::string detail, error_code code) {
+                           std::string detail, error_code code, const message_ref* about) {
   consumer_event event{what, topic, std::move(detail), code};
   if (config_.log.enabled(level_of(what))) {
     const std::string code_text = code ? code_string(code) : "";
-    config_.log.log(level_of(what), "consumer", event_name(what), event.detail,
-                    {{"group", config_.group},
-                     {"consumer", config_.name},
-                     {"topic", topic},
-                     {"code", code_text}});
+    // A record about one message also names its entry and its trace.
+    const std::array<log_field, 6> record_fields{{{"group", config_.group},
+                                                  {"consumer", config_.name},
+                                                  {"topic", topic},
+                                                  {"code", code_text},
+                                                  {"entry_id", about ? about->entry_id : ""},
+                                                  {"trace_id", about ? about->trace_id : ""}}};
+    config_.log.log(log_record{level_of(what), "consumer", event_name(what), event.detail,
+                               std::span(record_fields).first(about ? 6 : 4)});
   }
   if (config_.on_event) {
     try {

@@ -45,7 +45,8 @@ void consumer_impl::record_latency(std::chrono::steady_clock::duration took) noe
 }
 
 void consumer_impl::failed(consumer_event::kind what, std::size_t sub,
-                           const command_result& result, const std::string& doing) {
+                           const command_result& result, const std::string& doing,
+                           const message_ref* about) {
   ++stats_.errors;
   std::string detail = doing + " failed: " + result.ec.message();
   if (!result.diagnostic.empty()) detail += " (" + result.diagnostic + ")";
@@ -56,7 +57,7 @@ void consumer_impl::failed(consumer_event::kind what, std::size_t sub,
     last_error_at_ = std::chrono::system_clock::now();
   }
   report(what, sub < subs_.size() ? subs_[sub].keys.topic() : std::string(), std::move(detail),
-         result.ec);
+         result.ec, about);
 }
 
 asio::awaitable<outcome> consumer_impl::run_handler(in_flight_entry& flight,
@@ -89,28 +90,35 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, queued_entr
   const std::string& id = flight.id;
   const subscription& s = subs_[sub];
   v1::Envelope& envelope = flight.envelope;
+  // Its spans, and the entry and trace IDs of every log record about it.
+  message_trace trace(config_.tracing.get(), s.keys.topic(), config_.group, id);
   if (lease_expired()) {
     // Read or claimed before the partition's lease ran out (the process was paused, say), and
     // not started: it stays pending, and the partition's next holder takes it over.
     ++stats_.ownership_lost;
+    const message_ref about = trace.ref();
     report(consumer_event::kind::ownership_lost, s.keys.topic(),
            "entry " + id + " not started: the partition's lease ran out by this member's clock",
-           errc::ownership_lost);
+           errc::ownership_lost, &about);
     co_return;
   }
   if (auto ec = decode_entry(entry.fields, envelope, config_.limits)) {
+    trace.received(nullptr, attempt_of(entry.deliveries, 0), entry.received_at);
     entry.fate = dead_letter_fate(
         co_await dead_letter(sub, id, nullptr, entry.fields, attempt_of(entry.deliveries, 0) + 1,
-                             ec, ec.message()),
-        sub, entry);
+                             ec, ec.message(), trace),
+        sub, entry, trace);
     co_return;
   }
   const std::uint32_t attempt = attempt_of(entry.deliveries, envelope.attempt());
+  trace.received(&envelope, attempt, entry.received_at);
+  const message_ref about = trace.ref();
   if (envelope.type() != s.type_name) {
     entry.fate = dead_letter_fate(
         co_await dead_letter(sub, id, &envelope, entry.fields, attempt + 1, errc::decode_failed,
-                             "envelope type '" + envelope.type() + "' is not '" + s.type_name + "'"),
-        sub, entry);
+                             "envelope type '" + envelope.type() + "' is not '" + s.type_name + "'",
+                             trace),
+        sub, entry, trace);
     co_return;
   }
   // A message that keeps killing its consumers, or whose runs were never recorded, is given
@@ -118,15 +126,16 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, queued_entr
   if (auto before = before_run(entry.deliveries, attempt, config_.max_deliveries, s.retry);
       before.what == action::dead_letter) {
     entry.fate = dead_letter_fate(
-        co_await dead_letter(sub, id, &envelope, entry.fields, attempt, before.code, before.text),
-        sub, entry);
+        co_await dead_letter(sub, id, &envelope, entry.fields, attempt, before.code, before.text,
+                             trace),
+        sub, entry, trace);
     co_return;
   }
   std::string message_key;
   if (s.options.once || s.options.effectively_once) {
     message_key =
         envelope.idempotency_key().empty() ? envelope.message_id() : envelope.idempotency_key();
-    if (co_await already_processed(sub, message_key)) {
+    if (co_await already_processed(sub, message_key, &about)) {
       ++stats_.skipped_processed;
       ack(sub, id);
       co_return;
@@ -134,9 +143,11 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, queued_entr
   }
   message_context ctx{s.keys.topic(), id, attempt, config_.group, config_.name, entry.deliveries,
                       flight.index, &envelope};
+  ctx.trace = trace.start_process();
   std::optional<handler_outputs> outputs;
   if (s.options.effectively_once) {
     outputs.emplace(output_id_prefix(config_.group, message_key), config_.limits);
+    outputs->continue_trace(ctx.trace);
     ctx.outputs = &*outputs;
   }
   const auto started = std::chrono::steady_clock::now();
@@ -145,7 +156,14 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, queued_entr
     flight.deadline = ctx.deadline;
   }
   const outcome result = co_await run_handler(flight, envelope, ctx);
-  record_latency(std::chrono::steady_clock::now() - started);
+  if (result.what() == outcome::kind::ack || result.what() == outcome::kind::drop)
+    trace.end_process(span_status::ok, {});
+  else
+    trace.end_process(span_status::error, result.reason());
+  const auto took = std::chrono::steady_clock::now() - started;
+  record_latency(took);
+  s.counters->record_latency(static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(took).count()));
   const auto cs = co_await asio::this_coro::cancellation_state;
   if (cs.cancelled() != asio::cancellation_type::none) co_return;  // shutdown: stays pending
   const decision next = after_run(result, attempt, s.retry, unit_random());
@@ -153,35 +171,39 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, queued_entr
     case action::ack:
       if (outputs) {
         commit_step_reached(sub, commit_step::handler_returned, id);
-        co_await commit_outputs(sub, id, message_key, *outputs);
+        co_await commit_outputs(sub, id, message_key, *outputs, &about);
       } else if (s.options.once)
-        co_await ack_processed(sub, id, message_key);  // on failure: pending, comes back
+        co_await ack_processed(sub, id, message_key, &about);  // on failure: pending, comes back
       else
         ack(sub, id);
       break;
     case action::drop:
       ++stats_.dropped;
       config_.log.log(log_level::debug, "consumer", "dropped", next.text,
-                      {{"group", config_.group}, {"topic", s.keys.topic()}, {"entry", id}});
+                      {{"group", config_.group},
+                       {"topic", s.keys.topic()},
+                       {"entry_id", id},
+                       {"trace_id", about.trace_id}});
       if (outputs) {
         // Given up: none of its outputs are written, but it is recorded like a success, so
         // a copy of it is not run again either.
         outputs->clear();
-        co_await commit_outputs(sub, id, message_key, *outputs);
+        co_await commit_outputs(sub, id, message_key, *outputs, &about);
       } else {
         ack(sub, id);
       }
       break;
     case action::retry:
       // The key waits for this entry's retry, unless another consumer took it over.
-      entry.fate = co_await schedule_retry(sub, id, next.delay, next.code, next.text)
+      entry.fate = co_await schedule_retry(sub, id, next.delay, next.code, next.text, trace)
                        ? key_fate::blocked
                        : key_fate::done;
       break;
     case action::dead_letter:
       entry.fate = dead_letter_fate(
-          co_await dead_letter(sub, id, &envelope, entry.fields, attempt + 1, next.code, next.text),
-          sub, entry);
+          co_await dead_letter(sub, id, &envelope, entry.fields, attempt + 1, next.code, next.text,
+                               trace),
+          sub, entry, trace);
       break;
     case action::run:
       break;  // not an outcome after a run
@@ -191,28 +213,37 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, queued_entr
 asio::awaitable<bool> consumer_impl::schedule_retry(std::size_t sub, const std::string& id,
                                                     std::chrono::milliseconds delay,
                                                     const error_code& why,
-                                                    const std::string& text) {
+                                                    const std::string& text,
+                                                    message_trace& trace) {
+  const message_ref about = trace.ref();
+  trace.settling("retry");
   bool scheduled = false;
   const auto result =
       co_await detail::schedule_retry(client_, group_of(sub), id, delay, scheduled, request_timeout);
   if (result.ec == errc::ownership_lost) {
-    lease_lost(sub, "not scheduling the retry of entry " + id);
+    trace.settled(span_status::error, "the partition's lease is held by another member");
+    lease_lost(sub, "not scheduling the retry of entry " + id, &about);
     co_return false;
   }
   if (!result) {
+    trace.settled(span_status::error, result.ec.message());
     failed(consumer_event::kind::retry_failed, sub, result,
            "scheduling the retry of entry " + id + " after " + code_string(why) + " (" + text +
-               "); it stays pending and is claimed again after claim_idle");
+               "); it stays pending and is claimed again after claim_idle",
+           &about);
     co_return true;
   }
   if (!scheduled) {
+    trace.settled(span_status::error, "taken over by another consumer");
     ++stats_.ownership_lost;
     report(consumer_event::kind::ownership_lost, subs_[sub].keys.topic(),
            "entry " + id + " was taken over by another consumer before its retry was scheduled",
-           errc::ownership_lost);
+           errc::ownership_lost, &about);
     co_return false;
   }
+  trace.settled(span_status::ok, {});
   ++stats_.retried;
+  ++subs_[sub].counters->retried;
   // The retry loop sleeps no later than this; if it is asleep past it already, wake it (a
   // timer not being waited on has an expiry in the past: nothing to cancel then).
   const auto due = std::chrono::steady_clock::now() + delay;
@@ -222,7 +253,8 @@ asio::awaitable<bool> consumer_impl::schedule_retry(std::size_t sub, const std::
 }
 
 asio::awaitable<bool> consumer_impl::already_processed(std::size_t sub,
-                                                       const std::string& message_key) {
+                                                       const std::string& message_key,
+                                                       const message_ref* about) {
   std::optional<double> handled_at;
   const auto result = co_await processed_at(client_, subs_[sub].processed_key, message_key,
                                             handled_at, request_timeout);
@@ -233,7 +265,10 @@ asio::awaitable<bool> consumer_impl::already_processed(std::size_t sub,
                       "checking whether once-only message " + message_key +
                           " was handled failed: " + result.ec.message() + " (" +
                           result.diagnostic + "); the handler runs",
-                      {{"group", config_.group}, {"topic", subs_[sub].keys.topic()}});
+                      {{"group", config_.group},
+                       {"topic", subs_[sub].keys.topic()},
+                       {"entry_id", about ? about->entry_id : ""},
+                       {"trace_id", about ? about->trace_id : ""}});
     co_return false;
   }
   co_return handled_at.has_value() &&
@@ -241,7 +276,8 @@ asio::awaitable<bool> consumer_impl::already_processed(std::size_t sub,
 }
 
 asio::awaitable<bool> consumer_impl::ack_processed(std::size_t sub, const std::string& id,
-                                                   const std::string& message_key) {
+                                                   const std::string& message_key,
+                                                   const message_ref* about) {
   const auto& s = subs_[sub];
   std::uint64_t acked = 0;
   const auto result =
@@ -249,24 +285,28 @@ asio::awaitable<bool> consumer_impl::ack_processed(std::size_t sub, const std::s
                                      message_key, s.options.remember_for,
                                      s.fence ? &*s.fence : nullptr, acked, request_timeout);
   if (result.ec == errc::ownership_lost) {
-    lease_lost(sub, "not recording and acknowledging once-only entry " + id);
+    lease_lost(sub, "not recording and acknowledging once-only entry " + id, about);
     co_return false;
   }
   if (!result) {
     failed(consumer_event::kind::ack_failed, sub, result,
            "recording and acknowledging once-only entry " + id +
-               " (it stays pending and comes back)");
+               " (it stays pending and comes back)",
+           about);
     co_return false;
   }
   ++stats_.acked;
+  ++subs_[sub].counters->acked;
   co_return true;
 }
 
 asio::awaitable<consumer_impl::letter_result> consumer_impl::dead_letter(std::size_t sub, const std::string& id,
                                                  const v1::Envelope* envelope, const fields& entry,
                                                  std::uint32_t attempts, error_code why,
-                                                 const std::string& text) {
+                                                 const std::string& text, message_trace& trace) {
   const auto& keys = subs_[sub].keys;
+  const message_ref about = trace.ref();
+  trace.settling("dead_letter");
   v1::DeadLetter letter;
   letter.set_original_entry_id(id);
   letter.set_topic(keys.topic());
@@ -290,52 +330,63 @@ asio::awaitable<consumer_impl::letter_result> consumer_impl::dead_letter(std::si
   const auto result = co_await write_dead_letter(client_, group_of(sub), id, letter_fields,
                                                  dead_id, request_timeout);
   if (result.ec == errc::ownership_lost) {
-    lease_lost(sub, "not dead-lettering entry " + id);
+    trace.settled(span_status::error, "the partition's lease is held by another member");
+    lease_lost(sub, "not dead-lettering entry " + id, &about);
     co_return letter_result::not_ours;  // its successor answers for it, and for its key
   }
   if (!result) {
+    trace.settled(span_status::error, result.ec.message());
     failed(consumer_event::kind::dead_letter_failed, sub, result,
            "dead-lettering entry " + id + " (" + text +
-               "); it stays pending and is claimed again after claim_idle");
+               "); it stays pending and is claimed again after claim_idle",
+           &about);
     co_return letter_result::failed;
   }
   if (dead_id.empty()) {
+    trace.settled(span_status::error, "taken over by another consumer");
     ++stats_.ownership_lost;
     report(consumer_event::kind::ownership_lost, keys.topic(),
            "entry " + id + " was taken over by another consumer before it was dead-lettered",
-           errc::ownership_lost);
+           errc::ownership_lost, &about);
     co_return letter_result::not_ours;  // its key is not ours to hold either
   }
   ++stats_.dead_lettered;
+  ++subs_[sub].counters->dead_lettered;
+  trace.settled(span_status::ok, {});
   report(consumer_event::kind::dead_lettered, keys.topic(),
-         "entry " + id + " (dead letter " + dead_id + "): " + text, why);
+         "entry " + id + " (dead letter " + dead_id + "): " + text, why, &about);
   co_return letter_result::written;
 }
 
-void consumer_impl::lease_lost(std::size_t sub, const std::string& what) {
+void consumer_impl::lease_lost(std::size_t sub, const std::string& what,
+                               const message_ref* about) {
   ++stats_.ownership_lost;
   report(consumer_event::kind::ownership_lost, subs_[sub].keys.topic(),
          what + ": the partition's lease is held by another member, which answers for it now",
-         errc::ownership_lost);
+         errc::ownership_lost, about);
 }
 
 key_fate consumer_impl::dead_letter_fate(letter_result result, std::size_t sub,
-                                         const queued_entry& entry) {
+                                         const queued_entry& entry,
+                                         const message_trace& trace) {
   // Not written: it stays pending and comes back (claimed after claim_idle); its key waits.
   if (result == letter_result::failed) return key_fate::blocked;
   // Not ours: whoever took it over decides; nothing is released here by a dead letter.
   if (result == letter_result::not_ours) return key_fate::done;
   const auto& s = subs_[sub];
   if (!entry.gated || !s.gate || !s.gate->ordered()) return key_fate::done;
+  const message_ref about = trace.ref();
   if (s.options.dead_letter_releases_key) {
     report(consumer_event::kind::key_released, s.keys.topic(),
            "entry " + entry.id + " was dead-lettered; the later messages of its key '" +
-               shown(entry.key, 64) + "' run now (dead_letter_releases_key)");
+               shown(entry.key, 64) + "' run now (dead_letter_releases_key)",
+           {}, &about);
     return key_fate::done;
   }
   report(consumer_event::kind::key_held, s.keys.topic(),
          "entry " + entry.id + " was dead-lettered; the later messages of its key '" +
-             shown(entry.key, 64) + "' wait until it is requeued and succeeds");
+             shown(entry.key, 64) + "' wait until it is requeued and succeeds",
+         {}, &about);
   return key_fate::held;
 }
 

@@ -91,7 +91,7 @@ void consumer_impl::subscribe(std::string_view topic, std::string type_name,
   subs_.push_back({std::move(keys), std::move(type_name), std::move(handler), options,
                    std::move(processed_key), std::move(outbox_key), "-", std::move(retry_key),
                    std::move(dead_key), "-", options.retry.value_or(config_.retry), 0,
-                   std::nullopt, nullptr, 0});
+                   std::nullopt, nullptr, 0, std::make_unique<topic_counters>()});
   if (options.effectively_once && !relay_publisher_) {
     // Outbox outputs are published as any publisher would, under this deployment's key prefix
     // and limits, with the outputs' derived idempotency keys (default dedup_window: 24 h).
@@ -415,8 +415,11 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn,
 void consumer_impl::dispatch(std::size_t sub, std::string id, fields entry,
                              std::uint64_t deliveries) {
   ++stats_.delivered;
+  ++subs_[sub].counters->delivered;
   queued_entry next{sub, std::move(id), std::move(entry), deliveries, {}, false, false,
                     key_fate::done};
+  // Its receive span starts here; without a tracer there is no span to time.
+  if (config_.tracing) next.received_at = std::chrono::system_clock::now();
   auto& s = subs_[sub];
   if (s.gate) {
     next.key = key_of(next.fields);
@@ -440,6 +443,7 @@ void consumer_impl::dispatch(std::size_t sub, std::string id, fields entry,
 void consumer_impl::enqueue(queued_entry entry) {
   ++stats_.in_flight;  // queued or running: credit() counts both
   ++subs_[entry.sub].in_flight;
+  ++subs_[entry.sub].counters->in_flight;
   queue_.push_back(std::move(entry));
   work_wake_.cancel_one();
 }
@@ -472,6 +476,7 @@ bool consumer_impl::may_hold_more(std::size_t sub) const noexcept {
 void consumer_impl::handler_finished(std::size_t sub) {
   --stats_.in_flight;
   --subs_[sub].in_flight;
+  --subs_[sub].counters->in_flight;
   credit_wake_.cancel();
   drain_wake_.cancel();
 }
@@ -571,6 +576,7 @@ asio::awaitable<void> consumer_impl::drain() {
     for (auto& w : workers_)
       if (w.busy) w.signal.emit(asio::cancellation_type::terminal);
     stats_.in_flight -= queue_.size();  // never started: left pending
+    for (const auto& q : queue_) --subs_[q.sub].counters->in_flight;
     for (const auto& q : queue_) --subs_[q.sub].in_flight;
     queue_.clear();
     work_wake_.cancel();

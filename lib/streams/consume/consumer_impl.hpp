@@ -20,6 +20,7 @@
 #include "commands/delivery_commands.hpp"
 #include "commands/stream_reply.hpp"
 #include "consume/counters.hpp"
+#include "consume/message_trace.hpp"
 #include "sansio/key_gate.hpp"
 #include "support/stop_request.hpp"
 
@@ -72,6 +73,8 @@ struct queued_entry {
   bool gated = false;
   bool head = false;
   key_fate fate = key_fate::done;
+  // When it was read or claimed: its receive span starts there (message_trace).
+  std::chrono::system_clock::time_point received_at{};
 };
 
 struct subscription {
@@ -95,6 +98,8 @@ struct subscription {
   // and how many wait.
   std::unique_ptr<key_gate<queued_entry>> gate;
   std::size_t held_back = 0;
+  // consumer::topic_stats(): behind a pointer, as atomics do not move with the vector.
+  std::unique_ptr<topic_counters> counters = std::make_unique<topic_counters>();
 };
 
 class consumer_impl {
@@ -119,10 +124,17 @@ class consumer_impl {
   boost::asio::awaitable<std::vector<topic_status>> inspect();
   consumer_health health() const;
   consumer_stats stats() const noexcept { return stats_.snapshot(); }
+  std::vector<topic_consumer_stats> topic_stats() const {
+    std::vector<topic_consumer_stats> out;
+    out.reserve(subs_.size());
+    for (const auto& s : subs_) out.push_back(s.counters->snapshot(s.keys.topic()));
+    return out;
+  }
   boost::asio::any_io_executor executor() const { return client_.get_executor(); }
   // An event: to on_event (if set) and the logger.
+  // `about`: the message it concerns (log fields entry_id and trace_id).
   void report(consumer_event::kind what, const std::string& topic, std::string detail,
-              error_code code = {});
+              error_code code = {}, const message_ref* about = nullptr);
 
   consumer_config config_;
 
@@ -196,31 +208,36 @@ class consumer_impl {
   };
   // What a dead letter (written or not) means for a gated entry's key; reports a release or
   // hold.
-  key_fate dead_letter_fate(letter_result result, std::size_t sub, const queued_entry& entry);
+  key_fate dead_letter_fate(letter_result result, std::size_t sub, const queued_entry& entry,
+                            const message_trace& trace);
   // Reports that a fenced write was refused: the partition's lease names another member.
-  void lease_lost(std::size_t sub, const std::string& what);
+  void lease_lost(std::size_t sub, const std::string& what, const message_ref* about = nullptr);
   boost::asio::awaitable<letter_result> dead_letter(std::size_t sub, const std::string& id,
                                            const v1::Envelope* envelope, const fields& entry,
                                            std::uint32_t attempts, error_code why,
-                                           const std::string& text);
+                                           const std::string& text, message_trace& trace);
   // Whether the entry is still this consumer's: scheduled, or left pending after a failed
   // request (false: another consumer took it over).
   boost::asio::awaitable<bool> schedule_retry(std::size_t sub, const std::string& id,
                                               std::chrono::milliseconds delay,
-                                              const error_code& why, const std::string& text);
+                                              const error_code& why, const std::string& text,
+                                              message_trace& trace);
   // subscription_options::once: whether `message_key` was handled already, and recording it
   // together with the acknowledgement. False when the record could not be written (the
   // entry stays pending and comes back).
-  boost::asio::awaitable<bool> already_processed(std::size_t sub, const std::string& message_key);
+  boost::asio::awaitable<bool> already_processed(std::size_t sub, const std::string& message_key,
+                                                 const message_ref* about = nullptr);
   boost::asio::awaitable<bool> ack_processed(std::size_t sub, const std::string& id,
-                                             const std::string& message_key);
+                                             const std::string& message_key,
+                                             const message_ref* about = nullptr);
 
   // consumer_outputs.cpp (subscription_options::effectively_once)
   // Commits `outputs` with entry `id`'s record and acknowledgement; on failure the entry stays
   // pending and comes back, and nothing was written.
   boost::asio::awaitable<void> commit_outputs(std::size_t sub, const std::string& id,
                                               const std::string& message_key,
-                                              const handler_outputs& outputs);
+                                              const handler_outputs& outputs,
+                                              const message_ref* about = nullptr);
   // Publishes the outboxes' outputs: woken by commits, and every outbox_poll for outputs a
   // stopped or crashed consumer left.
   boost::asio::awaitable<void> relay_loop();
@@ -235,7 +252,7 @@ class consumer_impl {
   void record_latency(std::chrono::steady_clock::duration took) noexcept;
   // Records a failed request: counters, health, event and log.
   void failed(consumer_event::kind what, std::size_t sub, const command_result& result,
-              const std::string& doing);
+              const std::string& doing, const message_ref* about = nullptr);
 
   // Whether watch_lease's deadline has passed.
   bool lease_expired() const noexcept;

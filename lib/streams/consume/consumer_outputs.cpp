@@ -49,7 +49,8 @@ void consumer_impl::commit_step_reached(std::size_t sub, commit_step step, std::
 
 asio::awaitable<void> consumer_impl::commit_outputs(std::size_t sub, const std::string& id,
                                                     const std::string& message_key,
-                                                    const handler_outputs& outputs) {
+                                                    const handler_outputs& outputs,
+                                                    const message_ref* about) {
   const auto& s = subs_[sub];
   const auto& entries = outputs.entries();
   std::vector<output_target> targets;
@@ -91,8 +92,10 @@ asio::awaitable<void> consumer_impl::commit_outputs(std::size_t sub, const std::
   commit_reply reply;
   const auto result = co_await detail::commit_outputs(client_, request, reply, request_timeout);
   if (result.ec == errc::ownership_lost) {
-    lease_lost(sub, "not committing entry " + id + " and its " +
-                        std::to_string(entries.size()) + " outputs");
+    lease_lost(sub,
+               "not committing entry " + id + " and its " + std::to_string(entries.size()) +
+                   " outputs",
+               about);
     co_return;
   }
   if (!result) {
@@ -100,7 +103,8 @@ asio::awaitable<void> consumer_impl::commit_outputs(std::size_t sub, const std::
     // acknowledged; in neither case are outputs written twice.
     failed(consumer_event::kind::ack_failed, sub, result,
            "committing entry " + id + " with its " + std::to_string(entries.size()) +
-               " outputs (if it did not land, the entry stays pending and runs again)");
+               " outputs (if it did not land, the entry stays pending and runs again)",
+           about);
     co_return;
   }
   if (reply.status == commit_status::not_owned) {
@@ -108,7 +112,7 @@ asio::awaitable<void> consumer_impl::commit_outputs(std::size_t sub, const std::
     report(consumer_event::kind::ownership_lost, s.keys.topic(),
            "entry " + id + " was taken over by another consumer before its " +
                std::to_string(entries.size()) + " outputs were committed; its owner commits",
-           errc::ownership_lost);
+           errc::ownership_lost, about);
     co_return;
   }
   if (reply.status == commit_status::duplicate) {
@@ -117,6 +121,7 @@ asio::awaitable<void> consumer_impl::commit_outputs(std::size_t sub, const std::
     co_return;
   }
   ++stats_.acked;
+  ++s.counters->acked;
   stats_.outputs_committed += reply.direct + reply.queued;
   commit_step_reached(sub, commit_step::committed, id);
   if (reply.queued > 0) {

@@ -51,13 +51,17 @@ void consumer_impl::take_claimed(std::size_t sub, claim_result& result, bool cou
     // Their data was trimmed or deleted before anyone handled them: the only trace of that
     // loss, so it is counted and reported, never ignored.
     stats_.lost += result.lost.size();
+    subs_[sub].counters->lost += result.lost.size();
     std::string ids;
     for (const auto& id : result.lost) ids += " " + id;
     report(consumer_event::kind::entries_lost, subs_[sub].keys.topic(),
            "pending entries trimmed or deleted before being handled:" + ids,
            errc::data_loss_detected);
   }
-  if (count_as_claim) stats_.claimed += result.claimed.size();
+  if (count_as_claim) {
+    stats_.claimed += result.claimed.size();
+    subs_[sub].counters->claimed += result.claimed.size();
+  }
   for (auto& e : result.claimed)
     dispatch(sub, std::move(e.id), std::move(e.fields), e.deliveries);
 }

@@ -63,4 +63,38 @@ struct consumer_counters {
   }
 };
 
+// The bucket of a run time in consumer_stats::handler_latency_log2_us: floor(log2(µs)),
+// runs under 1 µs in bucket 0, the longest in the last one.
+[[nodiscard]] inline std::size_t latency_bucket(std::uint64_t us, std::size_t buckets) noexcept {
+  std::size_t bucket = 0;
+  for (auto v = us > 0 ? us : 1; v > 1; v >>= 1) ++bucket;
+  return bucket < buckets ? bucket : buckets - 1;
+}
+
+// One subscription's counters (topic_consumer_stats), written on the consumer's executor only.
+struct topic_counters {
+  counter delivered, acked, retried, dead_lettered, claimed, lost, in_flight, latency_sum_us;
+  std::array<counter, 32> handler_latency_log2_us{};
+
+  void record_latency(std::uint64_t us) noexcept {
+    ++handler_latency_log2_us[latency_bucket(us, handler_latency_log2_us.size())];
+    latency_sum_us += us;
+  }
+  [[nodiscard]] topic_consumer_stats snapshot(const std::string& topic) const {
+    topic_consumer_stats s;
+    s.topic = topic;
+    s.delivered = delivered;
+    s.acked = acked;
+    s.retried = retried;
+    s.dead_lettered = dead_lettered;
+    s.claimed = claimed;
+    s.lost = lost;
+    s.in_flight = in_flight;
+    s.handler_latency_sum_us = latency_sum_us;
+    for (std::size_t i = 0; i < s.handler_latency_log2_us.size(); ++i)
+      s.handler_latency_log2_us[i] = handler_latency_log2_us[i];
+    return s;
+  }
+};
+
 }  // namespace streamq::streams::detail

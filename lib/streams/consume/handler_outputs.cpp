@@ -32,6 +32,9 @@ void handler_outputs::add(std::string_view topic, const google::protobuf::Messag
   derived.message_id = id_prefix_ + ":" + std::to_string(entries_.size());
   derived.idempotency_key = derived.message_id;
   derived.dedup_by_content = false;
+  // An output continues the handler's trace unless its options name one.
+  if (!derived.trace && !derived.headers.contains(std::string(traceparent_header)))
+    derived.trace = trace_;
   v1::Envelope envelope = make_envelope(message, derived);
   std::string field;
   if (auto ec = validate_envelope_strings(envelope, &field))

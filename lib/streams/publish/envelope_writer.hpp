@@ -10,6 +10,7 @@
 // checked at the call, then numbered and completed when the publish runs.
 
 #include <streamq/streams/envelope.hpp>
+#include <streamq/streams/tracing.hpp>
 
 #include <google/protobuf/message.h>
 
@@ -47,6 +48,10 @@ struct envelope_head {
   std::int64_t created_at_unix_ms = 0;
   std::uint32_t attempt = 0;
   const std::map<std::string, std::string>* headers = nullptr;  // none when null
+  // Trace headers written after `headers` (in place of theirs of the same names) when
+  // traceparent is not empty (docs/tracing.md); tracestate only when not empty either.
+  std::string_view traceparent;
+  std::string_view tracestate;
   std::uint32_t schema_version = 0;
   std::string_view idempotency_key;
   std::string_view partition_key;
@@ -79,6 +84,8 @@ class envelope_writer {
   // what it writes.
   [[nodiscard]] std::size_t payload_offset() const noexcept { return payload_offset_; }
   [[nodiscard]] std::size_t idempotency_key_offset() const noexcept { return key_offset_; }
+  // Where the traceparent header's value is written (when head.traceparent is not empty).
+  [[nodiscard]] std::size_t traceparent_offset() const noexcept { return traceparent_offset_; }
 
  private:
   // Fields 1 and 2 and the payload's tag and size; returns where the payload goes.
@@ -93,6 +100,7 @@ class envelope_writer {
   std::size_t head_size_ = 0;
   std::size_t payload_offset_ = 0;
   std::size_t key_offset_ = 0;
+  std::size_t traceparent_offset_ = 0;
 };
 
 // The Envelope publisher::publish(topic, message, options) writes, made at the call (the
@@ -105,8 +113,11 @@ class envelope_draft {
   // Throws what make_envelope(message, options) throws: std::invalid_argument for missing
   // required fields, std::length_error for a message over 2 GiB - 1. `producer_id` is read
   // again by number(): it must outlive the draft (the publisher's configuration).
+  // With `traced`, the draft has trace headers (in place of those of options.headers):
+  // a traceparent that set_trace() fills in, and `tracestate` unless empty.
   envelope_draft(const google::protobuf::Message& message, const envelope_options& options,
-                 std::string_view producer_id, const entry_limits& limits);
+                 std::string_view producer_id, const entry_limits& limits, bool traced = false,
+                 std::string_view tracestate = {});
 
   // errc::invalid_utf8 or errc::message_too_large, as check_for_publish() finds them, with
   // its text in what(); success otherwise.
@@ -123,6 +134,13 @@ class envelope_draft {
     return envelope.substr(key_offset_, key_size_);
   }
 
+  // The message ID written (before number()); empty for a refused draft.
+  [[nodiscard]] std::string_view message_id() const noexcept {
+    return std::string_view(bytes_).substr(message_id_offset_, message_id_size_);
+  }
+  // Writes `context` as the traceparent of a draft made `traced` (nothing otherwise).
+  void set_trace(const trace_context& context);
+
  private:
   std::string bytes_;
   std::string_view producer_id_;
@@ -130,6 +148,9 @@ class envelope_draft {
   std::string what_;
   std::size_t key_offset_ = 0;
   std::size_t key_size_ = 0;
+  std::size_t message_id_offset_ = 0;
+  std::size_t message_id_size_ = 0;
+  std::size_t traceparent_offset_ = 0;  // 0: not traced (the envelope starts with field 1)
 };
 
 // The rest is the wire format (protobuf's encoding is public and fixed) and the writer's body.
@@ -174,8 +195,13 @@ constexpr std::size_t optional_varint_size(std::uint64_t value) noexcept {
   return value == 0 ? 0 : 1 + varint_size(value);
 }
 // The inside of a header's map entry.
-inline std::size_t entry_size(const std::string& name, const std::string& value) noexcept {
+inline std::size_t entry_size(std::string_view name, std::string_view value) noexcept {
   return bytes_size(name.size()) + bytes_size(value.size());
+}
+// Whether a header of `head.headers` is written (not replaced by the head's trace headers).
+inline bool kept_header(const envelope_head& head, std::string_view name) noexcept {
+  return head.traceparent.empty() ||
+         (name != traceparent_header && name != tracestate_header);
 }
 
 inline char* put_bytes(char* out, char tag_byte, std::string_view text) noexcept {
@@ -206,7 +232,16 @@ inline envelope_writer::envelope_writer(const envelope_head& head,
   size += optional_varint_size(static_cast<std::uint64_t>(head.created_at_unix_ms));
   size += optional_varint_size(head.attempt);
   if (head.headers != nullptr)
-    for (const auto& [name, value] : *head.headers) size += bytes_size(entry_size(name, value));
+    for (const auto& [name, value] : *head.headers)
+      if (kept_header(head, name)) size += bytes_size(entry_size(name, value));
+  if (!head.traceparent.empty()) {
+    const std::size_t entry = entry_size(traceparent_header, head.traceparent);
+    traceparent_offset_ = size + 1 + varint_size(entry) + bytes_size(traceparent_header.size()) +
+                          1 + varint_size(head.traceparent.size());
+    size += bytes_size(entry);
+    if (!head.tracestate.empty())
+      size += bytes_size(entry_size(tracestate_header, head.tracestate));
+  }
   size += optional_varint_size(head.schema_version);
   const std::size_t key_size = head.idempotency_key.size();
   key_offset_ = size + (key_size == 0 ? 0 : 1 + varint_size(key_size));
@@ -236,13 +271,19 @@ inline char* envelope_writer::write_after_payload(char* out) const noexcept {
   out = put_optional_varint(out, field_tag::created_at,
                             static_cast<std::uint64_t>(head_.created_at_unix_ms));
   out = put_optional_varint(out, field_tag::attempt, head_.attempt);
+  const auto put_header = [&out](std::string_view name, std::string_view value) {
+    *out++ = field_tag::headers;
+    out = put_varint(out, entry_size(name, value));
+    out = put_bytes(out, field_tag::entry_key, name);
+    out = put_bytes(out, field_tag::entry_value, value);
+  };
   if (head_.headers != nullptr)
-    for (const auto& [name, value] : *head_.headers) {
-      *out++ = field_tag::headers;
-      out = put_varint(out, entry_size(name, value));
-      out = put_bytes(out, field_tag::entry_key, name);
-      out = put_bytes(out, field_tag::entry_value, value);
-    }
+    for (const auto& [name, value] : *head_.headers)
+      if (kept_header(head_, name)) put_header(name, value);
+  if (!head_.traceparent.empty()) {
+    put_header(traceparent_header, head_.traceparent);
+    if (!head_.tracestate.empty()) put_header(tracestate_header, head_.tracestate);
+  }
   out = put_optional_varint(out, field_tag::schema_version, head_.schema_version);
   out = put_optional_bytes(out, field_tag::idempotency_key, head_.idempotency_key);
   return put_optional_bytes(out, field_tag::partition_key, head_.partition_key);

@@ -16,6 +16,7 @@
 
 #include "commands/partition_requests.hpp"
 #include "commands/send_command.hpp"
+#include "publish/publish_tracing.hpp"
 #include "publish/publishing.hpp"
 #include "sansio/growth.hpp"
 #include "sansio/partitioning.hpp"
@@ -146,6 +147,8 @@ class partitioned_publisher_impl {
                                                        std::vector<v1::Envelope> batch);
 
   publisher& pub() noexcept { return pub_; }
+  // The publisher's tracing of a publish to `topic` (publish/publish_tracing.hpp).
+  publish_spans spans_for(std::string_view topic) const { return pub_.spans_for(topic); }
 
  private:
   // One publish_partition call: the batch's entries `part.members` to `part.partition`.
@@ -270,7 +273,8 @@ error_code partitioned_publisher_impl::count_failure(const partition_part& part)
 asio::awaitable<std::string> partitioned_publisher_impl::send(std::string topic,
                                                               v1::Envelope envelope) {
   std::uint32_t partitions = co_await partitions_of(topic);
-  if (partitions == 0) co_return co_await pub_.publish_envelope(topic, std::move(envelope));
+  // Traced by the public call already: sent as it is (publisher::send).
+  if (partitions == 0) co_return co_await pub_.send(topic, std::move(envelope));
   partition_part part;
   part.members = {0};
   part.routed = partitions;
@@ -333,7 +337,7 @@ asio::awaitable<std::string> partitioned_publisher_impl::send(std::string topic,
 asio::awaitable<std::vector<std::string>> partitioned_publisher_impl::send_batch(
     std::string name, std::vector<v1::Envelope> batch) {
   std::uint32_t partitions = co_await partitions_of(name);
-  if (partitions == 0) co_return co_await pub_.publish_batch(name, batch);
+  if (partitions == 0) co_return co_await pub_.send_batch(name, std::move(batch));
   if (batch.empty()) co_return std::vector<std::string>{};
   // The first round's partitions, chosen before anything is numbered: a custom choice out of
   // range refuses the batch without taking sequence numbers.
@@ -463,18 +467,26 @@ asio::awaitable<std::uint32_t> partitioned_publisher::partitions_of(std::string_
 // return: the message into its envelope, at the call.
 asio::awaitable<std::string> partitioned_publisher::publish(
     std::string_view topic, const google::protobuf::Message& message) {
-  return send(std::string(topic), make_envelope(message, envelope_options{}));
+  static const envelope_options none{};
+  return publish(topic, message, none);
 }
 
 asio::awaitable<std::string> partitioned_publisher::publish(
     std::string_view topic, const google::protobuf::Message& message,
     const envelope_options& options) {
-  return send(std::string(topic), make_envelope(message, options));
+  // The trace as publisher::publish_envelope writes it, the publish span around the routing.
+  v1::Envelope envelope = make_envelope(message, options);
+  detail::publish_spans spans = impl_->spans_for(topic);
+  spans.begin(envelope, options.trace);
+  return detail::traced(std::move(spans), send(std::string(topic), std::move(envelope)));
 }
 
 asio::awaitable<std::vector<std::string>> partitioned_publisher::publish_batch(
     std::string_view topic, std::span<const v1::Envelope> envelopes) {
-  return send_batch(std::string(topic), std::vector<v1::Envelope>(envelopes.begin(), envelopes.end()));
+  std::vector<v1::Envelope> batch(envelopes.begin(), envelopes.end());
+  detail::publish_spans spans = impl_->spans_for(topic);
+  for (auto& envelope : batch) spans.begin(envelope);
+  return detail::traced(std::move(spans), send_batch(std::string(topic), std::move(batch)));
 }
 
 asio::awaitable<std::string> partitioned_publisher::send(std::string topic, v1::Envelope envelope) {

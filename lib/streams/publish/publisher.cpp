@@ -5,6 +5,8 @@
 #include "commands/publish_requests.hpp"
 #include "commands/send_command.hpp"
 #include "publish/envelope_writer.hpp"
+#include "publish/publish_counters.hpp"
+#include "publish/publish_tracing.hpp"
 #include "publish/publishing.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -40,6 +42,23 @@ std::string_view idempotency_key_of(const detail::envelope_draft& draft,
   return draft.idempotency_key(fields[3]);
 }
 
+// `op` (one publish call of `messages` messages) counted into its topic's counters with its
+// duration; `counters` null (an invalid topic name): not counted.
+template <class T>
+asio::awaitable<T> counted(std::shared_ptr<detail::publish_counters> counters,
+                           std::uint64_t messages, asio::awaitable<T> op) {
+  if (!counters) co_return co_await std::move(op);
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    T result = co_await std::move(op);
+    counters->succeeded(messages, std::chrono::steady_clock::now() - started);
+    co_return result;
+  } catch (const boost::system::system_error& e) {
+    counters->failed_with(e.code(), messages, std::chrono::steady_clock::now() - started);
+    throw;
+  }
+}
+
 }  // namespace
 
 publisher::publisher(client& c, publisher_config config) : client_(c), config_(std::move(config)) {
@@ -57,6 +76,24 @@ publisher::publisher(client& c, publisher_config config) : client_(c), config_(s
 
 publisher_stats publisher::stats() const noexcept {
   return {published_.load(), failed_.load(), indeterminate_.load(), duplicates_.load()};
+}
+
+std::vector<publisher_topic_stats> publisher::topic_stats() const {
+  const std::lock_guard lock(keys_mutex_);
+  std::vector<publisher_topic_stats> out;
+  out.reserve(counters_.size());
+  for (const auto& [topic, counters] : counters_) out.push_back(counters->snapshot(topic));
+  return out;
+}
+
+std::shared_ptr<detail::publish_counters> publisher::counters_of(std::string_view topic) {
+  const std::lock_guard lock(keys_mutex_);
+  auto it = counters_.find(topic);
+  if (it == counters_.end()) {
+    if (!is_valid_topic_name(topic)) return nullptr;
+    it = counters_.emplace(std::string(topic), std::make_shared<detail::publish_counters>()).first;
+  }
+  return it->second;
 }
 
 std::shared_ptr<const topic_keys> publisher::keys_of(std::string_view topic) {
@@ -107,14 +144,27 @@ void publisher::fail_sent(error_code ec) {
 asio::awaitable<std::string> publisher::publish(std::string_view topic,
                                                 const google::protobuf::Message& message,
                                                 const envelope_options& options) {
-  return send(std::string(topic),
-              detail::envelope_draft(message, options, config_.producer_id, config_.limits));
+  // The trace headers are written with the draft (the tracestate is the parent's), its
+  // traceparent once the publish span, which names the draft's message ID, has started.
+  detail::publish_spans spans = spans_for(topic);
+  std::optional<trace_context> parent;
+  if (config_.inject_trace_context || config_.tracing) parent = spans.parent(options);
+  detail::envelope_draft draft(message, options, config_.producer_id, config_.limits,
+                               config_.inject_trace_context,
+                               parent ? std::string_view(parent->tracestate) : std::string_view());
+  if (auto context = spans.begin(parent, draft.message_id())) draft.set_trace(*context);
+  return detail::traced(std::move(spans),
+                        counted(counters_of(topic), 1, send(std::string(topic), std::move(draft))));
 }
 
 asio::awaitable<std::string> publisher::publish(std::string_view topic,
                                                 const google::protobuf::Message& message) {
-  return send(std::string(topic), detail::envelope_draft(message, envelope_options{},
-                                                         config_.producer_id, config_.limits));
+  static const envelope_options none{};
+  return publish(topic, message, none);
+}
+
+detail::publish_spans publisher::spans_for(std::string_view topic) const {
+  return detail::publish_spans(config_.tracing.get(), config_.inject_trace_context, topic);
 }
 
 // The public calls are plain functions that copy the topic name into the coroutine they
@@ -122,24 +172,37 @@ asio::awaitable<std::string> publisher::publish(std::string_view topic,
 // string is gone.
 asio::awaitable<std::string> publisher::publish_envelope(std::string_view topic,
                                                          v1::Envelope envelope) {
-  return send(std::string(topic), std::move(envelope));
+  // The envelope's own traceparent is its publish span's parent: a relayed or requeued
+  // message keeps its trace.
+  detail::publish_spans spans = spans_for(topic);
+  spans.begin(envelope);
+  return detail::traced(std::move(spans),
+                        counted(counters_of(topic), 1, send(std::string(topic), std::move(envelope))));
 }
 
 asio::awaitable<publish_receipt> publisher::publish_envelope_checked(std::string_view topic,
                                                                      v1::Envelope envelope) {
-  return send_checked(std::string(topic), std::move(envelope));
+  detail::publish_spans spans = spans_for(topic);
+  spans.begin(envelope);
+  return detail::traced(std::move(spans), counted(counters_of(topic), 1,
+                                                  send_checked(std::string(topic),
+                                                               std::move(envelope))));
 }
 
 asio::awaitable<std::vector<std::string>> publisher::publish_batch(
     std::string_view topic, std::span<const v1::Envelope> envelopes) {
   // Copied now: the awaitable may run after the caller's envelopes are gone.
-  return send_batch(std::string(topic),
-                    std::vector<v1::Envelope>(envelopes.begin(), envelopes.end()));
+  return publish_messages(topic, std::vector<v1::Envelope>(envelopes.begin(), envelopes.end()));
 }
 
 asio::awaitable<std::vector<std::string>> publisher::publish_messages(
     std::string_view topic, std::vector<v1::Envelope> envelopes) {
-  return send_batch(std::string(topic), std::move(envelopes));
+  const std::uint64_t messages = envelopes.size();
+  detail::publish_spans spans = spans_for(topic);
+  for (auto& envelope : envelopes) spans.begin(envelope);
+  return detail::traced(std::move(spans),
+                        counted(counters_of(topic), messages,
+                                send_batch(std::string(topic), std::move(envelopes))));
 }
 
 asio::any_io_executor publisher::executor() const {
@@ -198,6 +261,7 @@ asio::awaitable<publish_receipt> publisher::send_keyed(const topic_keys& keys,
     fail(result.reply.ec, result.reply.diagnostic);
   }
   ++(added.duplicate ? duplicates_ : published_);
+  if (added.duplicate) detail::publish_counters::add(counters_of(keys.topic())->duplicates, 1);
   co_return publish_receipt{std::move(added.id), added.duplicate};
 }
 
@@ -254,7 +318,12 @@ asio::awaitable<std::vector<std::string>> publisher::send_batch(std::string topi
   }
   duplicates_ += added.duplicates;
   published_ += batch.size() - added.duplicates;
+  if (added.duplicates > 0)
+    detail::publish_counters::add(counters_of(keys->topic())->duplicates, added.duplicates);
   co_return std::move(added.ids);
 }
+
+// partitioned_publisher sends an envelope to a topic that is not partitioned through send().
+template asio::awaitable<std::string> publisher::send<v1::Envelope>(std::string, v1::Envelope);
 
 }  // namespace streamq::streams

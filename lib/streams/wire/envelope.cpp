@@ -5,6 +5,7 @@
 #include "publish/publishing.hpp"
 #include "commands/script.hpp"
 #include "support/shown.hpp"
+#include "support/spans.hpp"
 #include "wire/wire_strings.hpp"
 
 #include <boost/system/system_error.hpp>
@@ -327,6 +328,7 @@ v1::Envelope make_envelope(const google::protobuf::Message& message,
   envelope.set_created_at_unix_ms(unix_ms(created));
   auto& headers = *envelope.mutable_headers();
   for (const auto& [name, value] : options.headers) headers[name] = value;
+  if (options.trace && options.trace->valid()) detail::set_trace_headers(envelope, *options.trace);
   envelope.set_schema_version(options.schema_version);
   if (!options.idempotency_key.empty())
     envelope.set_idempotency_key(options.idempotency_key);
@@ -341,7 +343,8 @@ namespace detail {
 
 envelope_draft::envelope_draft(const google::protobuf::Message& message,
                                const envelope_options& options, std::string_view producer_id,
-                               const entry_limits& limits)
+                               const entry_limits& limits, bool traced,
+                               std::string_view tracestate)
     : producer_id_(producer_id) {
   // make_envelope(message, options), field by field.
   const std::string& type = message.GetDescriptor()->full_name();
@@ -358,6 +361,14 @@ envelope_draft::envelope_draft(const google::protobuf::Message& message,
   head.type = type;
   head.created_at_unix_ms = unix_ms(created);
   head.headers = &options.headers;
+  // Filled in by set_trace() once the publish span (which names the message) has started.
+  static constexpr std::string_view traceparent_placeholder =
+      "00-00000000000000000000000000000000-0000000000000000-00";
+  static_assert(traceparent_placeholder.size() == traceparent_size);
+  if (traced) {
+    head.traceparent = traceparent_placeholder;
+    head.tracestate = tracestate;
+  }
   head.schema_version = options.schema_version;
   head.idempotency_key = by_content ? content_key_placeholder : options.idempotency_key;
   head.partition_key = options.partition_key;
@@ -384,11 +395,19 @@ envelope_draft::envelope_draft(const google::protobuf::Message& message,
   writer.append_head(bytes_, message);
   key_offset_ = writer.idempotency_key_offset();
   key_size_ = head.idempotency_key.size();
+  message_id_size_ = head.message_id.size();
+  message_id_offset_ = message_id_size_ == 0 ? 0 : 1 + varint_size(message_id_size_);
+  if (traced) traceparent_offset_ = writer.traceparent_offset();
   if (by_content) {
     const std::string key = content_idempotency_key(
         type, std::string_view(bytes_).substr(writer.payload_offset(), payload_size));
     key.copy(bytes_.data() + key_offset_, key_size_);
   }
+}
+
+void envelope_draft::set_trace(const trace_context& context) {
+  if (traceparent_offset_ == 0 || refusal_) return;
+  write_traceparent(context, bytes_.data() + traceparent_offset_);
 }
 
 entry_fields envelope_draft::number(std::uint64_t sequence) {
