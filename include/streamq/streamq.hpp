@@ -35,6 +35,7 @@
 #include <streamq/streams/partitioned_consumer.hpp>
 #include <streamq/streams/partitions.hpp>
 #include <streamq/streams/publisher.hpp>
+#include <streamq/streams/replay.hpp>
 #include <streamq/streams/retention.hpp>
 #include <streamq/streams/schedule.hpp>
 #include <streamq/streams/scheduler.hpp>

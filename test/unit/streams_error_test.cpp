@@ -26,7 +26,7 @@ constexpr errc all[] = {errc::invalid_name,    errc::message_too_large,
                         errc::entry_gone, errc::ownership_lost,
                         errc::rejected_by_handler, errc::invalid_utf8,
                         errc::invalid_argument, errc::fsync_unavailable,
-                        errc::partitions_changed};
+                        errc::partitions_changed, errc::group_exists};
 }
 
 TEST_CASE("streams errors have their own category, a message each and fixed values") {
@@ -53,6 +53,7 @@ TEST_CASE("streams errors have their own category, a message each and fixed valu
   CHECK(static_cast<int>(errc::invalid_argument) == 19);
   CHECK(static_cast<int>(errc::fsync_unavailable) == 20);
   CHECK(static_cast<int>(errc::partitions_changed) == 21);
+  CHECK(static_cast<int>(errc::group_exists) == 22);
   CHECK_FALSE(is_permanent(errc::handler_timeout));  // a slow run may succeed next time
   // not equal to codes of other categories with the same value
   CHECK(error_code(errc::invalid_name) != error_code(streamq::redis::client_errc::outcome_unknown));

@@ -92,6 +92,10 @@ enum class errc {
   // times, before this reaches the caller), or a growth found a partition already taken by
   // another growth (docs/partitions.md, "Growing a topic"). Nothing was written.
   partitions_changed = 21,
+  // A replay into a fresh consumer group (replay.hpp) found a group of that name on a stream
+  // it replays: it never takes over a group somebody may use. Nothing was created; pick
+  // another group name.
+  group_exists = 22,
 };
 
 [[nodiscard]] const boost::system::error_category& streams_category() noexcept;

@@ -56,6 +56,8 @@ class streams_category_impl final : public boost::system::error_category {
                "appendonly no)";
       case errc::partitions_changed:
         return "the partitioned topic's partition count changed; nothing was written";
+      case errc::group_exists:
+        return "the consumer group exists already; a replay creates only new groups";
     }
     return "unknown streamq streams error";
   }
