@@ -39,6 +39,10 @@ std::string client::node_for_slot(std::uint16_t slot) const {
   return router_ == nullptr ? std::string() : router_->master_of(slot);
 }
 
+std::vector<master_connection> client::master_connections() const {
+  return router_ == nullptr ? std::vector<master_connection>() : router_->masters();
+}
+
 void client::cancel() {
   if (router_ != nullptr)
     router_->stop();

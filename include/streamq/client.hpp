@@ -39,12 +39,19 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace streamq {
 
 namespace redis::cluster {
 class router;
 }
+
+// One master's pipelined connection in cluster mode (client::master_connections()).
+struct master_connection {
+  std::string node;  // "host:port" ("[::1]:7000" for IPv6)
+  std::shared_ptr<redis::connection> connection;
+};
 
 class client {
  public:
@@ -149,6 +156,12 @@ class client {
   // for it. Lets a caller group keys by node, e.g. one blocking reader per master.
   // Thread safety: on the client's executor only.
   [[nodiscard]] std::string node_for_slot(std::uint16_t slot) const;
+
+  // In cluster mode, the connection of each master, as the last routed request found the
+  // slot map (empty before any was routed, and when standalone); for per-node statistics
+  // (connection::stats(), state()). The shared connection (the first seed's, which reads the
+  // topology) is not among them. Thread safety: any thread.
+  [[nodiscard]] std::vector<master_connection> master_connections() const;
 
   // Reads the cluster topology again now (after a blocking command on a dedicated connection
   // met MOVED, say) and completes once that read ended. Signature void(error_code):

@@ -5,6 +5,7 @@
 #include "state.hpp"
 
 #include <streamq/streams/consumer.hpp>
+#include <streamq/streams/partitioned_consumer.hpp>
 #include <streamq/streams/publisher.hpp>
 #include <streamq/streams/scheduler.hpp>
 
@@ -84,6 +85,8 @@ families::families(prometheus::Registry& r)
       handler_duration(histogram(r, catalog, "streamq_consumer_handler_duration_seconds",
                                  "Handler run times, successful or not")),
       in_flight(gauge(r, catalog, "streamq_consumer_in_flight", "Entries queued for or running in handlers")),
+      partitions_owned(gauge(r, catalog, "streamq_partitioned_consumer_partitions_owned",
+                             "Partitions of the topic the watched members of the group hold now")),
       stream_length(gauge(r, catalog, "streamq_stream_length", "Entries in the topic's stream (sampled)")),
       group_pending(gauge(r, catalog, "streamq_group_pending",
                           "Entries delivered to the group, not acknowledged (sampled)")),
@@ -170,10 +173,12 @@ void metrics_state::read_publisher(publisher_watch& w) {
   }
 }
 
-void metrics_state::read_consumer(consumer_watch& w) {
-  const std::string& group = w.target->config().group;
-  for (auto& now : w.target->topic_stats()) {
-    auto& before = w.last[now.topic];
+void metrics_state::read_consumer_counts(const std::string& group,
+                                         std::vector<streams::topic_consumer_stats> per_topic,
+                                         std::map<std::string, streams::topic_consumer_stats>& last,
+                                         std::uint64_t errors, std::uint64_t& last_errors) {
+  for (auto& now : per_topic) {
+    auto& before = last[now.topic];
     const auto labels = group_labels(now.topic, group);
     add(f.deliveries, labels, before.delivered, now.delivered);
     add(f.acks, labels, before.acked, now.acked);
@@ -187,9 +192,23 @@ void metrics_state::read_consumer(consumer_watch& w) {
     gauges.add(f.in_flight, labels, static_cast<double>(now.in_flight));
     before = std::move(now);
   }
-  const auto errors = w.target->stats().errors;
-  add(f.consumer_errors, {{group_label, group}}, w.last_errors, errors);
-  w.last_errors = errors;
+  add(f.consumer_errors, {{group_label, group}}, last_errors, errors);
+  last_errors = errors;
+}
+
+void metrics_state::read_consumer(consumer_watch& w) {
+  read_consumer_counts(w.target->config().group, w.target->topic_stats(), w.last,
+                       w.target->stats().errors, w.last_errors);
+}
+
+void metrics_state::read_partitioned(partitioned_watch& w) {
+  const std::string& group = w.target->config().consumer.group;
+  auto per_topic = w.target->topic_stats();
+  for (const auto& t : per_topic)
+    gauges.add(f.partitions_owned, group_labels(t.topic, group),
+               static_cast<double>(w.target->partitions_owned()));
+  read_consumer_counts(group, std::move(per_topic), w.last, w.target->health().errors,
+                       w.last_errors);
 }
 
 void metrics_state::read_scheduler(scheduler_watch& w) {
@@ -200,20 +219,19 @@ void metrics_state::read_scheduler(scheduler_watch& w) {
   w.last = now;
 }
 
-void metrics_state::read_client(client_watch& w) {
-  auto& conn = w.target->shared_connection();
+void metrics_state::read_connection(const prometheus::Labels& labels, redis::connection& conn,
+                                    redis::connection_stats& last) {
   const auto now = conn.stats();
-  const prometheus::Labels labels{{client_label, w.name}};
   // Reconnects: handshakes after the first.
   const auto reconnects = [](std::uint64_t connects) { return connects > 0 ? connects - 1 : 0; };
-  add(f.reconnects, labels, reconnects(w.last.connects), reconnects(now.connects));
-  add(f.connection_losses, labels, w.last.connection_losses, now.connection_losses);
-  add(f.connection_requests, labels, w.last.requests, now.requests);
-  add(f.connection_writes, labels, w.last.writes, now.writes);
-  const auto writes = increase(w.last.writes, now.writes);
+  add(f.reconnects, labels, reconnects(last.connects), reconnects(now.connects));
+  add(f.connection_losses, labels, last.connection_losses, now.connection_losses);
+  add(f.connection_requests, labels, last.requests, now.requests);
+  add(f.connection_writes, labels, last.writes, now.writes);
+  const auto writes = increase(last.writes, now.writes);
   if (writes > 0)
     gauges.add(f.pipeline_batch, labels,
-               static_cast<double>(increase(w.last.requests, now.requests)) /
+               static_cast<double>(increase(last.requests, now.requests)) /
                    static_cast<double>(writes));
   gauges.add(f.pending_peak, labels, static_cast<double>(now.peak_pending));
   gauges.add(f.in_flight_requests, labels, static_cast<double>(now.in_flight));
@@ -223,10 +241,21 @@ void metrics_state::read_client(client_watch& w) {
       {"connecting", redis::connection_state::connecting},
       {"connected", redis::connection_state::connected},
       {"stopped", redis::connection_state::stopped}};
-  for (const auto& [name, s] : states)
-    gauges.add(f.connection_state, {{client_label, w.name}, {state_label, name}},
-               state == s ? 1.0 : 0.0);
-  w.last = now;
+  for (const auto& [name, s] : states) {
+    auto with_state = labels;
+    with_state.emplace(state_label, name);
+    gauges.add(f.connection_state, with_state, state == s ? 1.0 : 0.0);
+  }
+  last = now;
+}
+
+void metrics_state::read_client(client_watch& w) {
+  read_connection({{client_label, w.name}}, w.target->shared_connection(), w.last);
+  // In cluster mode, each master's connection too, by node: the shared one only reads the
+  // topology there.
+  for (const auto& m : w.target->master_connections())
+    read_connection({{client_label, w.name}, {node_label, m.node}}, *m.connection,
+                    w.last_by_node[m.node]);
 }
 
 void metrics_state::read_topic(const topic_watch& w, bool topic_gauges) {
@@ -249,6 +278,7 @@ void metrics_state::read_topic(const topic_watch& w, bool topic_gauges) {
 void metrics_state::refresh_locked() {
   for (auto& [id, w] : publishers) read_publisher(w);
   for (auto& [id, w] : consumers) read_consumer(w);
+  for (auto& [id, w] : partitioned) read_partitioned(w);
   for (auto& [id, w] : schedulers) read_scheduler(w);
   for (auto& [id, w] : clients) read_client(w);
   // Several groups of one topic sample the same stream: its topic gauges are set once (gauges
@@ -268,6 +298,9 @@ void metrics_state::unwatch(std::uint64_t id) {
   } else if (auto c = consumers.find(id); c != consumers.end()) {
     read_consumer(c->second);
     consumers.erase(c);
+  } else if (auto pc = partitioned.find(id); pc != partitioned.end()) {
+    read_partitioned(pc->second);
+    partitioned.erase(pc);
   } else if (auto s = schedulers.find(id); s != schedulers.end()) {
     read_scheduler(s->second);
     schedulers.erase(s);
@@ -358,13 +391,17 @@ watch_handle metrics::watch(streams::consumer& c) {
   return add_watch(state_, state_->consumers, detail::consumer_watch{&c, {}, 0});
 }
 
+watch_handle metrics::watch(streams::partitioned_consumer& c) {
+  return add_watch(state_, state_->partitioned, detail::partitioned_watch{&c, {}, 0});
+}
+
 watch_handle metrics::watch(streams::scheduler& s) {
   // Counted from now: what it did before it was watched is not this registry's.
   return add_watch(state_, state_->schedulers, detail::scheduler_watch{&s, s.stats()});
 }
 
 watch_handle metrics::watch(client& c, std::string name) {
-  return add_watch(state_, state_->clients, detail::client_watch{&c, std::move(name), {}});
+  return add_watch(state_, state_->clients, detail::client_watch{&c, std::move(name), {}, {}});
 }
 
 watch_handle metrics::watch_topic(client& c, std::string topic, std::string group) {
@@ -408,8 +445,8 @@ readiness metrics::ready() const {
           "not connected" + (why ? " (" + why.message() + ")" : std::string()));
   }
   const auto now = std::chrono::system_clock::now();
-  for (const auto& [id, w] : state_->consumers) {
-    const auto h = w.target->health();
+  // Running on a connected client, no failed request within consumer_error_window.
+  auto consumer_check = [&](std::string name, const streams::consumer_health& h) {
     const auto& window = state_->config.consumer_error_window;
     const bool recent_error = window.count() > 0 && h.last_error &&
                               now - h.last_error_at < window;
@@ -418,8 +455,13 @@ readiness metrics::ready() const {
                              ? "client not connected"
                              : "request failed: " + h.last_error.message() + " " +
                                    h.last_error_detail;
-    check("consumer " + w.target->config().group, h.healthy() && !recent_error, reason);
-  }
+    check(std::move(name), h.healthy() && !recent_error, std::move(reason));
+  };
+  for (const auto& [id, w] : state_->consumers)
+    consumer_check("consumer " + w.target->config().group, w.target->health());
+  for (const auto& [id, w] : state_->partitioned)
+    consumer_check("partitioned consumer " + w.target->config().consumer.group,
+                   w.target->health());
   for (const auto& [id, w] : state_->schedulers) {
     const auto h = w.target->health();
     check("scheduler", h.healthy(),

@@ -6,6 +6,7 @@
 #include <streamq/redis/connection.hpp>
 #include <streamq/streams/consumer.hpp>
 #include <streamq/streams/names.hpp>
+#include <streamq/streams/partitioned_consumer.hpp>
 #include <streamq/streams/publisher.hpp>
 #include <streamq/streams/scheduler.hpp>
 
@@ -36,6 +37,7 @@ inline constexpr const char* destination_label = "messaging_destination_name";
 inline constexpr const char* group_label = "messaging_consumer_group_name";
 inline constexpr const char* result_label = "result";
 inline constexpr const char* client_label = "client";
+inline constexpr const char* node_label = "node";  // a cluster master, "host:port"
 inline constexpr const char* state_label = "state";
 
 using counter_family = prometheus::Family<prometheus::Counter>;
@@ -58,6 +60,7 @@ struct families {
   counter_family &deliveries, &acks, &retries, &dead_letters, &claims, &lost, &consumer_errors;
   histogram_family& handler_duration;
   gauge_family& in_flight;
+  gauge_family& partitions_owned;
   gauge_family &stream_length, &group_pending, &group_lag, &oldest_pending_age,
       &dead_letter_length, &delayed_waiting, &delayed_lateness;
   counter_family &recurring_fires, &delayed_moved, &scheduler_poll_errors;
@@ -76,6 +79,12 @@ struct consumer_watch {
   std::map<std::string, streams::topic_consumer_stats> last;
   std::uint64_t last_errors = 0;
 };
+// A partitioned_consumer: its counters under the partitioned topic's name (not its partitions').
+struct partitioned_watch {
+  streams::partitioned_consumer* target;
+  std::map<std::string, streams::topic_consumer_stats> last;
+  std::uint64_t last_errors = 0;
+};
 struct scheduler_watch {
   streams::scheduler* target;
   streams::scheduler_stats last;
@@ -83,7 +92,8 @@ struct scheduler_watch {
 struct client_watch {
   client* target;
   std::string name;
-  redis::connection_stats last;
+  redis::connection_stats last;  // of the shared connection
+  std::map<std::string, redis::connection_stats> last_by_node;  // of each master's (cluster)
 };
 // What one tick found for a topic and group, kept until the next.
 struct topic_sample {
@@ -130,6 +140,7 @@ struct metrics_state {
   std::uint64_t next_id = 1;
   std::map<std::uint64_t, publisher_watch> publishers;
   std::map<std::uint64_t, consumer_watch> consumers;
+  std::map<std::uint64_t, partitioned_watch> partitioned;
   std::map<std::uint64_t, scheduler_watch> schedulers;
   std::map<std::uint64_t, client_watch> clients;
   std::map<std::uint64_t, topic_watch> topics;
@@ -144,8 +155,17 @@ struct metrics_state {
 
   // All under `mutex`.
   void read_publisher(publisher_watch& w);
+  // A consumer's or a member's per-topic counters and failed requests, labelled with `group`.
+  void read_consumer_counts(const std::string& group,
+                            std::vector<streams::topic_consumer_stats> per_topic,
+                            std::map<std::string, streams::topic_consumer_stats>& last,
+                            std::uint64_t errors, std::uint64_t& last_errors);
   void read_consumer(consumer_watch& w);
+  void read_partitioned(partitioned_watch& w);
   void read_scheduler(scheduler_watch& w);
+  // One connection's counters and gauges under `labels` (its client's, and its node's).
+  void read_connection(const prometheus::Labels& labels, redis::connection& conn,
+                       redis::connection_stats& last);
   void read_client(client_watch& w);
   void read_topic(const topic_watch& w, bool topic_gauges);
   void refresh_locked();

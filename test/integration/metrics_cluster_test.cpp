@@ -5,6 +5,7 @@
 // ctest label `cluster` (as well as `integration`): ctest -L cluster.
 #include "support/async_test.hpp"
 #include "support/cluster_topics.hpp"
+#include "support/prometheus_text.hpp"
 #include "support/redis_cluster.hpp"
 
 #include <streamq/client.hpp>
@@ -18,6 +19,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <set>
 #include <string>
 
 namespace asio = boost::asio;
@@ -89,5 +91,41 @@ TEST_CASE("metrics cluster: every master's topic is sampled through its own node
           CHECK(value_of(text, "streamq_sampler_errors_total", topic) == 0);
         }
         CHECK(m.ready().ok);
+      });
+}
+
+TEST_CASE("metrics cluster: each master's connection is counted under its node") {
+  streamq::test::redis_cluster cluster;
+  const auto topics = streamq::test::topic_per_master(cluster, "by-node");
+  REQUIRE(topics.size() == cluster.masters().size());
+  streamq::test::run_with_client(
+      streamq::test::cluster_url(cluster), [&](client& c) -> asio::awaitable<void> {
+        streamq::metrics::metrics m(c.get_executor());
+        auto watched = m.watch(c, "main");
+        streamq::streams::publisher pub(c);
+        constexpr int per_topic = 5;
+        streamq::test::Order o;
+        for (const auto& topic : topics)
+          for (int i = 0; i < per_topic; ++i) {
+            o.set_id(topic + "/" + std::to_string(i));
+            co_await pub.publish(topic, o);
+          }
+        std::set<std::string> masters;
+        for (const auto& mc : c.master_connections()) masters.insert(mc.node);
+        CHECK(masters.size() == topics.size());
+        const auto text = m.render();
+        INFO(text);
+        std::set<std::string> counted;
+        for (const auto& s : streamq::test::parse(text)) {
+          if (s.name != "streamq_connection_requests_total" || !s.with.contains("node")) continue;
+          CHECK(s.with.at("client") == "main");
+          counted.insert(s.with.at("node"));
+          // Every master serves one topic's publishes (and nothing else here).
+          CHECK(s.value >= per_topic);
+        }
+        CHECK(counted == masters);
+        for (const auto& node : masters)
+          CHECK(streamq::test::value_of(text, "streamq_connection_state",
+                                        {{"client", "main"}, {"node", node}, {"state", "connected"}}) == 1);
       });
 }

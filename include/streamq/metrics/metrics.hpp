@@ -4,6 +4,7 @@
 //   streamq::metrics::metrics m(io.get_executor());         // or pass your own registry
 //   auto w1 = m.watch(publisher);                            // per-topic publish counters
 //   auto w2 = m.watch(consumer);                             // per topic and group
+//   auto w5 = m.watch(member);                               // a partitioned_consumer, alike
 //   auto w3 = m.watch(client, "main");                       // connection state, reconnects
 //   auto w4 = m.watch_topic(client, "orders", "billing");    // length, pending, lag, DLQ...
 //   co_spawn(ex, m.async_run(asio::use_awaitable), ...);    // the server-side sampler
@@ -48,6 +49,7 @@ class Registry;
 
 namespace streamq::streams {
 class consumer;
+class partitioned_consumer;
 class publisher;
 class scheduler;
 }  // namespace streamq::streams
@@ -82,7 +84,7 @@ struct metrics_config {
 };
 
 // One readiness check: what was checked ("client main", "consumer billing",
-// "scheduler", "sampler") and, when it failed, why.
+// "partitioned consumer billing", "scheduler", "sampler") and, when it failed, why.
 struct readiness_check {
   std::string name;
   bool ok = true;
@@ -131,10 +133,17 @@ class metrics {
   // Deliveries, acks, retries, dead letters, claims, losses, handler latency and in-flight
   // handlers per subscribed topic and the consumer's group; running and errors for ready().
   [[nodiscard]] watch_handle watch(streams::consumer& c);
+  // The same families for a member of a group on a partitioned topic, labelled with the
+  // partitioned topic (never a partition's name: bounded cardinality) and the group, summed
+  // over its partitions' consumers, stopped ones included; the partitions it holds
+  // (streamq_partitioned_consumer_partitions_owned); "partitioned consumer <group>" in ready()
+  // (as a consumer's check, its heartbeat and lease failures counting as errors).
+  [[nodiscard]] watch_handle watch(streams::partitioned_consumer& c);
   // Recurring fires, delayed tasks moved, poll errors; health for ready().
   [[nodiscard]] watch_handle watch(streams::scheduler& s);
   // The client's shared connection as `name` (the `client` label: a few fixed names, e.g.
-  // "main"; in cluster mode the first seed's connection).
+  // "main"; in cluster mode the first seed's connection, and each master's connection with
+  // a `node` label, "host:port", as well).
   [[nodiscard]] watch_handle watch(client& c, std::string name);
   // Samples `topic` and `group` through `c` every sample_interval. Throws
   // std::invalid_argument for an invalid topic, group or key prefix.

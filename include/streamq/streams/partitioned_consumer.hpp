@@ -180,6 +180,22 @@ class partitioned_consumer {
   // Counters summed over the partitions' consumers, those stopped included. Call on the
   // client's executor.
   [[nodiscard]] consumer_stats stats() const;
+  // The member's counters for its partitioned topic: one entry, named after the topic (not
+  // its partitions: "orders", never "orders#3"), once subscribed. Summed over every partition
+  // consumer this member has run, those stopped included, so they never go down; in_flight
+  // over the running ones. Safe from any thread once subscribed (subscribe() must not run
+  // concurrently): a mutex is taken here and when a partition's consumer starts or retires,
+  // never per message.
+  [[nodiscard]] std::vector<topic_consumer_stats> topic_stats() const;
+  // For readiness, from any thread: running (run() is active), the client's shared
+  // connection, handlers in flight, and the last failure of the member (a heartbeat, a lease,
+  // a drain check, a partition's consumer ending by an error: the partition_events with a
+  // code, and consumer_failed) or of any of its partition consumers' requests, whichever came
+  // last; errors counts them all.
+  [[nodiscard]] consumer_health health() const;
+  // How many partitions the member holds now (owned().size()), from any thread.
+  [[nodiscard]] std::uint32_t partitions_owned() const noexcept;
+  [[nodiscard]] const partitioned_consumer_config& config() const noexcept;
 
   template <class Token = boost::asio::use_awaitable_t<>>
   auto async_run(Token&& token = {}) {

@@ -93,6 +93,11 @@ std::string router::master_of(std::uint16_t slot) const {
   return to_string(s->master.address);
 }
 
+std::vector<master_connection> router::masters() const {
+  const std::lock_guard lock(masters_mutex_);
+  return masters_;
+}
+
 void router::start_refresh(exec_handler handler) {
   asio::co_spawn(
       ex_, refresh_now(shared_from_this()),

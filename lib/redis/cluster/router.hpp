@@ -16,6 +16,7 @@
 #include "retry_rules.hpp"
 #include "topology.hpp"
 
+#include <streamq/client.hpp>  // master_connection
 #include <streamq/redis/config.hpp>
 #include <streamq/redis/connection.hpp>
 
@@ -27,6 +28,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,6 +63,10 @@ class router : public std::enable_shared_from_this<router> {
   // once one ended, or at once outside cluster mode; client_errc::cluster_unavailable when
   // none ended within the retry deadline. Any thread.
   void start_refresh(exec_handler handler);
+
+  // The connection of each master as route() last mapped the slots (the seed's connection,
+  // which reads the topology, is not among them), with its "host:port". Any thread.
+  [[nodiscard]] std::vector<master_connection> masters() const;
 
   // A blocking-capable connection to the master serving `slot` (the seed when the topology is
   // not known or `slot` is empty). On the executor only.
@@ -136,6 +142,9 @@ class router : public std::enable_shared_from_this<router> {
   // route(): the connection of each shard of map_, for map_.version() == routes_version_.
   std::vector<connection*> routes_;
   std::uint64_t routes_version_ = static_cast<std::uint64_t>(-1);
+  // masters(): what route() mapped last, for readers on any thread (metrics).
+  mutable std::mutex masters_mutex_;
+  std::vector<master_connection> masters_;
   std::size_t live_children_ = 0;
 
   // Events: a timer at the far future that cancel() fires (waiters wake with

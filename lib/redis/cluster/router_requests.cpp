@@ -153,9 +153,16 @@ connection* router::route(std::optional<std::uint16_t> slot) {
   const auto& shards = map_.shards();
   if (routes_version_ != map_.version()) {
     routes_.assign(shards.size(), nullptr);
-    for (std::size_t i = 0; i < shards.size(); ++i)
-      if (shards[i].master.known) routes_[i] = connection_for(shards[i].master.address).get();
+    std::vector<master_connection> masters;
+    for (std::size_t i = 0; i < shards.size(); ++i) {
+      if (!shards[i].master.known) continue;
+      auto conn = connection_for(shards[i].master.address);
+      routes_[i] = conn.get();
+      masters.push_back({to_string(shards[i].master.address), std::move(conn)});
+    }
     routes_version_ = map_.version();
+    const std::lock_guard lock(masters_mutex_);
+    masters_ = std::move(masters);
   }
   const shard* s = nullptr;
   if (slot) {

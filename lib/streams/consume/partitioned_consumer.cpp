@@ -13,8 +13,10 @@
 #include "commands/partition_requests.hpp"
 #include "commands/send_command.hpp"
 #include "consume/consumer_impl.hpp"  // default_consumer_name
+#include "consume/partition_stats.hpp"
 #include "sansio/growth.hpp"
 #include "sansio/ownership.hpp"
+#include "support/run_guard.hpp"
 #include "support/stop_request.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -26,6 +28,7 @@
 #include <boost/system/system_error.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <optional>
 #include <set>
@@ -49,28 +52,6 @@ void partitioned_consumer_config::validate() const {
 namespace detail {
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-void add(consumer_stats& to, const consumer_stats& s) {
-  to.delivered += s.delivered;
-  to.acked += s.acked;
-  to.retried += s.retried;
-  to.retries_taken += s.retries_taken;
-  to.dropped += s.dropped;
-  to.ack_failures += s.ack_failures;
-  to.errors += s.errors;
-  to.dead_lettered += s.dead_lettered;
-  to.claimed += s.claimed;
-  to.lost += s.lost;
-  to.data_loss_events += s.data_loss_events;
-  to.in_flight += s.in_flight;
-  to.claims_refreshed += s.claims_refreshed;
-  to.ownership_lost += s.ownership_lost;
-  to.skipped_processed += s.skipped_processed;
-  to.outputs_committed += s.outputs_committed;
-  to.outputs_relayed += s.outputs_relayed;
-  for (std::size_t b = 0; b < s.handler_latency_log2_us.size(); ++b)
-    to.handler_latency_log2_us[b] += s.handler_latency_log2_us[b];
-}
 }  // namespace
 
 // One partition the member holds: its lease and the consumer running it.
@@ -86,6 +67,7 @@ struct held_partition {
   bool running = false;
   bool retiring = false;  // stopping: released (or dropped, when lost) once it ended
   std::string failure;    // what ended run() by itself
+  error_code failure_code;
   // A partition a growth made, held while the group drains its old partition: no runner yet.
   bool waiting = false;
   bool origin_read = false;
@@ -124,9 +106,23 @@ class partitioned_consumer_impl {
   [[nodiscard]] consumer_stats stats() const {
     consumer_stats total = finished_;
     for (const auto& [p, h] : held_)
-      if (h->runner) add(total, h->runner->stats());
+      if (h->runner) add_counts(total, h->runner->stats());
     return total;
   }
+  [[nodiscard]] std::vector<topic_consumer_stats> topic_stats() const {
+    if (topic_.empty()) return {};
+    return {book_.topic_stats(topic_)};
+  }
+  [[nodiscard]] consumer_health health() const {
+    auto h = book_.health();
+    const auto& conn = client_.shared_connection();
+    h.running = running_;
+    h.connection = conn.state();
+    h.last_connection_error = conn.last_error();
+    return h;
+  }
+  [[nodiscard]] std::uint32_t partitions_owned() const noexcept { return owned_count_; }
+  [[nodiscard]] const partitioned_consumer_config& config() const noexcept { return config_; }
   [[nodiscard]] asio::any_io_executor executor() const { return client_.get_executor(); }
 
  private:
@@ -161,7 +157,7 @@ class partitioned_consumer_impl {
   void retire(const std::shared_ptr<held_partition>& h, bool release, partition_event::kind why);
   asio::awaitable<void> finish_retire(std::shared_ptr<held_partition> h, bool release,
                                       partition_event::kind why);
-  void report(partition_event e) const;
+  void report(partition_event e);
   [[nodiscard]] std::string lease_key(std::uint32_t partition) const {
     return topic_keys(partition_topic(topic_, partition), config_.consumer.key_prefix)
         .lease(config_.consumer.group);
@@ -179,9 +175,14 @@ class partitioned_consumer_impl {
   std::size_t retiring_ = 0;  // finish_retire coroutines not yet done
   consumer_stats finished_;   // of the consumers that ended
   std::set<std::uint32_t> started_;  // partitions this member started once: drained for good
+  // What topic_stats() and health() read from any thread; the rest above is the executor's.
+  partition_stats book_;
+  std::atomic<bool> running_{false};
+  std::atomic<std::uint32_t> owned_count_{0};  // held_ minus the retiring ones
 };
 
-void partitioned_consumer_impl::report(partition_event e) const {
+void partitioned_consumer_impl::report(partition_event e) {
+  if (e.code) book_.failed(e.code, e.detail);
   const char* event = "consumer_failed";
   switch (e.what) {
     case partition_event::kind::acquired: event = "partition_acquired"; break;
@@ -213,6 +214,8 @@ asio::awaitable<void> partitioned_consumer_impl::run() {
   if (topic_.empty()) throw std::logic_error("streamq partitioned_consumer: subscribe before run()");
   co_await asio::this_coro::throw_if_cancelled(false);
   stop_.reset();
+  running_ = true;
+  const run_guard guard(running_, stop_);
   partitions_ = co_await partition_count(client_, topic_, config_.consumer.key_prefix);
   if (partitions_ == 0)
     throw boost::system::system_error(errc::invalid_argument,
@@ -255,6 +258,7 @@ asio::awaitable<void> partitioned_consumer_impl::tick() {
     // Its consumer ended by itself (one waiting for a drain has none yet): give it up, take it
     // again next tick.
     if (!h->running && !h->waiting) {
+      if (h->failure_code) book_.failed(h->failure_code, h->failure);
       report({partition_event::kind::consumer_failed, topic_, p, h->epoch, {}, h->failure});
       retire(h, true, partition_event::kind::consumer_failed);
     } else if (now >= h->valid_until) {
@@ -369,6 +373,7 @@ asio::awaitable<void> partitioned_consumer_impl::acquire(std::uint32_t partition
   h->valid_until = lease_valid_until(sent_at, config_.lease_ttl, config_.lease_margin);
   h->waiting = true;
   held_[partition] = h;  // renewed from now on, whether it starts now or waits
+  ++owned_count_;
   bool go = started_.contains(partition);
   if (!go) go = co_await may_start(*h);
   if (go && held_.contains(partition) && held_.at(partition) == h && !h->retiring) start(h);
@@ -437,11 +442,13 @@ void partitioned_consumer_impl::start(const std::shared_ptr<held_partition>& h) 
   // a tick notices (timers do not run while the process is paused).
   h->runner->impl_->watch_lease(&h->valid_until);
   h->running = true;
+  book_.started(*h->runner);
   // Run by its completion handler: partitions come and go while run() goes on, and every
   // one is awaited (finish_retire) before run() returns.
   h->runner->async_run([this, h](const error_code& ec) {
     h->running = false;
     if (ec) h->failure = ec.message();
+    h->failure_code = ec;
     h->ended.cancel();
     wake_.cancel();
   });
@@ -451,6 +458,7 @@ void partitioned_consumer_impl::start(const std::shared_ptr<held_partition>& h) 
 void partitioned_consumer_impl::retire(const std::shared_ptr<held_partition>& h, bool release,
                                        partition_event::kind why) {
   h->retiring = true;
+  --owned_count_;
   if (h->runner) h->runner->stop();  // none while it waited for a drain
   ++retiring_;
   asio::co_spawn(client_.get_executor(), finish_retire(h, release, why), asio::detached);
@@ -472,7 +480,8 @@ asio::awaitable<void> partitioned_consumer_impl::finish_retire(std::shared_ptr<h
               "releasing (it expires by itself): " + sent.reply.diagnostic});
   }
   if (h->runner) {
-    add(finished_, h->runner->stats());
+    book_.retired(*h->runner);
+    add_counts(finished_, h->runner->stats());
     finished_.in_flight -= h->runner->stats().in_flight;
   }
   held_.erase(h->partition);
@@ -496,6 +505,16 @@ void partitioned_consumer::stop() noexcept { impl_->stop(); }
 std::vector<owned_partition> partitioned_consumer::owned() const { return impl_->owned(); }
 const std::string& partitioned_consumer::name() const noexcept { return impl_->name(); }
 consumer_stats partitioned_consumer::stats() const { return impl_->stats(); }
+std::vector<topic_consumer_stats> partitioned_consumer::topic_stats() const {
+  return impl_->topic_stats();
+}
+consumer_health partitioned_consumer::health() const { return impl_->health(); }
+std::uint32_t partitioned_consumer::partitions_owned() const noexcept {
+  return impl_->partitions_owned();
+}
+const partitioned_consumer_config& partitioned_consumer::config() const noexcept {
+  return impl_->config();
+}
 asio::any_io_executor partitioned_consumer::executor() const { return impl_->executor(); }
 
 }  // namespace streamq::streams
