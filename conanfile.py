@@ -26,7 +26,8 @@ class StreamqConan(ConanFile):
     # streamq uses Boost's header-only libraries (Asio, System) only.
     default_options = {"fPIC": True, "date/*:use_system_tz_db": True, "boost/*:header_only": True,
                        "prometheus-cpp/*:with_pull": False, "prometheus-cpp/*:with_push": False}
-    exports_sources = "CMakeLists.txt", "LICENSE", "cmake/*", "include/*", "lib/*", "proto/*"
+    exports_sources = ("CMakeLists.txt", "LICENSE", "cmake/*", "include/*", "lib/*", "proto/*",
+                       "tools/*")
 
     # One entry per CMake target (lib/CMakeLists.txt) and what it links: a layer of its own
     # ("resp") or a dependency's component ("boost::headers" is CMake's Boost::headers).
@@ -58,6 +59,8 @@ class StreamqConan(ConanFile):
         # serves /metrics itself), and the logger hook's spdlog adapter. Debian 12's versions.
         self.requires("prometheus-cpp/1.0.1", transitive_headers=True)
         self.requires("spdlog/1.10.0", transitive_headers=True)
+        # The streamq command (tools/cli) parses its command line with CLI11 (header-only).
+        self.requires("cli11/2.1.2", visible=False)
 
     def build_requirements(self):
         self.tool_requires("protobuf/3.21.12")  # protoc, run at build time: the same version

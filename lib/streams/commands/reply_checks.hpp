@@ -85,6 +85,41 @@ template <class Integer>
   return true;
 }
 
+// A record of mixed values (one entry of XINFO GROUPS or XINFO CONSUMERS): RESP3's map, or
+// RESP2's flat [field, value, ...] array. Calls on_field(name, value) for each pair in order;
+// false when the shape is neither, a field name is not text, or on_field returns false.
+template <class OnField>
+[[nodiscard]] bool for_each_field(const resp::value& record, OnField on_field) {
+  if ((record.data_type != resp::type::map && !is_array(record)) ||
+      record.elements.size() % 2 != 0)
+    return false;
+  for (std::size_t i = 0; i < record.elements.size(); i += 2) {
+    if (!is_text(record.elements[i])) return false;
+    if (!on_field(record.elements[i].text, record.elements[i + 1])) return false;
+  }
+  return true;
+}
+
+// An array reply of records (XINFO GROUPS, XINFO CONSUMERS), each read by
+// decode_one(element, T&) -> bool, into `out`: a top-level error is the server's refusal, any
+// other failure malformed, naming `command`. `out` is empty unless every record was read.
+template <class T, class DecodeOne>
+[[nodiscard]] command_result records(const resp::value& reply, std::vector<T>& out,
+                                     const char* command, DecodeOne decode_one) {
+  out.clear();
+  if (reply.is_error()) return refused(reply);
+  if (!is_array(reply)) return malformed(std::string(command) + " reply");
+  for (const auto& element : reply.elements) {
+    T record;
+    if (!decode_one(element, record)) {
+      out.clear();
+      return malformed(std::string(command) + " record");
+    }
+    out.push_back(std::move(record));
+  }
+  return {};
+}
+
 // A count (XLEN, XDEL, ZCARD, and the scripts that answer with one): a non-negative integer
 // reply, as a decoder reads it; `command` names it in a malformed reply's diagnostic.
 [[nodiscard]] inline command_result count(const resp::value& reply, std::uint64_t& out,

@@ -1,0 +1,140 @@
+// `streamq replay`: see replay_command.hpp.
+#include "replay_command.hpp"
+
+#include "output.hpp"
+#include "runner.hpp"
+
+#include <streamq/streams/replay.hpp>
+
+#include <cstdio>
+#include <ctime>
+
+namespace streamq::cli {
+
+namespace asio = boost::asio;
+namespace ss = streams;
+
+std::optional<std::chrono::system_clock::time_point> parse_utc_time(const std::string& text) {
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6)
+    return std::nullopt;
+  std::string rest = text.substr(static_cast<std::size_t>(consumed));
+  long millis = 0;
+  if (!rest.empty() && rest.front() == '.') {
+    std::size_t digits = 1;
+    std::string fraction;
+    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9')
+      fraction += rest[digits++];
+    if (fraction.empty()) return std::nullopt;
+    fraction = (fraction + "00").substr(0, 3);
+    millis = std::stol(fraction);
+    rest = rest.substr(digits);
+  }
+  if (rest == "Z") rest.clear();
+  if (!rest.empty() || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+      tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+    return std::nullopt;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  const std::time_t seconds = ::timegm(&tm);
+  return std::chrono::system_clock::from_time_t(seconds) + std::chrono::milliseconds(millis);
+}
+
+namespace {
+
+std::chrono::system_clock::time_point time_option(const std::string& text, const char* flag) {
+  const auto t = parse_utc_time(text);
+  if (!t)
+    throw command_error(exit_usage_error, std::string(flag) + ": not an ISO 8601 UTC time (" +
+                                              "expected e.g. 2026-12-03T10:00:00Z): " + text);
+  return *t;
+}
+
+// "ID" (the topic's own stream) or "STREAM@ID" (a partition, "T#N@ID").
+ss::replay_position after_option(const std::string& topic, const std::string& text) {
+  ss::replay_position p{topic, 0, text};
+  if (const auto at = text.find('@'); at != std::string::npos) {
+    p.topic = text.substr(0, at);
+    p.id = text.substr(at + 1);
+    if (const auto hash = p.topic.find('#'); hash != std::string::npos)
+      p.partition = static_cast<std::uint32_t>(std::stoul(p.topic.substr(hash + 1)));
+  }
+  return p;
+}
+
+std::string position_text(const ss::replay_position& p, const std::string& topic) {
+  return p.topic == topic ? p.id : p.topic + "@" + p.id;
+}
+
+const char* stop_name(ss::replay_stop stop) {
+  switch (stop) {
+    case ss::replay_stop::completed: return "completed";
+    case ss::replay_stop::limit_reached: return "limit_reached";
+    case ss::replay_stop::cancelled: return "cancelled";
+    case ss::replay_stop::failed: return "failed";
+  }
+  return "failed";
+}
+
+}  // namespace
+
+asio::awaitable<void> run_replay(client& c, output_options out, replay_request request) {
+  ss::replay_options o;
+  o.topic = request.topic;
+  o.from_id = request.from_id;
+  if (!request.from_time.empty()) o.from_time = time_option(request.from_time, "--from-time");
+  if (!request.after.empty()) o.after = after_option(request.topic, request.after);
+  o.to_id = request.to_id;
+  if (!request.to_time.empty()) o.to_time = time_option(request.to_time, "--to-time");
+  o.filter.types = request.types;
+  o.max_per_second = request.rate;
+  o.max_messages = request.limit;
+  o.dry_run = request.dry_run;
+  o.key_prefix = out.key_prefix;
+  // The dry run needs a target; it delivers to none.
+  auto target = request.dry_run ? ss::replay_target::into_topic(request.topic)
+                                : ss::replay_target::into_topic(request.into_topic);
+  const auto r = co_await ss::replay(c, std::move(o), std::move(target));
+  const std::string last = r.last ? position_text(*r.last, request.topic) : std::string();
+  if (out.json) {
+    std::printf("%s\n", json_object()
+                            .add("topic", json_string(request.topic))
+                            .add("dry_run", request.dry_run ? "true" : "false")
+                            .add("stop", json_string(stop_name(r.stop)))
+                            .add("read", json_number(r.read))
+                            .add("matched", json_number(r.matched))
+                            .add("delivered", json_number(r.delivered))
+                            .add("filtered", json_number(r.filtered))
+                            .add("undecodable", json_number(r.undecodable))
+                            .add("duplicates", json_number(r.duplicates))
+                            .add("bytes", json_number(r.bytes))
+                            .add("trimmed_before", r.trimmed_before ? "true" : "false")
+                            .add("last", r.last ? json_string(last) : "null")
+                            .add("error", r.error ? json_string(r.diagnostic.empty()
+                                                                    ? r.error.message()
+                                                                    : r.diagnostic)
+                                                  : "null")
+                            .str()
+                            .c_str());
+  } else {
+    std::printf("%s%s: read %llu, matched %llu, delivered %llu, filtered %llu, undecodable %llu, "
+                "duplicates %llu, bytes %llu\n",
+                request.dry_run ? "dry run " : "", stop_name(r.stop),
+                static_cast<unsigned long long>(r.read), static_cast<unsigned long long>(r.matched),
+                static_cast<unsigned long long>(r.delivered),
+                static_cast<unsigned long long>(r.filtered),
+                static_cast<unsigned long long>(r.undecodable),
+                static_cast<unsigned long long>(r.duplicates),
+                static_cast<unsigned long long>(r.bytes));
+    if (r.trimmed_before)
+      std::printf("warning: entries before the start were trimmed or never existed\n");
+    if (r.last) std::printf("last position: %s (resume with --after %s)\n", last.c_str(), last.c_str());
+  }
+  if (r.stop == ss::replay_stop::failed)
+    throw command_error(exit_runtime_error,
+                        "replay failed: " + (r.diagnostic.empty() ? r.error.message() : r.diagnostic));
+}
+
+}  // namespace streamq::cli
