@@ -26,11 +26,6 @@ namespace sd = streams::detail;
 
 namespace {
 
-[[noreturn]] void fail(const sd::send_result& sent) {
-  if (sent.transport || sent.reply.diagnostic.empty()) throw boost::system::system_error(sent.ec());
-  throw boost::system::system_error(sent.ec(), sent.reply.diagnostic);
-}
-
 std::int64_t unix_ms_now() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -49,7 +44,7 @@ asio::awaitable<std::uint64_t> count_lag(client& c, const streams::topic_keys& k
     const auto sent = co_await sd::send_command(
         c, [&](resp::request& req) { sd::build_entries_after(req, keys.stream(), after, page); },
         [&](const resp::value& v) { return sd::decode_entries_after(v, got); });
-    if (!sent) fail(sent);
+    if (!sent) sd::throw_failure(sent);
     counted += got.entries;
     complete = got.entries < page;
     after = got.last_id;
@@ -66,7 +61,7 @@ asio::awaitable<detail::topic_sample> sample_topic(client& c, streams::topic_key
       [&](std::span<const resp::value> replies) {
         return sd::decode_topic_sample(replies, group, out.reply);
       });
-  if (!sent) fail(sent);
+  if (!sent) sd::throw_failure(sent);
   // Ages by this host's clock against the server's IDs and due times (server ms): a clock
   // skew between the two shows here, as it does in any age read from an entry ID.
   const auto now_ms = unix_ms_now();

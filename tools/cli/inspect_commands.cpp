@@ -30,11 +30,6 @@ namespace sd = streams::detail;
 
 namespace {
 
-[[noreturn]] void fail(const sd::send_result& sent) {
-  if (sent.transport || sent.reply.diagnostic.empty()) throw boost::system::system_error(sent.ec());
-  throw boost::system::system_error(sent.ec(), sent.reply.diagnostic);
-}
-
 command_error topic_not_found(const std::string& topic) {
   return {exit_not_found, "topic " + json_string(topic) + " does not exist"};
 }
@@ -49,12 +44,12 @@ asio::awaitable<sd::stream_state> read_stream_state(client& c, const streams::to
       [&](std::span<const resp::value> replies) {
         return sd::decode_stream_states(replies, 1, states);
       });
-  if (!sent) fail(sent);
+  if (!sent) sd::throw_failure(sent);
   auto& state = states.front();
-  if (!state.length_result) fail({{}, state.length_result});
+  if (!state.length_result) sd::throw_failure({{}, state.length_result});
   if (!state.groups_result) {
     if (state.length == 0) throw topic_not_found(keys.topic());
-    fail({{}, state.groups_result});
+    sd::throw_failure({{}, state.groups_result});
   }
   co_return std::move(state);
 }
@@ -71,7 +66,7 @@ asio::awaitable<void> explain_refusal(client& c, const streams::topic_keys& keys
                                               " does not exist on topic " +
                                               json_string(keys.topic()));
   }
-  fail(sent);
+  sd::throw_failure(sent);
 }
 
 std::string group_json(const sd::group_info& g) {
@@ -153,7 +148,7 @@ asio::awaitable<void> show_topic_info(client& c, output_options out, std::string
       [&](std::span<const resp::value> replies) {
         return sd::decode_stream_bounds(replies, first_id, last_id);
       });
-  if (!bounds) fail(bounds);
+  if (!bounds) sd::throw_failure(bounds);
   // One sample per group adds its oldest pending entry and its dead-letter count.
   std::vector<sd::topic_sample_reply> samples(state.groups.size());
   for (std::size_t i = 0; i < samples.size(); ++i) {
@@ -163,7 +158,7 @@ asio::awaitable<void> show_topic_info(client& c, output_options out, std::string
         [&](std::span<const resp::value> replies) {
           return sd::decode_topic_sample(replies, name, samples[i]);
         });
-    if (!sent) fail(sent);
+    if (!sent) sd::throw_failure(sent);
   }
   std::vector<std::string> group_objects;
   std::vector<std::vector<std::string>> rows;

@@ -14,6 +14,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <span>
 
@@ -30,6 +31,14 @@ struct send_result {
   // The failure, whichever it is.
   [[nodiscard]] const error_code& ec() const noexcept { return transport ? transport : reply.ec; }
 };
+
+// Throws `sent`'s failure as a boost::system::system_error, with the server's diagnostic as
+// its text when it gave one: for callers whose errors go out as exceptions (the metrics
+// sampler, the streamq command).
+[[noreturn]] inline void throw_failure(const send_result& sent) {
+  if (sent.transport || sent.reply.diagnostic.empty()) throw boost::system::system_error(sent.ec());
+  throw boost::system::system_error(sent.ec(), sent.reply.diagnostic);
+}
 
 // One command: `build(req)` appends it, `decode(reply)` reads its reply (a resp::value).
 template <class Build, class Decode>
