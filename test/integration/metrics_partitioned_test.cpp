@@ -165,7 +165,8 @@ TEST_CASE("metrics: a partitioned consumer's counts per topic and group, partiti
       CHECK(value_of(text, "streamq_partitioned_consumer_partitions_owned", tg) == 0);
       // Labelled with the partitioned topic only: no series names a partition.
       CHECK(text.find(streamq::streams::partition_topic(topic, 0)) == std::string::npos);
-      const auto* check = find_check(m.ready(), check_name);
+      const auto ready = m.ready();  // find_check points into it
+      const auto* check = find_check(ready, check_name);
       REQUIRE(check != nullptr);
       CHECK_FALSE(check->ok);
       CHECK(check->reason == "not running");
