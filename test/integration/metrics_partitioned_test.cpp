@@ -189,7 +189,8 @@ TEST_CASE("metrics: a partitioned consumer's counts per topic and group, partiti
     CHECK(value_of(text, "streamq_consumer_deliveries_total", tg) ==
           first_batch + 1 + second_batch);
     CHECK_FALSE(value_of(text, "streamq_partitioned_consumer_partitions_owned", tg).has_value());
-    CHECK(find_check(m.ready(), check_name) == nullptr);
+    const auto after_unwatch = m.ready();
+    CHECK(find_check(after_unwatch, check_name) == nullptr);
     for (const auto& [id, n] : runs) CHECK_MESSAGE(n == (id == "m3" ? 2 : 1), id);
   });
 }
