@@ -5,6 +5,7 @@
 #include "support/async_test.hpp"
 
 #include <streamq/redis/deadline.hpp>
+#include <streamq/redis/error.hpp>
 #include <streamq/streams/consumer.hpp>
 #include <streamq/streams/names.hpp>
 
@@ -68,7 +69,16 @@ asio::awaitable<std::size_t> pending_count(client& c, const std::string& topic,
   request req;
   req.push("XPENDING", key{streams::topic_keys(topic).stream()}, group);
   response<resp::value> summary;
-  co_await c.async_exec(req, summary);
+  // XPENDING only reads, so it is sent again when its connection was lost after writing it
+  // (fault tests kill connections; the kill may land just before this request is written).
+  for (int attempt = 1;; ++attempt) {
+    auto [ec] = co_await c.async_exec(req, summary, asio::as_tuple(asio::use_awaitable));
+    if (!ec) break;
+    const bool resend = ec == redis::client_errc::outcome_unknown || redis::is_retryable(ec);
+    if (!resend || attempt == 5) throw boost::system::system_error(ec, "XPENDING");
+    summary = response<resp::value>{};
+    co_await sleep_for(20ms);
+  }
   const auto& v = summary.get<0>().value();
   REQUIRE_FALSE(v.elements.empty());
   co_return std::stoull(v.elements.front().text);
