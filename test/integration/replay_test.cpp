@@ -500,3 +500,49 @@ TEST_CASE("replay: max_per_second spaces the deliveries") {
     CHECK(std::chrono::steady_clock::now() - dry_started < 200ms);
   });
 }
+
+TEST_CASE("replay: progress reported while it runs, throttled; a throwing callback fails it") {
+  redis_server server;
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    co_await publish_orders(c, topic, 0, 21);
+    auto o = options_for(topic);
+    o.max_per_second = 100;  // about 200 ms in all
+    o.progress_interval = 40ms;
+    std::vector<replay_result> reports;
+    o.on_progress = [&](const replay_result& so_far) { reports.push_back(so_far); };
+    seen got;
+    const auto r = co_await replay(c, o, got.target());
+    CHECK(r.delivered == 21);
+    // The first report comes once the streams are planned, before anything was read.
+    REQUIRE(reports.size() >= 2);
+    CHECK(reports.front().read == 0);
+    REQUIRE(reports.front().streams.size() == 1);
+    CHECK(reports.front().streams[0].first_id == (co_await read_topic(c, topic)).front().id);
+    // Then while deliveries go on: counts only grow, and the interval thins the reports out.
+    for (std::size_t i = 1; i < reports.size(); ++i) {
+      CHECK(reports[i].delivered >= reports[i - 1].delivered);
+      REQUIRE(reports[i].last);
+    }
+    CHECK(reports.back().delivered > 0);
+    CHECK(reports.size() < 21);
+
+    o.max_per_second = 0;
+    o.on_progress = [](const replay_result&) { throw std::runtime_error("display gone"); };
+    seen none;
+    const auto failed = co_await replay(c, o, none.target());
+    CHECK(failed.stop == replay_stop::failed);
+    CHECK(failed.error == make_error_code(streamq::streams::errc::handler_failed));
+    CHECK(failed.diagnostic == "display gone");
+    CHECK(none.orders.empty());
+
+    o.progress_interval = 0ms;
+    bool refused = false;
+    try {
+      co_await replay(c, o, none.target());
+    } catch (const std::invalid_argument&) {
+      refused = true;
+    }
+    CHECK(refused);
+  });
+}

@@ -52,6 +52,8 @@ struct replay_filter {
   std::optional<std::string> partition_key;
 };
 
+struct replay_result;
+
 struct replay_options {
   // The topic "T", or one partition "T#N". A partitioned "T" is replayed over all its
   // partitions, merged in (id, partition) order (per-key order holds: a key lives in one
@@ -88,6 +90,14 @@ struct replay_options {
   entry_limits limits;
   // names.hpp's key prefix of the source (and target) topics.
   std::string key_prefix{default_key_prefix};
+  // Called with the result so far (counts, `last`, `streams`): once the source streams are
+  // planned, then after a processed entry whenever progress_interval passed since the last
+  // call, on the replay's executor. For progress displays (a command-line bar, a web page);
+  // it must be quick, and it must not throw (an exception from it ends the replay as failed,
+  // as a handler's does). Empty: not called.
+  std::function<void(const replay_result&)> on_progress;
+  // At most one on_progress call per this interval. Positive.
+  std::chrono::milliseconds progress_interval{200};
 
   // Throws std::invalid_argument naming the first invalid field.
   void validate() const;

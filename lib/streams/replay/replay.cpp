@@ -84,6 +84,7 @@ class replay_run {
       co_await plan_sources();
       const bool creates = target_.what == replay_target::kind::group && !options_.dry_run;
       if (creates) co_await create_groups();
+      report_progress(steady::now());
       co_await replay_entries();
     } catch (...) {
       failure = std::current_exception();
@@ -251,11 +252,21 @@ class replay_run {
       const auto& source = sources_[next.source];
       auto entry = merge_.take(next.source);
       co_await process(source, std::move(entry));
+      if (options_.on_progress) {
+        if (const auto now = steady::now(); now - progress_at_ >= options_.progress_interval)
+          report_progress(now);
+      }
       if (options_.max_messages != 0 && handled_ >= options_.max_messages) {
         result_.stop = replay_stop::limit_reached;
         co_return;
       }
     }
+  }
+
+  void report_progress(steady::time_point now) {
+    if (!options_.on_progress) return;
+    progress_at_ = now;
+    options_.on_progress(result_);
   }
 
   asio::awaitable<void> read_page(std::size_t source) {
@@ -343,6 +354,7 @@ class replay_run {
   std::vector<replay_source> sources_;
   replay_merge merge_;
   std::optional<publisher> publisher_;
+  steady::time_point progress_at_;  // of the last on_progress call
   std::uint64_t handled_ = 0;  // matched entries delivered (or counted, dry): max_messages
   std::string diagnostic_;     // the text of the last failed request
   replay_result result_;

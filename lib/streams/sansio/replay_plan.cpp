@@ -108,6 +108,7 @@ std::string options_problem(const replay_options& o) {
     return "max_per_second: must be 0 (unlimited) or positive";
   if (o.retry_for.count() <= 0) return "retry_for: must be positive";
   if (o.request_timeout.count() <= 0) return "request_timeout: must be positive";
+  if (o.progress_interval.count() <= 0) return "progress_interval: must be positive";
   return {};
 }
 
