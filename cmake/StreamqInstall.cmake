@@ -32,9 +32,9 @@ install(TARGETS streamq_resp streamq_redis streamq_streams streamq EXPORT stream
 # project that adds streamq as a subdirectory builds only the targets it links, so there they
 # are not installed unless asked for.
 option(STREAMQ_INSTALL_INTEGRATIONS
-  "Install streamq::http, streamq::metrics and streamq::spdlog (build them first)"
+  "Install streamq::http, streamq::metrics, streamq::spdlog, streamq::admin and streamq::dashboard (build them first)"
   ${PROJECT_IS_TOP_LEVEL})
-foreach(integration IN ITEMS http metrics spdlog)
+foreach(integration IN ITEMS http metrics spdlog admin dashboard)
   if(NOT TARGET streamq_${integration} OR NOT STREAMQ_INSTALL_INTEGRATIONS)
     continue()
   endif()

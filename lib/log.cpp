@@ -19,42 +19,11 @@ std::string_view to_string(log_level level) noexcept {
 }
 
 namespace {
-// JSON string escaping (RFC 8259): quotes, backslash and control characters; bytes that are
-// not valid UTF-8 are replaced by U+FFFD so the line always parses.
-void append_json_string(std::string& out, std::string_view text) {
-  out += '"';
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (const auto escape = detail::short_escape(c); !escape.empty()) {
-      out += escape;
-      continue;
-    }
-    if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-      continue;
-    }
-    if (c < 0x80) {
-      out += static_cast<char>(c);
-      continue;
-    }
-    // A UTF-8 sequence: copied whole when valid, else one U+FFFD per bad byte.
-    if (const auto len = detail::utf8_sequence_length(text, i); len != 0) {
-      out.append(text.substr(i, len));
-      i += len - 1;
-    } else {
-      out += "\xEF\xBF\xBD";
-    }
-  }
-  out += '"';
-}
-
 void append_member(std::string& out, std::string_view name, std::string_view value) {
   if (out.size() > 1) out += ',';
-  append_json_string(out, name);
+  detail::append_json_string(out, name);
   out += ':';
-  append_json_string(out, value);
+  detail::append_json_string(out, value);
 }
 }  // namespace
 

@@ -20,9 +20,10 @@ done
 while read -r header; do
   rel="${header#"$include_dir"/}"
   case "$rel" in streamq/detail/*|streamq/streamq.hpp|streamq/v1/*) continue ;; esac
-  # Integration libraries (streamq::http, streamq::metrics, streamq::spdlog) have headers of
-  # their own, outside the umbrella: including them would make every user need their packages.
-  case "$rel" in streamq/http/*|streamq/metrics/*|streamq/spdlog/*) continue ;; esac
+  # Integration libraries (streamq::http, streamq::metrics, streamq::spdlog, streamq::admin,
+  # streamq::dashboard) have headers of their own, outside the umbrella: including them would
+  # make every user need their packages.
+  case "$rel" in streamq/http/*|streamq/metrics/*|streamq/spdlog/*|streamq/admin/*|streamq/dashboard/*) continue ;; esac
   if ! grep -qx "$rel" "$reached"; then
     echo "not reachable from <streamq/streamq.hpp>: $rel"
     missing=1

@@ -1,11 +1,13 @@
 // The sampler: one owned coroutine that asks the server about every watched topic each
-// sample_interval (commands/sampling_requests.hpp), computes lag (lag.hpp) and refreshes.
+// sample_interval (commands/sampling_requests.hpp), computes lag (sansio/lag.hpp, sent by
+// commands/sampling_commands.hpp) and refreshes.
 #include <streamq/metrics/metrics.hpp>
 #include <streamq/redis/deadline.hpp>
 
+#include "commands/sampling_commands.hpp"
 #include "commands/sampling_requests.hpp"
 #include "commands/send_command.hpp"
-#include "lag.hpp"
+#include "sansio/lag.hpp"
 #include "state.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -32,27 +34,6 @@ std::int64_t unix_ms_now() {
       .count();
 }
 
-// The entries after the group's position, counted in pages up to the limit.
-asio::awaitable<std::uint64_t> count_lag(client& c, const streams::topic_keys& keys,
-                                         const sd::topic_sample_reply& reply,
-                                         std::string after, const metrics_config& config) {
-  std::uint64_t counted = 0;
-  bool complete = false;
-  while (!complete && counted < config.lag_count_limit) {
-    const std::uint64_t page = std::min(config.lag_page, config.lag_count_limit - counted);
-    sd::range_page got;
-    const auto sent = co_await sd::send_command(
-        c, [&](resp::request& req) { sd::build_entries_after(req, keys.stream(), after, page); },
-        [&](const resp::value& v) { return sd::decode_entries_after(v, got); });
-    if (!sent) sd::throw_failure(sent);
-    counted += got.entries;
-    complete = got.entries < page;
-    after = got.last_id;
-  }
-  co_return detail::counted_lag(reply.stream, *reply.group, counted, complete,
-                                config.lag_count_limit);
-}
-
 asio::awaitable<detail::topic_sample> sample_topic(client& c, streams::topic_keys keys,
                                                    std::string group, metrics_config config) {
   detail::topic_sample out;
@@ -66,13 +47,14 @@ asio::awaitable<detail::topic_sample> sample_topic(client& c, streams::topic_key
   // skew between the two shows here, as it does in any age read from an entry ID.
   const auto now_ms = unix_ms_now();
   if (out.reply.oldest_pending_id)
-    out.oldest_pending_age_s = detail::id_age_seconds(*out.reply.oldest_pending_id, now_ms);
+    out.oldest_pending_age_s = sd::id_age_seconds(*out.reply.oldest_pending_id, now_ms);
   if (out.reply.earliest_due_ms && *out.reply.earliest_due_ms < static_cast<double>(now_ms))
     out.lateness_s = (static_cast<double>(now_ms) - *out.reply.earliest_due_ms) / 1000.0;
   if (out.reply.group) {
-    const auto plan = detail::plan_lag(out.reply.stream, *out.reply.group);
-    out.lag = plan.known ? *plan.known
-                         : co_await count_lag(c, keys, out.reply, plan.count_after, config);
+    const auto measured =
+        co_await sd::measure_group_lag(c, keys.stream(), out.reply.stream, *out.reply.group,
+                                       config.lag_page, config.lag_count_limit);
+    out.lag = measured.lag;
   }
   co_return out;
 }

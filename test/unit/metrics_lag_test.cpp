@@ -1,18 +1,18 @@
-// Tests of lib/metrics/lag.* (the lag rules, pure): each rule with the figures redis-server
+// Tests of lib/streams/sansio/lag.* (the lag rules, pure): each rule with the figures redis-server
 // 7.0.15 reported in the situations where its own `lag` is null or wrong (measured: 10 entries,
 // 3 delivered, XTRIM MAXLEN 5, then one more read: Redis said entries-read 4 and lag 6 while
 // 4 entries were undelivered).
-#include "metrics/lag.hpp"
+#include "sansio/lag.hpp"
 
 #include <doctest/doctest.h>
 
 #include <optional>
 #include <string>
 
-using streamq::metrics::detail::counted_lag;
-using streamq::metrics::detail::id_age_seconds;
-using streamq::metrics::detail::lag_plan;
-using streamq::metrics::detail::plan_lag;
+using streamq::streams::detail::counted_lag;
+using streamq::streams::detail::id_age_seconds;
+using streamq::streams::detail::lag_plan;
+using streamq::streams::detail::plan_lag;
 using streamq::streams::detail::group_position;
 using streamq::streams::detail::stream_summary;
 

@@ -1,8 +1,11 @@
 #pragma once
-// Pieces shared by the log formats (JSON lines in log.cpp, key=value text for spdlog): how a
-// byte is escaped and where a valid UTF-8 sequence ends. Standard library only.
+// Pieces shared by the log formats (JSON lines in log.cpp, key=value text for spdlog) and the
+// admin library's JSON: how a byte is escaped and where a valid UTF-8 sequence ends. Standard
+// library only.
 
 #include <cstddef>
+#include <cstdio>
+#include <string>
 #include <string_view>
 
 namespace streamq::detail {
@@ -31,6 +34,38 @@ namespace streamq::detail {
   for (std::size_t k = 1; k < len; ++k)
     if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return 0;
   return len;
+}
+
+// `text` as a JSON string (RFC 8259), quotes included, appended to `out`: quotes, backslash and
+// control characters escaped; bytes that are not valid UTF-8 are replaced by U+FFFD, one per
+// byte, so the text always parses whatever bytes it was given.
+inline void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (const auto escape = short_escape(c); !escape.empty()) {
+      out += escape;
+      continue;
+    }
+    if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+      continue;
+    }
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+      continue;
+    }
+    // A UTF-8 sequence: copied whole when valid, else one U+FFFD per bad byte.
+    if (const auto len = utf8_sequence_length(text, i); len != 0) {
+      out.append(text.substr(i, len));
+      i += len - 1;
+    } else {
+      out += "\xEF\xBF\xBD";
+    }
+  }
+  out += '"';
 }
 
 }  // namespace streamq::detail

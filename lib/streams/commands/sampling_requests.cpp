@@ -117,7 +117,7 @@ bool decode_first_score(const resp::value& v, std::optional<double>& score) {
 
 void build_topic_sample(resp::request& req, const topic_keys& keys, const std::string& group) {
   req.push("XLEN", resp::key{keys.stream()});
-  req.push("XINFO", "STREAM", resp::key{keys.stream()});
+  build_stream_summary(req, keys.stream());
   req.push("XINFO", "GROUPS", resp::key{keys.stream()});
   req.push("XPENDING", resp::key{keys.stream()}, group);
   req.push("XLEN", resp::key{keys.dead_letters(group)});
@@ -155,6 +155,20 @@ command_result decode_topic_sample(std::span<const resp::value> replies, const s
   if (replies[6].is_error()) return fail(refused(replies[6]));
   if (!decode_first_score(replies[6], out.earliest_due_ms))
     return fail(malformed("ZRANGE WITHSCORES"));
+  return {};
+}
+
+void build_stream_summary(resp::request& req, const std::string& stream) {
+  req.push("XINFO", "STREAM", resp::key{stream});
+}
+
+command_result decode_stream_summary(const resp::value& reply, stream_summary& out) {
+  out = stream_summary{};
+  if (reply.is_error()) return refused(reply);
+  if (!decode_stream(reply, out)) {
+    out = stream_summary{};
+    return malformed("XINFO STREAM");
+  }
   return {};
 }
 

@@ -31,6 +31,11 @@ struct stream_summary {
   friend bool operator==(const stream_summary&, const stream_summary&) = default;
 };
 
+// XINFO STREAM <stream> alone (the figures above). Reply: a map (RESP3) or flat array (RESP2);
+// a stream that does not exist is refused with ERR (server_errc::generic).
+void build_stream_summary(resp::request& req, const std::string& stream);
+[[nodiscard]] command_result decode_stream_summary(const resp::value& reply, stream_summary& out);
+
 // One group of XINFO GROUPS, with entries-read (which group_info leaves out).
 struct group_position {
   std::uint64_t pending = 0;

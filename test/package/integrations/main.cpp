@@ -1,4 +1,6 @@
-// Serves streamq's observability routes with nothing watched and fetches each once.
+// Serves streamq's observability routes with nothing watched and fetches each once; renders
+// one JSON string with the admin library (so that its library and dependencies link).
+#include <streamq/admin/payload_json.hpp>
 #include <streamq/http/endpoint.hpp>
 #include <streamq/metrics/metrics.hpp>
 #include <streamq/metrics/routes.hpp>
@@ -59,5 +61,8 @@ int main() {
       },
       asio::detached);
   io.run();
-  return answered == 3 ? 0 : 1;
+  const std::string quoted = streamq::admin::json_string("say \"hi\"");
+  std::printf("admin: %s\n", quoted.c_str());
+  const bool rendered = quoted == "\"say \\\"hi\\\"\"";
+  return answered == 3 && rendered ? 0 : 1;
 }
