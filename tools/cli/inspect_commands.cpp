@@ -2,11 +2,11 @@
 // lib/streams/commands/; this file only chooses, sends and prints.
 #include "inspect_commands.hpp"
 
+#include "cli_state.hpp"
 #include "output.hpp"
 #include "runner.hpp"
 
 #include <streamq/resp/error.hpp>
-#include <streamq/streams/dead_letters.hpp>
 #include <streamq/streams/names.hpp>
 
 #include "commands/admin_requests.hpp"
@@ -17,9 +17,11 @@
 #include "commands/send_command.hpp"
 
 #include <boost/system/system_error.hpp>
+#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -32,6 +34,11 @@ namespace {
 
 command_error topic_not_found(const std::string& topic) {
   return {exit_not_found, "topic " + json_string(topic) + " does not exist"};
+}
+
+command_error group_not_found(const std::string& group, const std::string& topic) {
+  return {exit_not_found, "consumer group " + json_string(group) + " does not exist on topic " +
+                              json_string(topic)};
 }
 
 // XLEN and XINFO GROUPS of the topic's stream. XINFO GROUPS refuses a key that does not
@@ -61,10 +68,7 @@ asio::awaitable<void> explain_refusal(client& c, const streams::topic_keys& keys
   if (!sent.transport && (sent.reply.ec == resp::server_errc::nogroup ||
                           sent.reply.ec == resp::server_errc::generic)) {
     co_await read_stream_state(c, keys);  // throws for a missing topic
-    if (sent.reply.ec == resp::server_errc::nogroup)
-      throw command_error(exit_not_found, "consumer group " + json_string(group) +
-                                              " does not exist on topic " +
-                                              json_string(keys.topic()));
+    if (sent.reply.ec == resp::server_errc::nogroup) throw group_not_found(group, keys.topic());
   }
   sd::throw_failure(sent);
 }
@@ -84,6 +88,18 @@ std::string or_dash(const std::optional<std::uint64_t>& v) {
 }
 
 }  // namespace
+
+asio::awaitable<void> require_topic(client& c, const streams::topic_keys& keys) {
+  co_await read_stream_state(c, keys);
+}
+
+asio::awaitable<void> require_group(client& c, const streams::topic_keys& keys,
+                                    const std::string& group) {
+  const auto state = co_await read_stream_state(c, keys);
+  for (const auto& g : state.groups)
+    if (g.name == group) co_return;
+  throw group_not_found(group, keys.topic());
+}
 
 asio::awaitable<void> show_groups(client& c, output_options out, std::string topic) {
   const streams::topic_keys keys(topic, out.key_prefix);
@@ -236,44 +252,57 @@ asio::awaitable<void> show_pending(client& c, output_options out, pending_query 
   print_table({"ID", "CONSUMER", "IDLE-MS", "DELIVERIES"}, table);
 }
 
-asio::awaitable<void> show_dead_letters(client& c, output_options out, dead_letter_query query) {
-  streams::dead_letters letters(c, query.topic, query.group, out.key_prefix);
-  const auto entries = co_await letters.list(query.count, query.after);
-  if (out.json) {
-    std::vector<std::string> items;
-    for (const auto& e : entries) {
-      json_object item;
-      item.add("id", json_string(e.id)).add("decoded", e.decoded ? "true" : "false");
-      if (e.decoded) {
-        item.add("original_id", json_string(e.letter.original_entry_id()))
-            .add("type", json_string(e.letter.envelope().type()))
-            .add("attempts", std::to_string(e.letter.attempts()))
-            .add("consumer", json_string(e.letter.consumer()))
-            .add("error_code", json_string(e.letter.error_code()))
-            .add("last_error", json_string(e.letter.last_error()))
-            .add("dead_lettered_at_ms", std::to_string(e.letter.dead_lettered_at_unix_ms()));
-      } else {
-        item.add("error", json_string(e.error.message()));
-      }
-      items.push_back(item.str());
-    }
-    std::printf("%s\n", json_object()
-                            .add("topic", json_string(query.topic))
-                            .add("group", json_string(query.group))
-                            .add("entries", json_array(items))
-                            .str()
-                            .c_str());
-    co_return;
-  }
-  std::vector<std::vector<std::string>> table;
-  for (const auto& e : entries) {
-    if (e.decoded)
-      table.push_back({e.id, e.letter.original_entry_id(), e.letter.envelope().type(),
-                       std::to_string(e.letter.attempts()), e.letter.last_error()});
-    else
-      table.push_back({e.id, "-", "-", "-", "not a dead letter: " + e.error.message()});
-  }
-  print_table({"ID", "ORIGINAL-ID", "TYPE", "ATTEMPTS", "LAST-ERROR"}, table);
+}  // namespace streamq::cli
+
+namespace streamq::cli {
+
+void add_inspect_commands(CLI::App& app, cli_state& state) {
+  struct names {
+    std::string topic;
+    std::string group;
+    pending_query pending;
+  };
+  const auto n = std::make_shared<names>();
+
+  auto* groups = app.add_subcommand("groups", "List a topic's consumer groups: consumers, "
+                                              "pending entries, lag, last delivered ID");
+  groups->add_option("TOPIC", n->topic, "The topic")->required();
+  groups->callback([&state, n] {
+    state.body = [&state, n](client& c) { return show_groups(c, state.out, n->topic); };
+  });
+
+  auto* consumers = app.add_subcommand(
+      "consumers", "A consumer group's consumers: pending entries, idle and inactive times");
+  consumers->add_option("TOPIC", n->topic, "The topic")->required();
+  consumers->add_option("GROUP", n->group, "The consumer group")->required();
+  consumers->callback([&state, n] {
+    state.body = [&state, n](client& c) {
+      return show_consumers(c, state.out, n->topic, n->group);
+    };
+  });
+
+  auto* topic_cmd = app.add_subcommand("topic", "Commands about one topic");
+  topic_cmd->require_subcommand(1);
+  topic_cmd->fallthrough();
+  auto* topic_info = topic_cmd->add_subcommand(
+      "info", "A topic's length, first and last entry IDs, and per group: "
+              "consumers, pending, lag, oldest pending entry, dead letters");
+  topic_info->add_option("TOPIC", n->topic, "The topic")->required();
+  topic_info->callback([&state, n] {
+    state.body = [&state, n](client& c) { return show_topic_info(c, state.out, n->topic); };
+  });
+
+  auto* pending_cmd = app.add_subcommand(
+      "pending", "A consumer group's pending entries: ID, consumer, idle time, delivery count");
+  pending_cmd->add_option("TOPIC", n->pending.topic, "The topic")->required();
+  pending_cmd->add_option("GROUP", n->pending.group, "The consumer group")->required();
+  pending_cmd->add_option("--count", n->pending.count, "Entries at most, oldest first")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
+      ->capture_default_str();
+  pending_cmd->add_option("--consumer", n->pending.consumer, "Only this consumer's entries");
+  pending_cmd->callback([&state, n] {
+    state.body = [&state, n](client& c) { return show_pending(c, state.out, n->pending); };
+  });
 }
 
 }  // namespace streamq::cli

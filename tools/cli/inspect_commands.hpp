@@ -1,9 +1,10 @@
 #pragma once
-// The read-only commands: groups, consumers, pending, topic info, dead-letters list. Each is a coroutine
+// The read-only commands: groups, consumers, pending, topic info. Each is a coroutine
 // run by run_command (runner.hpp) that prints a table, or one JSON object with `json`, and
 // throws command_error(exit_not_found, ...) for a topic or group that does not exist.
 
 #include <streamq/client.hpp>
+#include <streamq/streams/names.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -17,6 +18,12 @@ struct output_options {
   std::string key_prefix = "streamq";  // names.hpp's key prefix
 };
 
+// Throw command_error(exit_not_found, ...) naming what is missing: the topic's stream, or the
+// consumer group on it (XLEN and XINFO GROUPS).
+boost::asio::awaitable<void> require_topic(client& c, const streams::topic_keys& keys);
+boost::asio::awaitable<void> require_group(client& c, const streams::topic_keys& keys,
+                                           const std::string& group);
+
 boost::asio::awaitable<void> show_groups(client& c, output_options out, std::string topic);
 boost::asio::awaitable<void> show_consumers(client& c, output_options out, std::string topic,
                                             std::string group);
@@ -29,14 +36,5 @@ struct pending_query {
   std::string consumer;     // empty: every consumer's
 };
 boost::asio::awaitable<void> show_pending(client& c, output_options out, pending_query query);
-
-struct dead_letter_query {
-  std::string topic;
-  std::string group;
-  std::size_t count = 100;  // entries at most
-  std::string after = "-";  // list those after this ID ("-": from the start)
-};
-boost::asio::awaitable<void> show_dead_letters(client& c, output_options out,
-                                               dead_letter_query query);
 
 }  // namespace streamq::cli

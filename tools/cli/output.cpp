@@ -1,35 +1,41 @@
 // JSON and table output: see output.hpp.
 #include "output.hpp"
 
+#include <streamq/admin/payload_json.hpp>
+
 #include <algorithm>
 #include <cstdio>
 
 namespace streamq::cli {
 
 std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (const char ch : text) {
-    switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(ch) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(ch));
-          out += escaped;
-        } else {
-          out += ch;
-        }
-    }
-  }
-  return out + "\"";
+  // The admin library's, which also keeps the text valid JSON when it is not valid UTF-8.
+  return admin::json_string(text);
 }
 
 std::string json_number(std::optional<std::uint64_t> value) {
   return value ? std::to_string(*value) : "null";
+}
+
+std::string utc_time_text(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  const auto ms = time_point_cast<milliseconds>(t);
+  const auto day = floor<days>(ms);
+  const year_month_day ymd{day};
+  const hh_mm_ss<milliseconds> tod{ms - day};
+  char text[40];
+  std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()),
+                static_cast<int>(tod.hours().count()), static_cast<int>(tod.minutes().count()),
+                static_cast<int>(tod.seconds().count()),
+                static_cast<int>(tod.subseconds().count()));
+  return text;
+}
+
+std::string unix_ms_json(std::chrono::system_clock::time_point t) {
+  return std::to_string(
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
 }
 
 json_object& json_object::add(std::string_view key, std::string_view encoded_value) {

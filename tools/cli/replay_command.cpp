@@ -1,13 +1,19 @@
 // `streamq replay`: see replay_command.hpp.
 #include "replay_command.hpp"
 
+#include "cli_state.hpp"
 #include "output.hpp"
 #include "runner.hpp"
+#include "terminal.hpp"
 
 #include <streamq/streams/replay.hpp>
 
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <memory>
 
 namespace streamq::cli {
 
@@ -78,6 +84,29 @@ const char* stop_name(ss::replay_stop stop) {
   return "failed";
 }
 
+// The replay of run_replay with a progress bar (see replay_command.hpp): a dry run counts what
+// the replay will deliver, then the replay's progress reports move the bar.
+asio::awaitable<ss::replay_result> replay_with_bar(client& c, ss::replay_options o,
+                                                   ss::replay_target target) {
+  auto counting = o;
+  counting.dry_run = true;
+  const auto counted = co_await ss::replay(c, counting, target);
+  if (counted.stop == ss::replay_stop::failed || counted.stop == ss::replay_stop::cancelled)
+    co_return counted;
+  // One stream and no end given: end where the count did, so that what producers add meanwhile
+  // neither extends the replay nor outruns the bar.
+  if (o.to_id.empty() && !o.to_time && counted.streams.size() == 1 &&
+      !counted.streams.front().end_id.empty())
+    o.to_id = counted.streams.front().end_id;
+  const std::uint64_t limit = o.max_messages;
+  progress_bar bar(true, "replay", limit == 0 ? counted.matched : std::min(limit, counted.matched));
+  o.on_progress = [&bar](const ss::replay_result& so_far) { bar.update(so_far.matched); };
+  auto r = co_await ss::replay(c, std::move(o), std::move(target));
+  bar.update(r.matched);
+  bar.finish();
+  co_return r;
+}
+
 }  // namespace
 
 asio::awaitable<void> run_replay(client& c, output_options out, replay_request request) {
@@ -96,7 +125,12 @@ asio::awaitable<void> run_replay(client& c, output_options out, replay_request r
   // The dry run needs a target; it delivers to none.
   auto target = request.dry_run ? ss::replay_target::into_topic(request.topic)
                                 : ss::replay_target::into_topic(request.into_topic);
-  const auto r = co_await ss::replay(c, std::move(o), std::move(target));
+  const bool with_bar = !request.dry_run && progress_wanted(out.json, stdout_is_terminal());
+  ss::replay_result r;
+  if (with_bar)
+    r = co_await replay_with_bar(c, std::move(o), std::move(target));
+  else
+    r = co_await ss::replay(c, std::move(o), std::move(target));
   const std::string last = r.last ? position_text(*r.last, request.topic) : std::string();
   if (out.json) {
     std::printf("%s\n", json_object()
@@ -135,6 +169,41 @@ asio::awaitable<void> run_replay(client& c, output_options out, replay_request r
   if (r.stop == ss::replay_stop::failed)
     throw command_error(exit_runtime_error,
                         "replay failed: " + (r.diagnostic.empty() ? r.error.message() : r.diagnostic));
+}
+
+}  // namespace streamq::cli
+
+namespace streamq::cli {
+
+void add_replay_command(CLI::App& app, cli_state& state) {
+  const auto replay = std::make_shared<replay_request>();
+  auto* cmd = app.add_subcommand(
+      "replay", "Replay a topic's history into another topic, or count it (--dry-run). Live "
+                "consumer groups are not touched.");
+  cmd->add_option("TOPIC", replay->topic, "The topic (\"T#N\": one partition)")->required();
+  auto* from = cmd->add_option("--from", replay->from_id, "Start at this entry ID (ms-seq or ms)");
+  auto* from_time = cmd->add_option(
+      "--from-time", replay->from_time, "Start at this time, ISO 8601 UTC (2026-12-03T10:00:00Z)");
+  auto* after = cmd->add_option(
+      "--after", replay->after, "Resume after a previous run's last position (ID or STREAM@ID)");
+  from->excludes(from_time)->excludes(after);
+  from_time->excludes(after);
+  auto* to = cmd->add_option("--to", replay->to_id, "End at this entry ID, inclusive");
+  cmd->add_option("--to-time", replay->to_time, "End at this time, ISO 8601 UTC")->excludes(to);
+  cmd->add_option("--type", replay->types, "Only envelopes of this type (repeatable)");
+  auto* into = cmd->add_option("--into-topic", replay->into_topic,
+                               "Republish into this topic (idempotently: a rerun adds each "
+                               "entry once)");
+  auto* dry = cmd->add_flag("--dry-run", replay->dry_run, "Count what would be replayed");
+  into->excludes(dry);
+  cmd->add_option("--rate", replay->rate, "Messages per second at most (0: unlimited)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--limit", replay->limit, "Stop after this many messages (0: no limit)");
+  cmd->callback([&state, replay] {
+    if (!replay->dry_run && replay->into_topic.empty())
+      throw CLI::ValidationError("replay", "give --into-topic TOPIC or --dry-run");
+    state.body = [&state, replay](client& c) { return run_replay(c, state.out, *replay); };
+  });
 }
 
 }  // namespace streamq::cli

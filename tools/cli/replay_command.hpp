@@ -4,6 +4,7 @@
 #include "inspect_commands.hpp"  // output_options
 
 #include <streamq/client.hpp>
+#include <streamq/streams/replay.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -33,6 +34,9 @@ struct replay_request {
 [[nodiscard]] std::optional<std::chrono::system_clock::time_point> parse_utc_time(
     const std::string& text);
 
+// With a progress bar (stdout a terminal, no --json; not for --dry-run, which only counts), it
+// counts first with a dry run, then replays with the end fixed where the count found it (one
+// stream), the bar moved by the replay's progress reports (replay_options::on_progress).
 boost::asio::awaitable<void> run_replay(client& c, output_options out, replay_request request);
 
 }  // namespace streamq::cli

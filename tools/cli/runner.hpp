@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -39,13 +40,32 @@ struct failure_report {
   int code = exit_runtime_error;
   std::string message;
 };
+// Whether the command had a working connection when it failed: a socket error before the
+// first handshake means the server cannot be reached (3); after it, the connection was lost
+// mid-command (1: the server was there, and what was sent may or may not have run).
+enum class connection_phase : std::uint8_t { connecting, connected };
+[[nodiscard]] failure_report classify_failure(const boost::system::error_code& ec,
+                                              const std::string& redacted_url,
+                                              connection_phase phase);
+// For a caller that does not track the phase (serve's start-up): as connection_phase::connecting.
 [[nodiscard]] failure_report classify_failure(const boost::system::error_code& ec,
                                               const std::string& redacted_url);
 
-struct run_options {
-  std::string url;                     // a redis:// URL (redis::parse_url)
-  std::chrono::milliseconds timeout{10000};  // the whole command, connecting included
+// What --timeout-ms bounds.
+enum class deadline_scope : std::uint8_t {
+  whole_command,  // connecting and the command's work (every command but tail)
+  connecting,     // connecting only: the command runs until it ends or is stopped (tail)
 };
+
+struct run_options {
+  std::string url;                           // a redis:// URL (redis::parse_url)
+  std::chrono::milliseconds timeout{10000};  // see `scope`
+  deadline_scope scope = deadline_scope::whole_command;
+};
+
+// Moves the running command's deadline `by` later: for time spent waiting for a person
+// (confirm(), terminal.hpp), which is not the server's. One command runs per process.
+void extend_command_deadline(std::chrono::steady_clock::duration by);
 
 using command_body = std::function<boost::asio::awaitable<void>(client&)>;
 
