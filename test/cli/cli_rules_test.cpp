@@ -177,7 +177,7 @@ TEST_CASE("parse_duration: a whole number and a unit") {
   }
 }
 
-TEST_CASE("check_selection: exactly one of IDs, a range, --all; IDs well formed") {
+TEST_CASE("check_selection: exactly one of IDs, a range, --all - IDs well formed") {
   cli::dead_letter_selection s;
   s.topic = "orders";
   s.group = "billing";

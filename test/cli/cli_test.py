@@ -408,6 +408,31 @@ def test_access():
               f"{cmd}: ACL denial", code, err)
 
 
+def test_replay_filters(r):
+    """--header and --key select envelopes; --into-group creates a group at the start."""
+    stream = "streamq:{events}:stream"
+    for i, (tenant, key) in enumerate([("a", "k1"), ("b", "k1"), ("a", "k2"), ("a", "k1")]):
+        headers = field(6, field(1, b"tenant") + field(2, tenant.encode()))
+        r.call("XADD", stream, "*", "v", "1", "e",
+               envelope(f"e-{i}", "streamq.test.Order", order(f"o-{i}")) + headers +
+               field(9, key.encode()))
+    by_tenant = run_json("replay", "events", "--dry-run", "--header", "tenant=a")
+    check((by_tenant.get("matched"), by_tenant.get("filtered")) == (3, 1), "replay --header",
+          by_tenant)
+    both = run_json("replay", "events", "--dry-run", "--header", "tenant=a", "--key", "k1")
+    check(both.get("matched") == 2, "replay --header with --key", both)
+    code, _, err = run("replay", "events", "--dry-run", "--header", "tenant")
+    check(code == 2 and "NAME=VALUE" in err, "replay --header without =", code, err)
+    grouped = run_json("replay", "events", "--into-group", "audit-replay")
+    check(grouped.get("groups_created") == ["events"], "replay --into-group", grouped)
+    read = r.call("XREADGROUP", "GROUP", "audit-replay", "c", "COUNT", "10", "STREAMS", stream,
+                  ">")
+    check(read and len(read[0][1]) == 4, "the new group reads the history from the start", read)
+    code, _, err = run("replay", "events", "--into-group", "audit-replay")
+    check(code == 1 and "replay failed" in err, "replay --into-group of an existing group",
+          code, err)
+
+
 def main():
     ids, dead_id = seed()
 
@@ -533,6 +558,7 @@ def main():
     test_schedule(r)
     test_trim(r)
     test_tail(r, ids)
+    test_replay_filters(r)
     test_access()
 
     # Connection failures: exit 3, one line, no password anywhere.

@@ -501,7 +501,7 @@ TEST_CASE("replay: max_per_second spaces the deliveries") {
   });
 }
 
-TEST_CASE("replay: progress reported while it runs, throttled; a throwing callback fails it") {
+TEST_CASE("replay: progress reported while it runs, throttled - a throwing callback fails it") {
   redis_server server;
   const auto topic = streamq::test::unique_topic();
   streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {

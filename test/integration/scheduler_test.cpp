@@ -253,8 +253,13 @@ TEST_CASE("a recurring task run by three schedulers fires once per occurrence") 
       CHECK(entries[i].envelope.created_at_unix_ms() -
                 entries[i - 1].envelope.created_at_unix_ms() ==
             300);
-    CHECK(a.stats().recurring_fired + b.stats().recurring_fired + d.stats().recurring_fired ==
-          entries.size());
+    // Every counted fire is an entry. A fire in flight when the run is cancelled is given up
+    // by its scheduler (run() returns promptly) though its script may have run: it lands
+    // uncounted, at most one per scheduler.
+    const auto fired =
+        a.stats().recurring_fired + b.stats().recurring_fired + d.stats().recurring_fired;
+    CHECK(fired <= entries.size());
+    CHECK(fired + 3 >= entries.size());
   });
 }
 

@@ -118,20 +118,32 @@ asio::awaitable<void> run_replay(client& c, output_options out, replay_request r
   o.to_id = request.to_id;
   if (!request.to_time.empty()) o.to_time = time_option(request.to_time, "--to-time");
   o.filter.types = request.types;
+  for (const auto& h : request.headers) {
+    const auto eq = h.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw command_error(exit_usage_error, "--header: expected NAME=VALUE: " + h);
+    o.filter.headers[h.substr(0, eq)] = h.substr(eq + 1);
+  }
+  o.filter.partition_key = request.key;
   o.max_per_second = request.rate;
   o.max_messages = request.limit;
   o.dry_run = request.dry_run;
   o.key_prefix = out.key_prefix;
   // The dry run needs a target; it delivers to none.
-  auto target = request.dry_run ? ss::replay_target::into_topic(request.topic)
-                                : ss::replay_target::into_topic(request.into_topic);
-  const bool with_bar = !request.dry_run && progress_wanted(out.json, stdout_is_terminal());
+  auto target = request.dry_run                ? ss::replay_target::into_topic(request.topic)
+                : !request.into_group.empty() ? ss::replay_target::into_group(request.into_group)
+                                               : ss::replay_target::into_topic(request.into_topic);
+  // A group target only creates the group (its consumers then read the history): no bar.
+  const bool with_bar = !request.dry_run && request.into_group.empty() &&
+                        progress_wanted(out.json, stdout_is_terminal());
   ss::replay_result r;
   if (with_bar)
     r = co_await replay_with_bar(c, std::move(o), std::move(target));
   else
     r = co_await ss::replay(c, std::move(o), std::move(target));
   const std::string last = r.last ? position_text(*r.last, request.topic) : std::string();
+  std::vector<std::string> groups_created;
+  for (const auto& t : r.groups_created) groups_created.push_back(json_string(t));
   if (out.json) {
     std::printf("%s\n", json_object()
                             .add("topic", json_string(request.topic))
@@ -146,6 +158,7 @@ asio::awaitable<void> run_replay(client& c, output_options out, replay_request r
                             .add("bytes", json_number(r.bytes))
                             .add("trimmed_before", r.trimmed_before ? "true" : "false")
                             .add("last", r.last ? json_string(last) : "null")
+                            .add("groups_created", json_array(groups_created))
                             .add("error", r.error ? json_string(r.diagnostic.empty()
                                                                     ? r.error.message()
                                                                     : r.diagnostic)
@@ -165,6 +178,8 @@ asio::awaitable<void> run_replay(client& c, output_options out, replay_request r
     if (r.trimmed_before)
       std::printf("warning: entries before the start were trimmed or never existed\n");
     if (r.last) std::printf("last position: %s (resume with --after %s)\n", last.c_str(), last.c_str());
+    for (const auto& t : r.groups_created)
+      std::printf("group %s created on %s\n", request.into_group.c_str(), t.c_str());
   }
   if (r.stop == ss::replay_stop::failed)
     throw command_error(exit_runtime_error,
@@ -191,17 +206,25 @@ void add_replay_command(CLI::App& app, cli_state& state) {
   auto* to = cmd->add_option("--to", replay->to_id, "End at this entry ID, inclusive");
   cmd->add_option("--to-time", replay->to_time, "End at this time, ISO 8601 UTC")->excludes(to);
   cmd->add_option("--type", replay->types, "Only envelopes of this type (repeatable)");
+  cmd->add_option("--header", replay->headers,
+                  "Only envelopes with this header value, NAME=VALUE (repeatable: all must hold)");
+  cmd->add_option("--key", replay->key, "Only envelopes with this partition key");
   auto* into = cmd->add_option("--into-topic", replay->into_topic,
                                "Republish into this topic (idempotently: a rerun adds each "
                                "entry once)");
+  auto* into_group = cmd->add_option(
+      "--into-group", replay->into_group,
+      "Create this new consumer group at the start, so its consumers read the history (refused "
+      "when it exists; the filters do not apply to a group)");
   auto* dry = cmd->add_flag("--dry-run", replay->dry_run, "Count what would be replayed");
-  into->excludes(dry);
+  into->excludes(dry)->excludes(into_group);
+  into_group->excludes(dry);
   cmd->add_option("--rate", replay->rate, "Messages per second at most (0: unlimited)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--limit", replay->limit, "Stop after this many messages (0: no limit)");
   cmd->callback([&state, replay] {
-    if (!replay->dry_run && replay->into_topic.empty())
-      throw CLI::ValidationError("replay", "give --into-topic TOPIC or --dry-run");
+    if (!replay->dry_run && replay->into_topic.empty() && replay->into_group.empty())
+      throw CLI::ValidationError("replay", "give --into-topic TOPIC, --into-group GROUP or --dry-run");
     state.body = [&state, replay](client& c) { return run_replay(c, state.out, *replay); };
   });
 }

@@ -23,7 +23,10 @@ struct replay_request {
   std::string to_id;
   std::string to_time;
   std::vector<std::string> types;
+  std::vector<std::string> headers;  // "NAME=VALUE": the header has exactly this value
+  std::optional<std::string> key;    // the envelope's partition key equals this
   std::string into_topic;
+  std::string into_group;  // a new consumer group positioned at the start
   bool dry_run = false;
   double rate = 0;  // messages per second at most; 0: unlimited
   std::uint64_t limit = 0;
