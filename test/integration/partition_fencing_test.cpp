@@ -92,3 +92,66 @@ TEST_CASE("partition fencing: a member that lost its leases mid-handler writes n
       CHECK(server.command({"XPENDING", part.stream(), "g"}).rfind("*4\r\n:1\r\n", 0) == 0);
   });
 }
+
+// A read cannot be fenced by the member's clock alone: one it wrote just before it was paused
+// reaches Redis after the successor took the partition. So reads check the lease in Redis too
+// (read_fenced-2.lua): once the lease names another member, entries published after that are
+// not delivered to this member, even while its clock still trusts the lease; they wait,
+// undelivered, for the holder's read.
+TEST_CASE("partition fencing: a member whose lease was taken reads nothing more, even before its clock says so") {
+  redis_server server;
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    constexpr int partitions = 3;
+    co_await streamq::streams::set_partitions(c, topic, partitions);
+    streamq::streams::partitioned_consumer_config cfg;
+    cfg.consumer.group = "g";
+    cfg.consumer.name = "stale";
+    cfg.consumer.block = 2000ms;  // reads blocked in Redis when the leases are taken
+    cfg.consumer.log = streamq::logger([](const streamq::log_record&) {});
+    // Long enough that neither the member's clock nor a renewal ends its leases during the
+    // test: only Redis knows they were taken.
+    cfg.heartbeat = 5s;
+    cfg.lease_ttl = 30s;
+    cfg.lease_margin = 1s;
+    streamq::streams::partitioned_consumer member(c, cfg);
+    int handled = 0;
+    member.subscribe<streamq::test::Order>(
+        topic, [&](const streamq::test::Order&, message_context&) -> asio::awaitable<void> {
+          ++handled;
+          co_return;
+        });
+    std::vector<topic_keys> parts;
+    for (int p = 0; p < partitions; ++p) parts.emplace_back(partition_topic(topic, p));
+    auto scenario = [&]() -> asio::awaitable<void> {
+      co_await wait_until([&] { return member.owned().size() == partitions; }, 10s);
+      streamq::streams::publisher plain(c);
+      // Read and handled while the leases are this member's.
+      for (int p = 0; p < partitions; ++p)
+        co_await plain.publish(parts[p].topic(), order_with_id("before" + std::to_string(p)));
+      co_await wait_until([&] { return handled == partitions; }, 10s);
+      co_await streamq::test::sleep_for(200ms);  // its reads are blocked in Redis again
+      // Another member takes every lease, as after this one was paused past lease_ttl.
+      for (const auto& part : parts)
+        CHECK(server.command({"HSET", part.lease("g"), "owner", "successor", "epoch", "9",
+                              "until", "99999999999999"}) == ":0\r\n");
+      for (int p = 0; p < partitions; ++p)
+        co_await plain.publish(parts[p].topic(), order_with_id("after" + std::to_string(p)));
+      co_await wait_until([&] { return member.stats().ownership_lost >= partitions; }, 10s);
+      co_await streamq::test::sleep_for(300ms);
+      member.stop();
+    };
+    co_await streamq::run_until(member.run(), scenario());
+    CHECK(handled == partitions);
+    // Nothing of what came after the take-over was delivered here: no pending entry, and the
+    // successor's read gets each partition's new entry.
+    for (const auto& part : parts) {
+      INFO(part.stream());
+      CHECK(server.command({"XPENDING", part.stream(), "g"}).rfind("*4\r\n:0\r\n", 0) == 0);
+      const auto read = server.command(
+          {"XREADGROUP", "GROUP", "g", "successor", "COUNT", "10", "STREAMS", part.stream(), ">"});
+      CHECK(read.find("after") != std::string::npos);
+      CHECK(read.find("before") == std::string::npos);
+    }
+  });
+}

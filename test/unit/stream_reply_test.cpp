@@ -223,3 +223,44 @@ TEST_CASE("stream_read_reply: errors classified, other shapes malformed with no 
        })
     decode_everywhere(wrong, streams, {}, malformed);
 }
+
+TEST_CASE("stream_read_reply: read_fenced's refusal and tip, taken only when asked for") {
+  const std::vector<std::string> streams{"s"};
+  const std::error_code malformed = make_error_code(streamq::streams::errc::malformed_entry);
+  stream_read_reply reply(streams);
+  reply.accept_fenced_read(true);
+  reply_harness::for_every_split(":-1\r\n", reply, [&] {
+    CHECK(reply.fenced());
+    CHECK_FALSE(reply.error());
+    CHECK(reply.tip().empty());
+    CHECK(reply.entries().empty());
+  });
+  reply_harness::for_every_split("$15\r\n1764657241234-7\r\n", reply, [&] {
+    CHECK(reply.tip() == "1764657241234-7");
+    CHECK_FALSE(reply.fenced());
+    CHECK_FALSE(reply.error());
+    CHECK(reply.entries().empty());
+  });
+  // The entries (a script's table: RESP2's shape even on a RESP3 connection); nothing of an
+  // earlier refusal or tip stays.
+  reply_harness::for_every_split(history_resp2, reply, [&] {
+    CHECK_FALSE(reply.fenced());
+    CHECK(reply.tip().empty());
+    CHECK(reply.entries().size() == 3);
+  });
+  for (std::string_view wrong : {":1\r\n", ":0\r\n", "$0\r\n\r\n", ",1.5\r\n"})
+    reply_harness::for_every_split(wrong, reply, [&] {
+      INFO(parser_harness::escape(wrong));
+      CHECK(reply.error() == malformed);
+      CHECK_FALSE(reply.fenced());
+      CHECK(reply.tip().empty());
+    });
+  // Not asked for: a plain read's reply is never one of these.
+  reply.accept_fenced_read(false);
+  for (std::string_view other : {":-1\r\n", "$3\r\n1-1\r\n"})
+    reply_harness::for_every_split(other, reply, [&] {
+      CHECK(reply.error() == malformed);
+      CHECK_FALSE(reply.fenced());
+      CHECK(reply.tip().empty());
+    });
+}

@@ -44,10 +44,6 @@ std::string default_consumer_name() {
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// How long past its BLOCK time an XREADGROUP reply may be before the connection is presumed
-// half-open (the server answers a timed-out BLOCK at once).
-constexpr std::chrono::milliseconds read_reply_margin{5000};
-
 asio::awaitable<void> wait(asio::steady_timer& timer) {
   timer.expires_at(asio::steady_timer::time_point::max());
   co_await timer.async_wait(use_tuple);
@@ -114,7 +110,8 @@ group_ref consumer_impl::group_of(std::size_t sub) const noexcept {
 }
 
 bool consumer_impl::lease_expired() const noexcept {
-  return lease_deadline_ != nullptr && std::chrono::steady_clock::now() >= *lease_deadline_;
+  return lease_taken_ ||
+         (lease_deadline_ != nullptr && std::chrono::steady_clock::now() >= *lease_deadline_);
 }
 
 std::size_t consumer_impl::credit() const noexcept {
@@ -186,6 +183,7 @@ asio::awaitable<void> consumer_impl::run_once() {
   // over.
   stopping_ = false;
   stop_reading_ = false;
+  lease_taken_ = false;
   fatal_ = nullptr;
   stop_.reset();
   stream_names_.clear();
@@ -350,14 +348,22 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn,
       }
       continue;
     }
-    streams.clear();
-    for (auto t : plan.topics) streams.push_back(subs_[t].keys.stream());
-    req.clear();
-    build_read_new(req, config_.group, config_.name, plan.count, config_.block, streams);
-    // The blocking connection has no health check (a PING would queue behind the BLOCK): a
-    // reply overdue by far means a half-open connection, which is dropped and reconnected.
-    auto [ec] = co_await with_deadline(conn.async_exec(req, reply, use_tuple),
-                                       config_.block + read_reply_margin);
+    // A partition's topic (fenced) is read on its own, under its lease; the others together.
+    const std::size_t first = plan.topics.front();
+    error_code ec;
+    if (subs_[first].fence) {
+      ec = co_await read_fenced(conn, first, plan.count, reply);
+    } else {
+      streams.clear();
+      for (auto t : plan.topics)
+        if (!subs_[t].fence) streams.push_back(subs_[t].keys.stream());
+      req.clear();
+      build_read_new(req, config_.group, config_.name, plan.count, config_.block, streams);
+      // The blocking connection has no health check (a PING would queue behind the BLOCK): a
+      // reply overdue by far means a half-open connection, which is dropped and reconnected.
+      std::tie(ec) = co_await with_deadline(conn.async_exec(req, reply, use_tuple),
+                                            config_.block + read_reply_margin);
+    }
     // Cut off (see read_side): the reply is gone. A graceful stop still takes what came.
     if (cs.cancelled() != asio::cancellation_type::none) break;
     // Why the session ended matters only when the read failed (last_error() takes a lock).
