@@ -56,8 +56,6 @@ struct outcome {
   std::string diagnostic;
   std::error_code parse_error;
   bool complete = false;
-  bool fenced = false;  // read_fenced-2.lua's refusal (accept_fenced_read)
-  std::string tip;      // read_fenced-2.lua's tip
   bool reserved_by_announcement = false;  // an entry reserved more fields than it received
 
   bool operator==(const outcome& o) const {
@@ -67,7 +65,7 @@ struct outcome {
           entries[i].fields != o.entries[i].fields || entries[i].deleted != o.entries[i].deleted)
         return false;
     return error == o.error && diagnostic == o.diagnostic && parse_error == o.parse_error &&
-           complete == o.complete && fenced == o.fenced && tip == o.tip;
+           complete == o.complete;
   }
 };
 
@@ -119,17 +117,12 @@ outcome run(std::string_view input, std::uint8_t seed, detail::stream_read_reply
   out.entries = reply.entries();
   out.error = reply.error();
   out.diagnostic = reply.diagnostic();
-  out.fenced = reply.fenced();
-  out.tip = reply.tip();
   return out;
 }
 
 // `o` from a decoder that recycled no entries.
 void check_entries(const outcome& o, std::size_t input_size) {
   require(!o.reserved_by_announcement, "fields reserved by an announced size");
-  if (o.fenced || !o.tip.empty())
-    require(o.entries.empty() && !o.error && !(o.fenced && !o.tip.empty()),
-            "a fenced read's refusal or tip with entries, an error or each other");
   if (o.error) {
     require(o.entries.empty(), "entries with an error");
     const bool malformed =
@@ -241,16 +234,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
 
-  // The high bit of the seed byte: the reply of read_fenced-2.lua, which may also be -1 or an ID.
-  const bool fenced_read = (data[0] & 0x80) != 0;
   detail::stream_read_reply fresh(stream_names);
-  fresh.accept_fenced_read(fenced_read);
   resp::value value;
   const outcome whole = run(input, 0, fresh, &value);
   check_entries(whole, input.size());
 
   detail::stream_read_reply split_reply(stream_names);
-  split_reply.accept_fenced_read(fenced_read);
   const outcome split = run(input, data[0], split_reply, nullptr);
   require(whole == split, "whole and split decodes differ");
   check_entries(split, input.size());
@@ -260,7 +249,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<detail::read_entry> spare = whole.entries;
   spare.push_back({1, "9-9", {"old", "fields", "of", "an", "entry"}, true});
   detail::stream_read_reply recycled(stream_names);
-  recycled.accept_fenced_read(fenced_read);
   recycled.reuse_entries_from(&spare);
   require(whole == run(input, data[0], recycled, nullptr), "recycled entries decode differently");
 

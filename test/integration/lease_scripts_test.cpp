@@ -33,7 +33,7 @@ asio::awaitable<lease_state> acquire_call(client& c, std::string lease, std::str
                                           std::chrono::milliseconds ttl, std::uint64_t epoch) {
   lease_state out;
   const auto build = [&](request& req, bool by_source) {
-    detail::build_lease_acquire(req, by_source, lease, owner, ttl, epoch);
+    detail::build_lease_acquire(req, by_source, lease, owner, ttl, epoch, "g");
   };
   const auto decode = [&](const value& v) { return detail::decode_lease_acquire(v, out); };
   const auto sent = co_await detail::send_script(c, build, decode);
@@ -124,7 +124,8 @@ TEST_CASE("lease scripts: the lease is in the partition's slot and the members i
     // What the scripts wrote is under exactly these names.
     CHECK(co_await number(c, "EXISTS", lease_key) == 1);
     CHECK(co_await number(c, "EXISTS", members_key) == 1);
-    CHECK(co_await number(c, "DBSIZE") == 2);
+    CHECK(co_await number(c, "EXISTS", detail::lease_read_gate(lease_key, 1)) == 1);
+    CHECK(co_await number(c, "DBSIZE") == 3);
   });
 }
 
@@ -240,7 +241,7 @@ TEST_CASE("lease scripts: a key of another type is the server's refusal") {
     co_await cmd(c, "SET", lease_key, "x");
     lease_state out;
     const auto build = [&](request& req, bool by_source) {
-      detail::build_lease_acquire(req, by_source, lease_key, "a", 10s, 0);
+      detail::build_lease_acquire(req, by_source, lease_key, "a", 10s, 0, "g");
     };
     const auto decode = [&](const value& v) { return detail::decode_lease_acquire(v, out); };
     const auto sent = co_await detail::send_script(c, build, decode);
@@ -306,5 +307,47 @@ TEST_CASE("lease scripts: a member set whose members all ran out expires") {
     CHECK(live == strings{"a"});
     co_await sleep_for(250ms);
     CHECK(co_await number(c, "EXISTS", members_key) == 0);
+  });
+}
+
+TEST_CASE("lease scripts: each grant's read gate holds the group, a later grant or a release deletes it") {
+  with_server([](client& c) -> asio::awaitable<void> {
+    const auto gate = [](std::uint64_t epoch) { return detail::lease_read_gate(lease_key, epoch); };
+    co_await cmd(c, "XGROUP", "CREATE", "streamq:{T#3}:stream", "g", "$", "MKSTREAM");
+    REQUIRE((co_await acquire(c, lease_key, "a", 10s, 0)).epoch == 1);
+    // An empty stream with the group: a read naming it delivers the partition's entries.
+    CHECK(co_await text(c, "TYPE", gate(1)) == "stream");
+    CHECK(co_await number(c, "XLEN", gate(1)) == 0);
+    co_await cmd(c, "XADD", "streamq:{T#3}:stream", "*", "f", "v");
+    co_await cmd(c, "XREADGROUP", "GROUP", "g", "a", "COUNT", "10", "STREAMS",
+                 "streamq:{T#3}:stream", gate(1), ">", ">");
+    CHECK((co_await cmd(c, "XPENDING", "streamq:{T#3}:stream", "g")).elements.at(0).text == "1");
+    // The same owner taking it again (a restart): epoch 2's gate, epoch 1's gone, so a read of
+    // the old incarnation fails and delivers nothing.
+    REQUIRE((co_await acquire(c, lease_key, "a", 10s, 0)).epoch == 2);
+    CHECK(co_await number(c, "EXISTS", gate(1)) == 0);
+    CHECK(co_await number(c, "EXISTS", gate(2)) == 1);
+    co_await cmd(c, "XADD", "streamq:{T#3}:stream", "*", "f", "v2");
+    request req;
+    req.push("XREADGROUP", "GROUP", "g", "a", "COUNT", "10", "STREAMS", key{"streamq:{T#3}:stream"},
+             key{gate(1)}, ">", ">");
+    response<value> stale;
+    co_await c.async_exec(req, stale);
+    CHECK(stale.get<0>().error() == streamq::resp::server_errc::nogroup);
+    CHECK((co_await cmd(c, "XPENDING", "streamq:{T#3}:stream", "g")).elements.at(0).text == "1");
+    // A renewal makes its gate again when it is missing; a refused one makes none.
+    co_await cmd(c, "DEL", gate(2));
+    REQUIRE((co_await acquire(c, lease_key, "a", 10s, 2)).epoch == 2);
+    CHECK(co_await number(c, "EXISTS", gate(2)) == 1);
+    CHECK((co_await acquire(c, lease_key, "b", 10s, 7)).epoch == 0);
+    CHECK(co_await number(c, "EXISTS", gate(7)) == 0);
+    // Released: its gate goes with it; a release refused leaves it.
+    CHECK_FALSE(co_await release(c, lease_key, "b", 2));
+    CHECK(co_await number(c, "EXISTS", gate(2)) == 1);
+    CHECK(co_await release(c, lease_key, "a", 2));
+    CHECK(co_await number(c, "EXISTS", gate(2)) == 0);
+    // The next taker's gate.
+    REQUIRE((co_await acquire(c, lease_key, "b", 10s, 0)).epoch == 3);
+    CHECK(co_await number(c, "EXISTS", gate(3)) == 1);
   });
 }

@@ -1,8 +1,7 @@
 // The consumer's delivery scripts of lib/streams/scripts/ on their own, against a real
 // redis-server (claim_entries, dead_letter, requeue_dead_letter, schedule_retry,
-// take_due_retries, read_fenced): keys and arguments in, reply and Redis state out, refusals
-// and edge cases included. Like lua_scripts_test.cpp, every case's first call follows
-// SCRIPT FLUSH.
+// take_due_retries): keys and arguments in, reply and Redis state out, refusals and edge cases
+// included. Like lua_scripts_test.cpp, every case's first call follows SCRIPT FLUSH.
 #include "lua_script_calls.hpp"
 
 #include <string>
@@ -504,52 +503,5 @@ TEST_CASE(
     CHECK(co_await owner(c, s, "g", ids[3]) == "a");
     CHECK((co_await cmd(c, "XLEN", outbox)).text == "4");
     CHECK(co_await members(c, done) == "m-0 m-2");
-  });
-}
-
-TEST_CASE("lua scripts: read_fenced reads new entries only while the lease is the reader's, else the tip") {
-  with_server([](client& c) -> asio::awaitable<void> {
-    const std::string s = "{t}:s", lease = "{t}:lease";
-    co_await cmd(c, "XGROUP", "CREATE", s, "g", "$", "MKSTREAM");
-    co_await cmd(c, "HSET", lease, "owner", "a", "epoch", "3");
-    const strings keys{s, lease};
-    // ARGV: group, consumer, count, lease owner and epoch held.
-    const strings held{"g", "a", "10", "a", "3"};
-    // Nothing in the stream: its tip is "0-0".
-    const auto empty = co_await run_flushed(c, lua::read_fenced, keys, held);
-    REQUIRE_FALSE(empty.error);
-    CHECK(empty.v.text == "0-0");
-    const auto first = co_await text(c, "XADD", s, "*", "f", "v0");
-    const auto second = co_await text(c, "XADD", s, "*", "f", "v1");
-    // Read as XREADGROUP's reply: [[stream, [[id, [f, v]], ...]]], delivered to "a".
-    const auto read = co_await run(c, lua::read_fenced, keys, held);
-    REQUIRE(read.v.elements.size() == 1);
-    CHECK(read.v.elements[0].elements.at(0).text == s);
-    const auto& entries = read.v.elements[0].elements.at(1).elements;
-    REQUIRE(entries.size() == 2);
-    CHECK(entries[0].elements.at(0).text == first);
-    CHECK(joined(texts(entries[1].elements.at(1))) == "f v1");
-    CHECK(co_await owner(c, s, "g", second) == "a");
-    // Nothing new: the tip, the last entry's ID, from which to wait.
-    CHECK((co_await run(c, lua::read_fenced, keys, held)).v.text == second);
-    // Another epoch or another owner: -1 and nothing delivered.
-    const auto third = co_await text(c, "XADD", s, "*", "f", "v2");
-    const strings stale{"g", "a", "10", "a", "2"};
-    CHECK((co_await run(c, lua::read_fenced, keys, stale)).v.text == "-1");
-    const strings stranger{"g", "b", "10", "b", "3"};
-    CHECK((co_await run(c, lua::read_fenced, keys, stranger)).v.text == "-1");
-    CHECK((co_await owner(c, s, "g", third)).empty());
-    // COUNT holds; the holder then gets the third.
-    const strings one{"g", "a", "1", "a", "3"};
-    const auto next = co_await run(c, lua::read_fenced, keys, one);
-    REQUIRE(next.v.elements.size() == 1);
-    REQUIRE(next.v.elements[0].elements.at(1).elements.size() == 1);
-    CHECK(next.v.elements[0].elements.at(1).elements[0].elements.at(0).text == third);
-    // No lease at all fences everyone; no group is the server's NOGROUP.
-    co_await cmd(c, "DEL", lease);
-    CHECK((co_await run(c, lua::read_fenced, keys, held)).v.text == "-1");
-    co_await cmd(c, "HSET", lease, "owner", "a", "epoch", "3");
-    const strings no_group{"nog", "a", "10", "a", "3"};
-    CHECK((co_await run(c, lua::read_fenced, keys, no_group)).error == nogroup);
   });
 }

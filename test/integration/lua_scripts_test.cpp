@@ -22,7 +22,7 @@ TEST_CASE("lua scripts: each file's build-time SHA-1 is the one SCRIPT LOAD answ
       &lua::recurring_flag,        &lua::refresh_claims,      &lua::remove_idle_consumers,
       &lua::republish_dead_letter, &lua::requeue_dead_letter, &lua::schedule,
       &lua::schedule_retry,        &lua::take_due_retries,    &lua::trim_stream,
-      &lua::upsert_recurring,      &lua::read_fenced};
+      &lua::upsert_recurring};
   with_server([&](client& c) -> asio::awaitable<void> {
     for (const auto* s : all) {
       INFO(s->name);

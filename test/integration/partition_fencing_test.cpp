@@ -6,6 +6,8 @@
 #include "support/redis_server.hpp"
 #include "support/stream_checks.hpp"
 
+#include "streams/commands/lease_requests.hpp"
+
 #include <streamq/client.hpp>
 #include <streamq/run_until.hpp>
 #include <streamq/streams/outcome.hpp>
@@ -28,6 +30,7 @@ using streamq::streams::message_context;
 using streamq::streams::outcome;
 using streamq::streams::partition_topic;
 using streamq::streams::topic_keys;
+using streamq::streams::detail::lease_read_gate;
 using streamq::test::order_with_id;
 using streamq::test::redis_server;
 using streamq::test::wait_until;
@@ -94,10 +97,10 @@ TEST_CASE("partition fencing: a member that lost its leases mid-handler writes n
 }
 
 // A read cannot be fenced by the member's clock alone: one it wrote just before it was paused
-// reaches Redis after the successor took the partition. So reads check the lease in Redis too
-// (read_fenced-2.lua): once the lease names another member, entries published after that are
-// not delivered to this member, even while its clock still trusts the lease; they wait,
-// undelivered, for the holder's read.
+// reaches Redis after the successor took the partition. So every read names its epoch's read
+// gate (lease_acquire-1.lua), which the successor's grant deletes: entries published after
+// that are not delivered to this member, even while its clock still trusts the lease (a read
+// blocked then is released empty); they wait, undelivered, for the holder's read.
 TEST_CASE("partition fencing: a member whose lease was taken reads nothing more, even before its clock says so") {
   redis_server server;
   const auto topic = streamq::test::unique_topic();
@@ -131,10 +134,14 @@ TEST_CASE("partition fencing: a member whose lease was taken reads nothing more,
         co_await plain.publish(parts[p].topic(), order_with_id("before" + std::to_string(p)));
       co_await wait_until([&] { return handled == partitions; }, 10s);
       co_await streamq::test::sleep_for(200ms);  // its reads are blocked in Redis again
-      // Another member takes every lease, as after this one was paused past lease_ttl.
-      for (const auto& part : parts)
-        CHECK(server.command({"HSET", part.lease("g"), "owner", "successor", "epoch", "9",
-                              "until", "99999999999999"}) == ":0\r\n");
+      // Another member takes every lease, as after this one was paused past lease_ttl:
+      // lease_acquire-1.lua's grant, a higher epoch and the old epoch's read gate deleted.
+      for (const auto& held : member.owned()) {
+        const std::string lease = parts[held.partition].lease("g");
+        CHECK(server.command({"HSET", lease, "owner", "successor", "epoch", "9", "until",
+                              "99999999999999"}) == ":0\r\n");
+        CHECK(server.command({"DEL", lease_read_gate(lease, held.epoch)}) == ":1\r\n");
+      }
       for (int p = 0; p < partitions; ++p)
         co_await plain.publish(parts[p].topic(), order_with_id("after" + std::to_string(p)));
       co_await wait_until([&] { return member.stats().ownership_lost >= partitions; }, 10s);

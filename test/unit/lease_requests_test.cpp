@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,23 +41,26 @@ const lease_state stale_lease{9, 99, "stale"};
 
 }  // namespace
 
-TEST_CASE("lease_acquire: the call by key in the partition's slot - ttl and epoch as given") {
+TEST_CASE("lease_acquire: the call by key in the partition's slot - ttl, epoch and group as given") {
   const streams::topic_keys partition("orders#3");
   const std::string lease = partition.lease("billing");
   CHECK(lease == "streamq:{orders#3}:lease:billing");
   check_script_call(
-      [&](resp::request& r, bool s) { build_lease_acquire(r, s, lease, "w-1", 5000ms, 0); },
-      {"1", lease, "w-1", "5000", "0"});
+      [&](resp::request& r, bool s) { build_lease_acquire(r, s, lease, "w-1", 5000ms, 0, "billing"); },
+      {"1", lease, "w-1", "5000", "0", "billing"});
   check_script_call(
-      [&](resp::request& r, bool s) { build_lease_acquire(r, s, lease, "w-1", 2s, 7); },
-      {"1", lease, "w-1", "2000", "7"});
+      [&](resp::request& r, bool s) { build_lease_acquire(r, s, lease, "w-1", 2s, 7, "billing"); },
+      {"1", lease, "w-1", "2000", "7", "billing"});
   // A negative ttl is sent as 0: a lease already run out, not one ending in the past.
   check_script_call(
-      [&](resp::request& r, bool s) { build_lease_acquire(r, s, lease, "w-1", -5ms, 0); },
-      {"1", lease, "w-1", "0", "0"});
+      [&](resp::request& r, bool s) { build_lease_acquire(r, s, lease, "w-1", -5ms, 0, "billing"); },
+      {"1", lease, "w-1", "0", "0", "billing"});
   resp::request req;
-  build_lease_acquire(req, false, lease, "w-1", 5000ms, 0);
+  build_lease_acquire(req, false, lease, "w-1", 5000ms, 0, "billing");
   CHECK(req.slot() == partition.slot());
+  // The read gate of an epoch: the lease's name and tag, so its slot.
+  CHECK(lease_read_gate(lease, 7) == "streamq:{orders#3}:lease:billing:gate:7");
+  CHECK(resp::hash_slot(lease_read_gate(lease, 7)) == partition.slot());
 }
 
 TEST_CASE("lease_acquire: granted - refused with the holder - errors - other shapes") {
@@ -196,3 +200,30 @@ TEST_CASE("members read: names with their expiry, RESP3 pairs and RESP2 flat, ot
     expect_malformed<std::vector<member_entry>>(wrong, stale, decode);
 }
 
+
+TEST_CASE("read gates: one EXISTS per gate - each answer - a refusal - other shapes") {
+  const std::vector<std::string> gates{"streamq:{T#0}:lease:g:gate:3",
+                                       "streamq:{T#1}:lease:g:gate:9"};
+  resp::request req;
+  build_read_gates_open(req, gates);
+  CHECK(commands_of(req) ==
+        std::vector<std::vector<std::string>>{{"EXISTS", gates[0]}, {"EXISTS", gates[1]}});
+  auto decoded = [&](std::string_view bytes, std::size_t replies, std::error_code want_ec,
+                     std::vector<bool> want) {
+    INFO(bytes);
+    replies_everywhere(bytes, replies, [&](std::span<const resp::value> values) {
+      std::vector<bool> open{true, true, true};  // stale
+      const auto result = decode_read_gates_open(values, gates.size(), open);
+      CHECK(result.ec == want_ec);
+      CHECK(open == want);
+    });
+  };
+  decoded(":1\r\n:0\r\n", 2, {}, {true, false});
+  decoded(":0\r\n:0\r\n", 2, {}, {false, false});
+  const std::error_code malformed = make_error_code(streams::errc::malformed_entry);
+  decoded(":1\r\n", 1, malformed, {});            // one reply short
+  decoded(":1\r\n:2\r\n", 2, malformed, {});      // not 0 or 1
+  decoded(":1\r\n$1\r\n1\r\n", 2, malformed, {});  // not an integer
+  decoded(":1\r\n-NOPERM this user has no permissions to run the 'exists' command\r\n", 2,
+          make_error_code(resp::server_errc::noperm), {});
+}

@@ -174,24 +174,6 @@ void build_read_new(resp::request& req, const std::string& group, const std::str
            "STREAMS", keys, new_entries);
 }
 
-void build_read_fenced(resp::request& req, bool by_source, std::string_view stream,
-                       const std::string& group, const std::string& consumer, std::size_t count,
-                       const ack_fence& fence) {
-  static const lua_script script{lua::read_fenced};
-  script.push(req, by_source, lua::read_fenced.keys, resp::key{stream},
-              resp::key{fence.lease_key}, group, consumer, count, fence.owner, fence.epoch);
-}
-
-void build_wait_new(resp::request& req, std::chrono::milliseconds block,
-                    std::span<const std::string_view> streams,
-                    std::span<const std::string> after) {
-  std::vector<resp::key> keys;
-  keys.reserve(streams.size());
-  for (std::string_view s : streams) keys.push_back(resp::key{s});
-  const std::vector<std::string_view> ids(after.begin(), after.end());
-  req.push("XREAD", "COUNT", 1, "BLOCK", block.count(), "STREAMS", keys, ids);
-}
-
 void build_processed_at(resp::request& req, const std::string& processed_key,
                         const std::string& message_key) {
   req.push("ZSCORE", resp::key{processed_key}, message_key);

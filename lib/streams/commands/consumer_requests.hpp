@@ -92,24 +92,6 @@ void build_read_new(resp::request& req, const std::string& group, const std::str
                     std::size_t count, std::chrono::milliseconds block,
                     std::span<const std::string_view> streams);
 
-// A partition's read (read_fenced-2.lua): XREADGROUP GROUP <group> <consumer> COUNT <count>
-// STREAMS <stream> >, only while the partition's lease names `fence`'s owner and epoch, and
-// without blocking (scripts cannot). Its reply is read by stream_read_reply with
-// accept_fenced_read(): the entries, the fence's refusal (fenced()), or the stream's last ID
-// when nothing is new (tip()), to wait from with build_wait_new.
-void build_read_fenced(resp::request& req, bool by_source, std::string_view stream,
-                       const std::string& group, const std::string& consumer, std::size_t count,
-                       const ack_fence& fence);
-
-// XREAD COUNT 1 BLOCK <block ms> STREAMS <streams...> <after...>: waits up to `block` for an
-// entry after `after[i]` in any of `streams` (`after` as long as `streams`). It reads without
-// a group, so it delivers nothing to anyone: a fenced reader's wait for new entries, which
-// read_fenced then reads under the lease. A blocking command: for a dedicated connection
-// only. Its reply is read by stream_read_reply, and its entries dropped.
-void build_wait_new(resp::request& req, std::chrono::milliseconds block,
-                    std::span<const std::string_view> streams,
-                    std::span<const std::string> after);
-
 // ZSCORE <processed key> <message key>: when a once-only message was recorded as handled
 // (ack_processed), in unix ms of the server's clock.
 // Reply: the score, a double (RESP3) or its decimal text (RESP2); null when not recorded.

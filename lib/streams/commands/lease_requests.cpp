@@ -62,8 +62,36 @@ bool to_field(const resp::value& v, Integer& out) {
 
 void build_lease_acquire(resp::request& req, bool by_source, const std::string& lease_key,
                          const std::string& owner, std::chrono::milliseconds ttl,
-                         std::uint64_t epoch) {
-  acquire_script().push(req, by_source, 1, resp::key{lease_key}, owner, ttl_ms(ttl), epoch);
+                         std::uint64_t epoch, const std::string& group) {
+  acquire_script().push(req, by_source, 1, resp::key{lease_key}, owner, ttl_ms(ttl), epoch,
+                        group);
+}
+
+std::string lease_read_gate(const std::string& lease_key, std::uint64_t epoch) {
+  return lease_key + ":gate:" + std::to_string(epoch);
+}
+
+void build_read_gates_open(resp::request& req, std::span<const std::string> gates) {
+  for (const auto& gate : gates) req.push("EXISTS", resp::key{gate});
+}
+
+command_result decode_read_gates_open(std::span<const resp::value> replies, std::size_t gates,
+                                      std::vector<bool>& open) {
+  open.clear();
+  if (replies.size() != gates) return reply::malformed("EXISTS replies");
+  for (const auto& r : replies) {
+    command_result failure;
+    if (r.is_error())
+      failure = reply::refused(r);
+    else if (r.data_type != resp::type::integer || (r.text != "0" && r.text != "1"))
+      failure = reply::malformed("EXISTS");
+    if (!failure) {
+      open.clear();  // all or nothing
+      return failure;
+    }
+    open.push_back(r.text == "1");
+  }
+  return {};
 }
 
 command_result decode_lease_acquire(const resp::value& reply, lease_state& out) {

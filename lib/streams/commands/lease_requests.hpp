@@ -9,6 +9,9 @@
 //    `owner`, `epoch` (only ever grows: the fencing token) and `until` (server ms);
 //  - the group's live members, under the partitioned topic's tag: topic_keys(T).members(group),
 //    a sorted set of consumer names scored by when their membership expires (server ms).
+//  - the read gate of epoch E: lease_read_gate(lease key, E), an empty stream holding the
+//    group, which exists only while epoch E holds the lease; the holder names it in every
+//    XREADGROUP of the partition, so a read that reaches Redis after a later grant fails.
 
 #include <streamq/resp/request.hpp>
 #include <streamq/resp/value.hpp>
@@ -18,6 +21,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -38,17 +42,32 @@ struct lease_state {
 //    must be fenced too); each grant increments the epoch.
 //  - `epoch` > 0 (renewing it): granted only while `owner` holds it with that epoch and it
 //    has not expired; the epoch stays.
+// A grant deletes the previous epoch's read gate and creates its own with `group`; a renewal
+// creates its gate again if it is missing.
 // Reply: {epoch (0: refused), until ms, owner now}.
 void build_lease_acquire(resp::request& req, bool by_source, const std::string& lease_key,
                          const std::string& owner, std::chrono::milliseconds ttl,
-                         std::uint64_t epoch);
+                         std::uint64_t epoch, const std::string& group);
 [[nodiscard]] command_result decode_lease_acquire(const resp::value& reply, lease_state& out);
 
 // lease_release-1.lua: gives the lease up if `owner` holds it with `epoch` (the epoch stays,
-// so the next holder's is higher). Reply: 1 released, 0 not held so.
+// so the next holder's is higher) and deletes that epoch's read gate. Reply: 1 released, 0 not
+// held so.
 void build_lease_release(resp::request& req, bool by_source, const std::string& lease_key,
                          const std::string& owner, std::uint64_t epoch);
 [[nodiscard]] command_result decode_lease_release(const resp::value& reply, bool& released);
+
+// The read gate of the lease `lease_key` at `epoch`: "<lease_key>:gate:<epoch>" (the lease's
+// hash tag, so its slot).
+[[nodiscard]] std::string lease_read_gate(const std::string& lease_key, std::uint64_t epoch);
+
+// EXISTS <gate> for each of `gates`, in one pipeline (one command per gate: gates of several
+// slots may share a node). Replies: one integer each.
+void build_read_gates_open(resp::request& req, std::span<const std::string> gates);
+// The replies of build_read_gates_open for `gates` gates: `open[i]` whether the i-th exists
+// (empty when any reply is refused or malformed).
+[[nodiscard]] command_result decode_read_gates_open(std::span<const resp::value> replies,
+                                                    std::size_t gates, std::vector<bool>& open);
 
 // members_heartbeat-1.lua: records `member` as alive for `ttl` (ZADD with now + ttl), drops
 // the members whose time ran out, and returns the live members' names sorted by name. With

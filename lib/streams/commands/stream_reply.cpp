@@ -17,8 +17,6 @@ void stream_read_reply::on_start() {
   entries_.clear();
   error_.clear();
   diagnostic_.clear();
-  tip_.clear();
-  fenced_ = false;
   attributes_ = resp::attribute_filter{};
   base_ = 0;
   entry_part_ = 0;
@@ -71,12 +69,6 @@ void stream_read_reply::on_node(std::size_t /*reply*/, const resp::node& n) {
       base_ = 0;
     } else if (n.data_type == resp::type::array) {
       base_ = 1;
-    } else if (fenced_read_ && n.data_type == resp::type::integer && n.value == "-1") {
-      fenced_ = true;
-      done_ = true;
-    } else if (fenced_read_ && is_text(n.data_type) && !n.value.empty()) {
-      tip_.assign(n.value);
-      done_ = true;
     } else if (n.data_type != resp::type::null) {
       fail("reply: neither a map nor an array");
     }

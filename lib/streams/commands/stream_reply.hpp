@@ -6,9 +6,6 @@
 //   RESP3: { name: [ [id, [field, value, ...] | nil], ... ], ... }   (a map)
 //   RESP2: [ [name, [ [id, [field, value, ...] | nil], ... ]], ... ]  (an array of pairs)
 //   nil (a BLOCK timeout: no entries), or an error reply (classified, with the server's text).
-// With accept_fenced_read() (read_fenced-2.lua's reply), also:
-//   -1 (the partition's lease names another member: fenced()), or the stream's last entry ID,
-//   a string, when nothing was new (tip()).
 // Memory follows the entries received: an announced field count reserves at most a few.
 
 #include <streamq/resp/error.hpp>
@@ -49,14 +46,6 @@ class stream_read_reply final : public resp::response_adapter {
   // that a reader which hands its entries back there allocates nothing per entry once warm.
   void reuse_entries_from(std::vector<read_entry>* spare) noexcept { spare_ = spare; }
 
-  // Whether the replies that follow are read_fenced-2.lua's, which may also be -1 or an ID.
-  void accept_fenced_read(bool yes) noexcept { fenced_read_ = yes; }
-  // read_fenced-2.lua refused: the partition's lease names another owner or epoch.
-  [[nodiscard]] bool fenced() const noexcept { return fenced_; }
-  // read_fenced-2.lua read nothing new: the stream's last entry ID ("0-0" when empty), from
-  // which to wait; empty otherwise.
-  [[nodiscard]] const std::string& tip() const noexcept { return tip_; }
-
  private:
   void start_entry();
   void fail(const char* what);
@@ -67,7 +56,6 @@ class stream_read_reply final : public resp::response_adapter {
   std::vector<std::string> spare_fields_;  // a reused entry's field strings, to be refilled
   std::error_code error_;
   std::string diagnostic_;
-  std::string tip_;
   resp::attribute_filter attributes_;
   std::size_t base_ = 0;  // 0 for RESP3's map of streams, 1 for RESP2's array of pairs
   std::size_t current_stream_ = 0;
@@ -75,8 +63,6 @@ class stream_read_reply final : public resp::response_adapter {
   bool known_stream_ = false;
   bool expect_name_ = true;  // the next child at depth 1 is a stream name (else its entries)
   bool done_ = false;        // an error was found: the rest of the reply is ignored
-  bool fenced_read_ = false;  // accept_fenced_read()
-  bool fenced_ = false;
 };
 
 }  // namespace streamq::streams::detail

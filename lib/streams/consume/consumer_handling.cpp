@@ -5,6 +5,8 @@
 #include "sansio/commit_plan.hpp"
 #include "sansio/delivery.hpp"
 #include "commands/consumer_commands.hpp"
+#include "commands/lease_requests.hpp"
+#include "commands/send_command.hpp"
 #include "support/failure_log.hpp"
 #include "support/shown.hpp"
 
@@ -13,9 +15,11 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <algorithm>
 #include <optional>
+#include <span>
 
 namespace streamq::streams::detail {
 namespace asio = boost::asio;
@@ -356,6 +360,46 @@ asio::awaitable<consumer_impl::letter_result> consumer_impl::dead_letter(std::si
   report(consumer_event::kind::dead_lettered, keys.topic(),
          "entry " + id + " (dead letter " + dead_id + "): " + text, why, &about);
   co_return letter_result::written;
+}
+
+asio::awaitable<bool> consumer_impl::read_gate_closed(const std::vector<std::size_t>& topics) {
+  std::vector<std::size_t> fenced;
+  std::vector<std::string> gates;
+  for (const std::size_t t : topics)
+    if (subs_[t].fence) {
+      fenced.push_back(t);
+      gates.push_back(subs_[t].read_gate);
+    }
+  std::vector<bool> open;
+  command_result result;
+  try {
+    const auto sent = co_await with_deadline(
+        send_commands(
+            client_, [&](resp::request& req) { build_read_gates_open(req, gates); },
+            [&](std::span<const resp::value> replies) {
+              return decode_read_gates_open(replies, gates.size(), open);
+            }),
+        request_timeout);
+    result = sent.reply;
+    if (sent.transport) result = {sent.transport, {}};
+  } catch (const boost::system::system_error& e) {
+    result = {e.code(), {}};
+  }
+  if (!result) {
+    // Unknown: the read loop goes on as for any failed read (and the lease's clock still
+    // stops this consumer in time).
+    failed(consumer_event::kind::read_failed, fenced.front(), result,
+           "checking whether the partition's lease was taken after a refused read");
+    co_return false;
+  }
+  bool closed = false;
+  for (std::size_t i = 0; i < fenced.size(); ++i)
+    if (!open[i]) {
+      if (!lease_taken_) lease_lost(fenced[i], "reading new entries");
+      closed = true;
+    }
+  if (closed) lease_taken_ = true;
+  co_return closed;
 }
 
 void consumer_impl::lease_lost(std::size_t sub, const std::string& what,

@@ -3,12 +3,14 @@
 #include "consumer_impl.hpp"
 
 #include "commands/consumer_commands.hpp"
+#include "commands/lease_requests.hpp"
 #include "sansio/delivery.hpp"
 #include "sansio/envelope_scan.hpp"
 #include "sansio/reading.hpp"
 
 #include <streamq/detail/race.hpp>
 #include <streamq/redis/deadline.hpp>
+#include <streamq/resp/error.hpp>
 #include <streamq/resp/request.hpp>
 #include <streamq/streams/server_check.hpp>
 
@@ -22,6 +24,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
@@ -43,6 +46,10 @@ std::string default_consumer_name() {
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// How long past its BLOCK time an XREADGROUP reply may be before the connection is presumed
+// half-open (the server answers a timed-out BLOCK at once).
+constexpr std::chrono::milliseconds read_reply_margin{5000};
 
 asio::awaitable<void> wait(asio::steady_timer& timer) {
   timer.expires_at(asio::steady_timer::time_point::max());
@@ -67,7 +74,10 @@ consumer_impl::consumer_impl(client& c, consumer_config config)
 
 void consumer_impl::set_fence(std::string_view topic, ack_fence fence) {
   for (auto& s : subs_)
-    if (s.keys.topic() == topic) s.fence = std::move(fence);
+    if (s.keys.topic() == topic) {
+      s.read_gate = lease_read_gate(fence.lease_key, fence.epoch);
+      s.fence = std::move(fence);
+    }
 }
 
 void consumer_impl::subscribe(std::string_view topic, std::string type_name,
@@ -87,7 +97,7 @@ void consumer_impl::subscribe(std::string_view topic, std::string type_name,
   subs_.push_back({std::move(keys), std::move(type_name), std::move(handler), options,
                    std::move(processed_key), std::move(outbox_key), "-", std::move(retry_key),
                    std::move(dead_key), "-", options.retry.value_or(config_.retry), 0,
-                   std::nullopt, nullptr, 0, std::make_unique<topic_counters>()});
+                   std::nullopt, std::string(), nullptr, 0, std::make_unique<topic_counters>()});
   if (options.effectively_once && !relay_publisher_) {
     // Outbox outputs are published as any publisher would, under this deployment's key prefix
     // and limits, with the outputs' derived idempotency keys (default dedup_window: 24 h).
@@ -328,6 +338,8 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn,
   // recovers its own topics only, between its own reads: an entry another reader's read has
   // just delivered (its reply not yet dispatched) would otherwise be taken twice.
   bool recover_own = true;
+  const bool fenced_reader = std::any_of(topics.begin(), topics.end(),
+                                         [&](std::size_t t) { return subs_[t].fence.has_value(); });
   while (!stopped()) {
     if (recover_own) {
       recover_own = false;
@@ -348,24 +360,28 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn,
       }
       continue;
     }
-    // A partition's topic (fenced) is read on its own, under its lease; the others together.
-    const std::size_t first = plan.topics.front();
-    error_code ec;
-    if (subs_[first].fence) {
-      ec = co_await read_fenced(conn, first, plan.count, reply);
-    } else {
-      streams.clear();
-      for (auto t : plan.topics)
-        if (!subs_[t].fence) streams.push_back(subs_[t].keys.stream());
-      req.clear();
-      build_read_new(req, config_.group, config_.name, plan.count, config_.block, streams);
-      // The blocking connection has no health check (a PING would queue behind the BLOCK): a
-      // reply overdue by far means a half-open connection, which is dropped and reconnected.
-      std::tie(ec) = co_await with_deadline(conn.async_exec(req, reply, use_tuple),
-                                            config_.block + read_reply_margin);
-    }
+    streams.clear();
+    for (auto t : plan.topics) streams.push_back(subs_[t].keys.stream());
+    // A partition's read names its lease's read gate too: once another member took the lease,
+    // the gate is gone and the read delivers nothing, even one this process wrote just
+    // before it was paused (lease_acquire-1.lua).
+    for (auto t : plan.topics)
+      if (subs_[t].fence) streams.push_back(subs_[t].read_gate);
+    req.clear();
+    build_read_new(req, config_.group, config_.name, plan.count, config_.block, streams);
+    // The blocking connection has no health check (a PING would queue behind the BLOCK): a
+    // reply overdue by far means a half-open connection, which is dropped and reconnected.
+    auto [ec] = co_await with_deadline(conn.async_exec(req, reply, use_tuple),
+                                       config_.block + read_reply_margin);
     // Cut off (see read_side): the reply is gone. A graceful stop still takes what came.
     if (cs.cancelled() != asio::cancellation_type::none) break;
+    // A partition's gate gone (NOGROUP, or UNBLOCKED for a read blocked when it went): its
+    // lease was taken, which is no data loss nor a moved slot.
+    if (!ec && fenced_reader &&
+        (reply.error() == resp::server_errc::nogroup ||
+         reply.error() == resp::server_errc::unblocked) &&
+        co_await read_gate_closed(topics))
+      continue;
     // Why the session ended matters only when the read failed (last_error() takes a lock).
     const auto next =
         after_read(ec, reply.error(), ec ? conn.last_error() : error_code(), clustered);

@@ -27,7 +27,6 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <chrono>
 #include <deque>
 #include <exception>
 #include <list>
@@ -46,10 +45,6 @@ namespace streamq::streams::detail {
 // One of the `concurrency` handler workers, and the message it is handling (when busy).
 // "<host>-<pid>-<random>": a consumer's name when its configuration has none.
 [[nodiscard]] std::string default_consumer_name();
-
-// How long past its BLOCK time a blocking read's reply may be before the connection is
-// presumed half-open (the server answers a timed-out BLOCK at once).
-inline constexpr std::chrono::milliseconds read_reply_margin{5000};
 
 struct in_flight_entry {
   boost::asio::cancellation_signal signal;  // stops the handler (shutdown, timeout)
@@ -99,6 +94,9 @@ struct subscription {
   // The partition lease this subscription holds (partitioned_consumer): its acknowledgements
   // check it. Unset for an ordinary subscription.
   std::optional<ack_fence> fence;
+  // With a fence: its epoch's read gate (lease_read_gate), named in every XREADGROUP of the
+  // topic, so that a read reaching Redis after another member took the lease delivers nothing.
+  std::string read_gate;
   // options.per_key_concurrency > 0: entries waiting behind their key (sansio/key_gate.hpp),
   // and how many wait.
   std::unique_ptr<key_gate<queued_entry>> gate;
@@ -156,12 +154,6 @@ class consumer_impl {
   // Reads `topics` (indexes into subs_) on `conn` until stopped, rerouted or failed.
   boost::asio::awaitable<void> read_loop(redis::connection& conn,
                                          const std::vector<std::size_t>& topics);
-  // A partition's read (consumer_fenced_read.cpp): up to `count` new entries of fenced topic
-  // `sub` under its lease (read_fenced-2.lua), into `reply`; when nothing was new, a wait of
-  // up to config_.block for an entry after the stream's tip, which is not taken (the next
-  // read takes it under the lease). Completes with the transport's error, if any.
-  boost::asio::awaitable<error_code> read_fenced(redis::connection& conn, std::size_t sub,
-                                                 std::size_t count, stream_read_reply& reply);
   // Runs `conn` and the reads on it; on cancellation lets a read already sent finish first.
   boost::asio::awaitable<void> read_side(redis::connection& conn,
                                          const std::vector<std::size_t>& topics);
@@ -221,6 +213,10 @@ class consumer_impl {
   // hold.
   key_fate dead_letter_fate(letter_result result, std::size_t sub, const queued_entry& entry,
                             const message_trace& trace);
+  // After a read of `topics` failed with NOGROUP or UNBLOCKED: whether a fenced topic's read
+  // gate is gone (another member took its lease: reported, and nothing more is read or
+  // started), rather than its group.
+  boost::asio::awaitable<bool> read_gate_closed(const std::vector<std::size_t>& topics);
   // Reports that a fenced write was refused: the partition's lease names another member.
   void lease_lost(std::size_t sub, const std::string& what, const message_ref* about = nullptr);
   boost::asio::awaitable<letter_result> dead_letter(std::size_t sub, const std::string& id,
@@ -265,7 +261,7 @@ class consumer_impl {
   void failed(consumer_event::kind what, std::size_t sub, const command_result& result,
               const std::string& doing, const message_ref* about = nullptr);
 
-  // Whether watch_lease's deadline has passed, or a fenced read found the lease taken.
+  // Whether watch_lease's deadline has passed, or a read found the lease taken.
   bool lease_expired() const noexcept;
   // Free handler slots: over all topics, and for topic `sub` (options.concurrency); none once
   // the lease expired.
@@ -308,7 +304,7 @@ class consumer_impl {
       std::chrono::steady_clock::time_point::max();
   bool stopping_ = false;      // drain() has begun: cancellations now mean shutdown
   bool stop_reading_ = false;  // run() is ending: send no further XREADGROUP
-  bool lease_taken_ = false;   // a fenced read was refused: another member holds the lease
+  bool lease_taken_ = false;   // a read found its gate gone: another member holds the lease
   // A reader met a cluster fault: every reader stops after its read in flight, and
   // read_slots() regroups the topics by the topology read then. What the read met:
   bool reroute_ = false;

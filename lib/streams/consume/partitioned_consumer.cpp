@@ -330,7 +330,8 @@ asio::awaitable<bool> partitioned_consumer_impl::renew(held_partition& h) {
   lease_state state;
   const auto sent = co_await call(
       [&](resp::request& req, bool by_source) {
-        build_lease_acquire(req, by_source, h.lease_key, name(), config_.lease_ttl, h.epoch);
+        build_lease_acquire(req, by_source, h.lease_key, name(), config_.lease_ttl, h.epoch,
+                            config_.consumer.group);
       },
       [&](const resp::value& reply) { return decode_lease_acquire(reply, state); });
   if (!sent) {
@@ -358,7 +359,8 @@ asio::awaitable<void> partitioned_consumer_impl::acquire(std::uint32_t partition
   lease_state state;
   const auto sent = co_await call(
       [&](resp::request& req, bool by_source) {
-        build_lease_acquire(req, by_source, key, name(), config_.lease_ttl, 0);
+        build_lease_acquire(req, by_source, key, name(), config_.lease_ttl, 0,
+                            config_.consumer.group);
       },
       [&](const resp::value& reply) { return decode_lease_acquire(reply, state); });
   if (!sent) {
