@@ -124,11 +124,13 @@ class partitioned_publisher {
   // one script (publish_partition-2+.lua: the partition's count checked with the XADD), and a
   // refused one is routed again with the newer count, keeping its sequence number; a topic
   // that is not partitioned gets publisher::publish's plain XADD. Publishes to one partition
-  // that start together (in one turn of the executor) share that script call.
+  // share that script call, one call in flight per partition at a time: those that start
+  // while it is in flight wait for it and go together in the next (a group commit).
   // Cancellation: as publisher::publish (the count's read is a plain request, abandoned with
-  // it); a publish sharing a call that another publish leads fails at once with
-  // errc::publish_indeterminate (the call may still write it), and one that leads the call
-  // completes it first, since the others' outcomes depend on it. `topic`, `message` and
+  // it); a publish waiting for a call that another publish leads fails at once with
+  // errc::publish_indeterminate (a call may still write it), and one that leads a call
+  // completes it first, since the others' outcomes depend on it (when every publish waiting
+  // for the next call was cancelled, it sends that one too). `topic`, `message` and
   // `options` are copied (into the envelope) when called; throws
   // std::invalid_argument at the call for a message lacking required fields.
   boost::asio::awaitable<std::string> publish(std::string_view topic,

@@ -3,11 +3,12 @@
 // no longer takes (a growth cut it); then the count is read again and the message routed
 // again (sansio/growth.hpp). Numbering, checks and counters are the publisher's.
 //
-// Single publishes to one partition that start together go out as one script call: the
-// first becomes the leader, lets the executor run the publishes already waiting to run, and
-// sends all that joined meanwhile; a later one leads the next call (calls are not
-// serialized). A script call costs Redis several times an XADD; shared by the publishes that
-// start together, it costs each a fraction of that.
+// Single publishes to one partition go out together, one script call at a time per partition
+// (a group commit): the first becomes the leader, lets the executor run the publishes already
+// waiting to run, and sends all that joined meanwhile; publishes that come while its call is
+// in flight wait for it, and one of them leads the next call with all of them. A script call
+// costs Redis several times an XADD; shared, it costs each publish a fraction of that. An idle
+// partition's publish is sent at once; a busy one's waits at most one call.
 #include <streamq/streams/partitions.hpp>
 #include <streamq/streams/publisher.hpp>
 
@@ -86,14 +87,24 @@ struct joined_publish {
       : done(ex, asio::steady_timer::time_point::max()) {}
   v1::Envelope envelope;
   std::string bytes;        // the entry's envelope field, numbered
-  asio::steady_timer done;  // cancelled once `sent` is set
+  asio::steady_timer done;  // cancelled once `sent` is set, or once it is to lead
   bool finished = false;
+  // Under partitioned_publisher_impl::mutex_: chosen to lead the next call (woken by `done`),
+  // or gone (its publish was cancelled while it waited, its entry still to be sent).
+  bool lead = false;
+  bool abandoned = false;
   send_result sent;         // the joint call's outcome
   std::string id;           // the entry's ID, when it succeeded
   std::uint32_t current = 0;  // the partition's count, when it refused the routing
 };
 
 using joined_target = std::tuple<std::string, std::uint32_t, std::uint32_t>;  // topic, routed, p
+
+// The publishes to one partition waiting for the next call. Present in joined_ while a leader
+// is at work (gathering, sending, or handing over to one of them).
+struct joined_queue {
+  std::vector<std::shared_ptr<joined_publish>> waiting;
+};
 
 class partitioned_publisher_impl {
  public:
@@ -157,8 +168,14 @@ class partitioned_publisher_impl {
                                   const std::vector<v1::Envelope>& batch,
                                   const std::vector<std::string>& bytes, partition_part& part);
   // The leader's part of send(): takes what joined `target` and sends it in one call; each
-  // joined publish learns its outcome.
+  // joined publish learns its outcome. Then hands over to a publish that came meanwhile, or
+  // sends what cancelled ones left, until nothing waits.
   asio::awaitable<void> send_joined(joined_target target);
+  // One call with what waits for `target` now; false when nothing did.
+  asio::awaitable<bool> send_waiting(const joined_target& target);
+  // Leads `target`'s calls from this publish, out of reach of its cancellation: the waiting
+  // publishes' outcomes depend on it, and each call's request bounds its time.
+  asio::awaitable<void> lead(const joined_target& target);
   // Counts a part that did not land, as publisher counts its failures; returns its error.
   error_code count_failure(const partition_part& part);
   static std::string what_failed(const partition_part& part) {
@@ -180,19 +197,45 @@ class partitioned_publisher_impl {
   std::map<std::string, cached, std::less<>> counts_;
   std::atomic<std::uint64_t> ticket_{0};
   // Publishes waiting to be sent with their leader's call; under mutex_. A target is present
-  // while a leader gathers for it.
-  std::map<joined_target, std::vector<std::shared_ptr<joined_publish>>> joined_;
+  // while a leader works for it.
+  std::map<joined_target, joined_queue> joined_;
 };
 
 asio::awaitable<void> partitioned_publisher_impl::send_joined(joined_target target) {
+  for (;;) {
+    if (!co_await send_waiting(target)) co_return;
+    const std::lock_guard lock(mutex_);
+    auto it = joined_.find(target);
+    auto& waiting = it->second.waiting;
+    if (waiting.empty()) {
+      joined_.erase(it);  // the next publish leads the next call
+      co_return;
+    }
+    // Those that came while the call was in flight go next, led by one of them: this
+    // publish's own outcome is known, and its caller waits no longer. Cancelled ones cannot
+    // lead; when only they are left, this leader sends them.
+    const auto next = std::find_if(waiting.begin(), waiting.end(),
+                                   [](const auto& w) { return !w->abandoned; });
+    if (next != waiting.end()) {
+      (*next)->lead = true;
+      asio::dispatch((*next)->done.get_executor(), [waiter = *next] { waiter->done.cancel(); });
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<bool> partitioned_publisher_impl::send_waiting(const joined_target& target) {
   // Publishes already waiting to run on this executor join this call.
   co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
   std::vector<std::shared_ptr<joined_publish>> batch;
   {
     const std::lock_guard lock(mutex_);
-    auto it = joined_.find(target);
-    batch.swap(it->second);
-    joined_.erase(it);  // the next publish leads the next call
+    const auto it = joined_.find(target);
+    batch.swap(it->second.waiting);
+    if (batch.empty()) {
+      joined_.erase(it);
+      co_return false;
+    }
   }
   partition_part part;
   part.routed = std::get<1>(target);
@@ -227,6 +270,13 @@ asio::awaitable<void> partitioned_publisher_impl::send_joined(joined_target targ
       waiter->done.cancel();
     });
   }
+  co_return true;
+}
+
+asio::awaitable<void> partitioned_publisher_impl::lead(const joined_target& target) {
+  co_await asio::co_spawn(
+      co_await asio::this_coro::executor, send_joined(target),
+      asio::bind_cancellation_slot(asio::cancellation_slot(), asio::use_awaitable));
 }
 
 asio::awaitable<void> partitioned_publisher_impl::send_part(const std::string& topic,
@@ -287,23 +337,27 @@ asio::awaitable<std::string> partitioned_publisher_impl::send(std::string topic,
   self->envelope = std::move(envelope);
   // The first attempt joins the publishes to this partition that start together with it.
   const joined_target target{topic, part.routed, part.partition};
-  bool lead = false;
+  bool leads = false;
   {
     const std::lock_guard lock(mutex_);
     auto [it, created] = joined_.try_emplace(target);
-    it->second.push_back(self);
-    lead = created;
+    it->second.waiting.push_back(self);
+    leads = created;
   }
-  if (lead) {
-    // Not cancelled with this publish: the joined ones' outcomes depend on it, and its
-    // request bounds its time.
-    co_await asio::co_spawn(
-        ex, send_joined(target),
-        asio::bind_cancellation_slot(asio::cancellation_slot(), asio::use_awaitable));
-  } else if (!self->finished) {
+  if (leads) {
+    co_await lead(target);
+  } else {
     co_await self->done.async_wait(asio::as_tuple(asio::use_awaitable));
+    {
+      const std::lock_guard lock(mutex_);
+      leads = self->lead;
+      // Cancelled while waiting: the entry stays for a later call, which another leads.
+      if (!leads && !self->finished) self->abandoned = true;
+    }
+    // Chosen to lead the next call (its own entry in it), even if cancelled meanwhile.
+    if (leads) co_await lead(target);
   }
-  if (!self->finished)  // this publish was cancelled; its leader may still write it
+  if (!self->finished)  // this publish was cancelled; a leader may still write it
     fail(errc::publish_indeterminate, "publish to partition " + std::to_string(part.partition) +
                                           " cancelled while joined to others");
   if (self->sent) co_return std::move(self->id);
