@@ -105,10 +105,28 @@ live_topology read_topology(const redis_cluster& c, std::size_t from, bool resp3
 }
 
 // Both commands, both protocols, from node `from`: all four agree with the fixture.
+// Whether `shards` list as many replicas per master as the fixture made.
+bool every_replica_known(const redis_cluster& c, const std::vector<cluster::shard>& shards) {
+  for (const std::size_t m : c.masters()) {
+    const auto s = std::find_if(shards.begin(), shards.end(), [&](const cluster::shard& x) {
+      return x.master.address.port == c.port(m);
+    });
+    if (s == shards.end() || s->replicas.size() != c.replicas_of(m).size()) return false;
+  }
+  return true;
+}
+
 void check_live_topology(const redis_cluster& c, std::size_t from) {
   for (const bool resp3 : {true, false}) {
     INFO("from node " << from << (resp3 ? " in RESP3" : " in RESP2"));
-    const auto live = read_topology(c, from, resp3);
+    auto live = read_topology(c, from, resp3);
+    // A node learns of another master's replica by gossip: right after the cluster formed,
+    // it may not list it yet (seen on Valkey 8.0). Asked again until it does, up to 10 s.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!every_replica_known(c, live.shards) && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      live = read_topology(c, from, resp3);
+    }
     check_against_fixture(c, live.shards, true);
     check_against_fixture(c, live.slots, false);
   }
