@@ -36,6 +36,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -249,7 +250,13 @@ asio::awaitable<bool> partitioned_publisher_impl::send_waiting(const joined_targ
     envelopes.push_back(std::move(batch[i]->envelope));
     bytes.push_back(std::move(batch[i]->bytes));
   }
-  co_await send_part(std::get<0>(target), envelopes, bytes, part);
+  try {
+    co_await send_part(std::get<0>(target), envelopes, bytes, part);
+  } catch (const std::exception&) {
+    // Whatever it was (it may have been written): every waiter learns it, and the partition's
+    // next call is led as usual, rather than its publishes waiting for good.
+    part.sent = send_result{redis::client_errc::outcome_unknown, {}};
+  }
   if (part.sent) {
     pub_.duplicates_ += part.added.duplicates;
     pub_.published_ += part.members.size() - part.added.duplicates;
