@@ -505,3 +505,44 @@ TEST_CASE(
     CHECK(co_await members(c, done) == "m-0 m-2");
   });
 }
+
+TEST_CASE("lua scripts: a partition's claims and due retries check the lease's owner and epoch and take nothing for a fenced-off member") {
+  with_server([](client& c) -> asio::awaitable<void> {
+    const std::string s = "{t}:s", retry = "{t}:retry", lease = "{t}:lease";
+    const strings keys{s, retry, lease};
+    const auto ids = co_await delivered_to_a(c, s, 3);
+    co_await cmd(c, "HSET", lease, "owner", "b", "epoch", "4");
+    const auto now = co_await server_ms(c);
+    co_await cmd(c, "ZADD", retry, std::to_string(now - 1), ids[2]);  // due
+    // claim_entries with the lease: ARGV group, consumer, min idle, required owner, lease owner
+    // and epoch, then the rows. Another epoch, then another owner: [-1] and nothing moved.
+    const strings stale{"g", "b", "0", "", "b", "3", ids[0], "1", ids[1], "1"};
+    const auto refused = co_await run_flushed(c, lua::claim_entries, keys, stale);
+    REQUIRE_FALSE(refused.error);
+    CHECK(joined(texts(refused.v)) == "-1");
+    const strings stranger{"g", "x", "0", "", "x", "4", ids[0], "1"};
+    CHECK(joined(texts((co_await run(c, lua::claim_entries, keys, stranger)).v)) == "-1");
+    CHECK(co_await owner(c, s, "g", ids[0]) == "a");
+    CHECK(co_await deliveries(c, s, "g", ids[0]) == 1);
+    // take_due_retries with the lease: ARGV group, consumer, limit, lease owner and epoch.
+    const auto stale_take = co_await run_flushed(c, lua::take_due_retries, keys, "g", "b", "10",
+                                                 "b", "3");
+    REQUIRE_FALSE(stale_take.error);
+    CHECK(joined(texts(stale_take.v)) == "-1");
+    CHECK(co_await members(c, retry) == ids[2]);  // still waiting, still a's
+    CHECK(co_await owner(c, s, "g", ids[2]) == "a");
+    // The holder's calls go through as unfenced ones do.
+    const strings held{"g", "b", "0", "", "b", "4", ids[0], "1", ids[1], "1"};
+    const auto taken = co_await run(c, lua::claim_entries, keys, held);
+    REQUIRE(taken.v.elements.size() == 2);
+    CHECK(taken.v.elements[0].elements.size() == 6);  // ids[0] and ids[1]
+    CHECK(co_await owner(c, s, "g", ids[0]) == "b");
+    CHECK(co_await owner(c, s, "g", ids[1]) == "b");
+    const auto due = co_await run(c, lua::take_due_retries, keys, "g", "b", "10", "b", "4");
+    REQUIRE(due.v.elements.size() == 4);
+    REQUIRE(due.v.elements[2].elements.size() == 3);
+    CHECK(due.v.elements[2].elements[0].text == ids[2]);
+    CHECK(co_await owner(c, s, "g", ids[2]) == "b");
+    CHECK((co_await members(c, retry)).empty());
+  });
+}

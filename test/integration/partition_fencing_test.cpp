@@ -162,3 +162,61 @@ TEST_CASE("partition fencing: a member whose lease was taken reads nothing more,
     }
   });
 }
+
+// The same for taking over entries: a member's idle claims and due retries check the lease in
+// the same script (claim_entries-2+.lua, take_due_retries-2+.lua). Here the lease names a
+// successor while the member's read gate is left in place, so that only the claim script
+// stands between it and an entry idle in another consumer's pending list.
+TEST_CASE("partition fencing: a member whose lease names another takes no idle entry") {
+  redis_server server;
+  const auto topic = streamq::test::unique_topic();
+  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
+    co_await streamq::streams::set_partitions(c, topic, 1);
+    streamq::streams::partitioned_consumer_config cfg;
+    cfg.consumer.group = "g";
+    cfg.consumer.name = "stale";
+    cfg.consumer.concurrency = 1;  // while "hold" runs, nothing more is read
+    cfg.consumer.block = 100ms;
+    cfg.consumer.claim_idle = 200ms;
+    cfg.consumer.claim_interval = 100ms;
+    cfg.consumer.log = streamq::logger([](const streamq::log_record&) {});
+    cfg.heartbeat = 5s;  // no renewal notices the change during the test
+    cfg.lease_ttl = 30s;
+    cfg.lease_margin = 1s;
+    streamq::streams::partitioned_consumer member(c, cfg);
+    std::vector<std::string> handled;
+    bool release = false;
+    member.subscribe<streamq::test::Order>(
+        topic,
+        [&](const streamq::test::Order& o, message_context&) -> asio::awaitable<void> {
+          handled.push_back(o.id());
+          if (o.id() == "hold") co_await wait_until([&] { return release; }, 10s);
+        });
+    const topic_keys part(partition_topic(topic, 0));
+    auto scenario = [&]() -> asio::awaitable<void> {
+      co_await wait_until([&] { return member.owned().size() == 1; }, 10s);
+      streamq::streams::publisher plain(c);
+      co_await plain.publish(part.topic(), order_with_id("hold"));
+      co_await wait_until([&] { return handled.size() == 1; }, 10s);
+      // An entry read by "ghost", which never acknowledges it: idle past claim_idle soon.
+      server.command({"XADD", part.stream(), "*", "f", "idle"});
+      const auto ghost_read =
+          server.command({"XREADGROUP", "GROUP", "g", "ghost", "STREAMS", part.stream(), ">"});
+      CHECK(ghost_read.find("idle") != std::string::npos);
+      // The lease names a successor (the gate stays: only the claim script can refuse).
+      CHECK(server.command({"HSET", part.lease("g"), "owner", "successor", "epoch", "9"}) ==
+            ":0\r\n");
+      release = true;  // "hold" ends (its acknowledgement is refused): a handler slot frees
+      co_await wait_until([&] { return member.stats().ownership_lost >= 2; }, 10s);
+      co_await streamq::test::sleep_for(500ms);  // several claim rounds
+      member.stop();
+    };
+    co_await streamq::run_until(member.run(), scenario());
+    CHECK(handled == std::vector<std::string>{"hold"});
+    CHECK(member.stats().claimed == 0);
+    // The idle entry is still ghost's; "hold" is still the member's, unacknowledged.
+    const auto summary = server.command({"XPENDING", part.stream(), "g"});
+    CHECK(summary.find("ghost") != std::string::npos);
+    CHECK(summary.rfind("*4\r\n:2\r\n", 0) == 0);
+  });
+}

@@ -162,6 +162,9 @@ TEST_CASE("claim_entries: claimed entries and lost (deleted) ones, errors, other
   expect_decoded<claim_result>("*2\r\n*0\r\n*1\r\n$3\r\n1-2\r\n", stale_claims, decode_claim,
                                claim_result{{}, {"1-2"}});
   expect_decoded<claim_result>("*2\r\n*0\r\n*0\r\n", stale_claims, decode_claim, claim_result{});
+  // A fenced call's refusal: the partition's lease names another owner or epoch.
+  expect_refused<claim_result>("*1\r\n:-1\r\n", stale_claims, decode_claim,
+                               make_error_code(streams::errc::ownership_lost), "");
 
   expect_refused<claim_result>(script_nogroup, stale_claims, decode_claim,
                                resp::server_errc::nogroup, script_nogroup_text);
@@ -199,6 +202,8 @@ TEST_CASE("take_due_retries: the server's clock, the next due time, claimed and 
   expect_decoded<due_retries>(
       "*4\r\n:1796198292547\r\n:1796198293000\r\n*0\r\n*2\r\n$3\r\n1-4\r\n$3\r\n1-5\r\n", stale_due,
       decode_take, due_retries{1796198292547, 1796198293000, {{}, {"1-4", "1-5"}}});
+  expect_refused<due_retries>("*1\r\n:-1\r\n", stale_due, decode_take,
+                              make_error_code(streams::errc::ownership_lost), "");
 
   expect_refused<due_retries>(noperm_keys, stale_due, decode_take, resp::server_errc::noperm,
                               noperm_keys_text);
@@ -428,11 +433,20 @@ TEST_CASE("builders: each command's arguments, keys in the topic's slot") {
                  {"3", dead_key, keys.stream(), retry_key, group, "9-1", "1-1", "c-1"});
   }
 
-  SUBCASE("a partition's retry and dead letter carry its lease, checked in the same script") {
+  SUBCASE("a partition's claims, retries and dead letters carry its lease, checked in the same script") {
     const ack_fence fence{keys.lease(group), "member-1", 7};
     group_ref fenced = g;
     fenced.fence = &fence;
     const std::vector<std::string> letter{"d", "payload"};
+    const std::vector<pending_row> rows{{"1-1", "c-9", 50000, 2}};
+    check_script_call(
+        [&](resp::request& r, bool s) { build_claim_entries(r, s, fenced, 30000ms, "", rows); },
+        {"3", keys.stream(), retry_key, fence.lease_key, group, consumer, "30000", "",
+         "member-1", "7", "1-1", "2"});
+    check_script_call(
+        [&](resp::request& r, bool s) { build_take_due_retries(r, s, fenced, 16); },
+        {"3", keys.stream(), retry_key, fence.lease_key, group, consumer, "16", "member-1",
+         "7"});
     check_script_call(
         [&](resp::request& r, bool s) { build_schedule_retry(r, s, fenced, "1-1", 2500ms); },
         {"3", keys.stream(), retry_key, fence.lease_key, group, consumer, "1-1", "2500",

@@ -45,6 +45,13 @@ using reply::malformed;
 using reply::refused;
 using reply::to_integer;
 
+// [-1]: a fenced script found the lease naming another owner or epoch (nothing done).
+bool lease_refused(const resp::value& reply) {
+  std::int64_t flag = 0;
+  return is_array(reply) && reply.elements.size() == 1 && to_integer(reply.elements[0], flag) &&
+         flag == -1;
+}
+
 // claimed = [id, deliveries, [field, value, ...], ...], lost = [id, ...] (claim_entries,
 // take_due_retries). Leaves `out` empty when either is not that shape.
 bool decode_claims(const resp::value& claimed, const resp::value& lost, claim_result& out) {
@@ -134,13 +141,22 @@ void build_claim_entries(resp::request& req, bool by_source, const group_ref& g,
     expected.push_back(row.id);
     expected.push_back(std::to_string(row.deliveries));
   }
-  push_script(req, by_source, lua::claim_entries, resp::key{g.keys->stream()},
-              resp::key{*g.retry_key}, *g.group, *g.consumer, min_idle.count(), owner, expected);
+  if (g.fence == nullptr) {
+    push_script(req, by_source, lua::claim_entries, resp::key{g.keys->stream()},
+                resp::key{*g.retry_key}, *g.group, *g.consumer, min_idle.count(), owner,
+                expected);
+    return;
+  }
+  script(lua::claim_entries)
+      .push(req, by_source, lua::claim_entries.keys + 1, resp::key{g.keys->stream()},
+            resp::key{*g.retry_key}, resp::key{g.fence->lease_key}, *g.group, *g.consumer,
+            min_idle.count(), owner, g.fence->owner, g.fence->epoch, expected);
 }
 
 command_result decode_claim_entries(const resp::value& reply, claim_result& out) {
   out = {};
   if (reply.is_error()) return refused(reply);
+  if (lease_refused(reply)) return {errc::ownership_lost, {}};
   if (!is_array(reply) || reply.elements.size() != 2 ||
       !decode_claims(reply.elements[0], reply.elements[1], out))
     return malformed("claim_entries");
@@ -149,13 +165,21 @@ command_result decode_claim_entries(const resp::value& reply, claim_result& out)
 
 void build_take_due_retries(resp::request& req, bool by_source, const group_ref& g,
                             std::size_t limit) {
-  push_script(req, by_source, lua::take_due_retries, resp::key{g.keys->stream()},
-              resp::key{*g.retry_key}, *g.group, *g.consumer, limit);
+  if (g.fence == nullptr) {
+    push_script(req, by_source, lua::take_due_retries, resp::key{g.keys->stream()},
+                resp::key{*g.retry_key}, *g.group, *g.consumer, limit);
+    return;
+  }
+  script(lua::take_due_retries)
+      .push(req, by_source, lua::take_due_retries.keys + 1, resp::key{g.keys->stream()},
+            resp::key{*g.retry_key}, resp::key{g.fence->lease_key}, *g.group, *g.consumer, limit,
+            g.fence->owner, g.fence->epoch);
 }
 
 command_result decode_take_due_retries(const resp::value& reply, due_retries& out) {
   out = {};
   if (reply.is_error()) return refused(reply);
+  if (lease_refused(reply)) return {errc::ownership_lost, {}};
   if (!is_array(reply) || reply.elements.size() != 4 ||
       !to_integer(reply.elements[0], out.now_ms) ||
       !to_integer(reply.elements[1], out.next_due_ms) ||

@@ -105,11 +105,12 @@ struct claim_result {
   friend bool operator==(const claim_result&, const claim_result&) = default;
 };
 
-// claim_entries-2.lua: takes over the entries of `rows` (re-checked: still pending, owned by
+// claim_entries-2+.lua: takes over the entries of `rows` (re-checked: still pending, owned by
 // `owner` unless empty, idle at least `min_idle`, not waiting for a retry, and still at the
-// delivery count the row shows: nobody took it meanwhile), counting the delivery.
+// delivery count the row shows: nobody took it meanwhile), counting the delivery. With
+// `g.fence`, only while the partition's lease names that owner and epoch.
 // Reply: [claimed, lost]; claimed = [id, deliveries, [field, value, ...], id, ...], lost = [id,
-// ...].
+// ...]; [-1] when the lease names another owner or epoch (errc::ownership_lost).
 void build_claim_entries(resp::request& req, bool by_source, const group_ref& g,
                          std::chrono::milliseconds min_idle, const std::string& owner,
                          std::span<const pending_row> rows);
@@ -122,8 +123,10 @@ struct due_retries {
   friend bool operator==(const due_retries&, const due_retries&) = default;
 };
 
-// take_due_retries-2.lua: at most `limit` retries due by the server's clock.
-// Reply: [now ms, next due ms or -1, claimed, lost], the last two as claim_entries's.
+// take_due_retries-2+.lua: at most `limit` retries due by the server's clock. With `g.fence`,
+// only while the partition's lease names that owner and epoch.
+// Reply: [now ms, next due ms or -1, claimed, lost], the last two as claim_entries's; [-1]
+// when the lease names another owner or epoch (errc::ownership_lost).
 void build_take_due_retries(resp::request& req, bool by_source, const group_ref& g,
                             std::size_t limit);
 [[nodiscard]] command_result decode_take_due_retries(const resp::value& reply, due_retries& out);

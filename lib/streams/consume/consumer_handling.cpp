@@ -395,11 +395,15 @@ asio::awaitable<bool> consumer_impl::read_gate_closed(const std::vector<std::siz
   bool closed = false;
   for (std::size_t i = 0; i < fenced.size(); ++i)
     if (!open[i]) {
-      if (!lease_taken_) lease_lost(fenced[i], "reading new entries");
+      lease_taken(fenced[i], "reading new entries");
       closed = true;
     }
-  if (closed) lease_taken_ = true;
   co_return closed;
+}
+
+void consumer_impl::lease_taken(std::size_t sub, const std::string& what) {
+  if (!lease_taken_) lease_lost(sub, what);
+  lease_taken_ = true;
 }
 
 void consumer_impl::lease_lost(std::size_t sub, const std::string& what,

@@ -217,6 +217,10 @@ class consumer_impl {
   // gate is gone (another member took its lease: reported, and nothing more is read or
   // started), rather than its group.
   boost::asio::awaitable<bool> read_gate_closed(const std::vector<std::size_t>& topics);
+  // A read's gate was gone, or a fenced claim or retry take refused: another member holds
+  // the partition's lease now. Reported once (lease_lost); from then on nothing more is read,
+  // claimed or started here (lease_expired()), and the member's next heartbeat stops it.
+  void lease_taken(std::size_t sub, const std::string& what);
   // Reports that a fenced write was refused: the partition's lease names another member.
   void lease_lost(std::size_t sub, const std::string& what, const message_ref* about = nullptr);
   boost::asio::awaitable<letter_result> dead_letter(std::size_t sub, const std::string& id,

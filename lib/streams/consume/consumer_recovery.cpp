@@ -109,6 +109,10 @@ asio::awaitable<void> consumer_impl::recover_own_pending(const std::vector<std::
         result = co_await claim_entries(client_, g, std::chrono::milliseconds(0), owner, wanted,
                                         claimed, request_timeout);
       }());
+      if (result.ec == errc::ownership_lost) {
+        lease_taken(sub, "taking over the partition's pending entries");
+        break;
+      }
       if (!result) {
         failed(consumer_event::kind::recovery_failed, sub, result,
                "taking back this consumer's own pending entries (they are claimed after "
@@ -194,6 +198,10 @@ asio::awaitable<void> consumer_impl::claim_idle(std::size_t sub) {
   claim_result claimed;
   result = co_await claim_entries(client_, g, config_.claim_idle, "", wanted, claimed,
                                   request_timeout);
+  if (result.ec == errc::ownership_lost) {
+    lease_taken(sub, "taking over entries idle past claim_idle");
+    co_return;
+  }
   if (!result) {
     failed(consumer_event::kind::claim_failed, sub, result,
            "taking over entries idle past claim_idle (tried again next round)");
@@ -222,6 +230,10 @@ asio::awaitable<void> consumer_impl::retry_loop() {
           result = co_await take_due_retries(client_, group_of(sub), credit(sub), due,
                                              request_timeout);
         }());
+        if (result.ec == errc::ownership_lost) {
+          lease_taken(sub, "taking due retries");
+          continue;
+        }
         if (!result) {
           failed(consumer_event::kind::claim_failed, sub, result,
                  "taking due retries (tried again after retry_poll_interval)");
