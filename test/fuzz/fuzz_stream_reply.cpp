@@ -162,13 +162,15 @@ void check_claims(const detail::claim_result& c) {
 void decode_all(const resp::value& v) {
   std::vector<detail::pending_row> rows;
   check_failure(detail::decode_pending_entries(v, rows), rows);
+  // [-1] from a fenced take-over (claim_entries-2+.lua, take_due_retries-2+.lua): the
+  // partition's lease names another member, errc::ownership_lost.
   detail::claim_result claimed;
   const auto claim = detail::decode_claim_entries(v, claimed);
-  check_failure(claim, claimed);
+  check_failure(claim, claimed, streams::errc::ownership_lost);
   check_claims(claimed);
   detail::due_retries due;
   const auto take = detail::decode_take_due_retries(v, due);
-  check_failure(take, due);
+  check_failure(take, due, streams::errc::ownership_lost);
   check_claims(due.taken);
   // -1 from a fenced script is a write refused by the partition's lease (ack_fenced-2.lua,
   // schedule_retry-2+.lua, dead_letter-3+.lua): errc::ownership_lost.
