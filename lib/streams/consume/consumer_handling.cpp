@@ -97,12 +97,15 @@ asio::awaitable<void> consumer_impl::handle(in_flight_entry& flight, queued_entr
   // Its spans, and the entry and trace IDs of every log record about it.
   message_trace trace(config_.tracing.get(), s.keys.topic(), config_.group, id);
   if (lease_expired()) {
-    // Read or claimed before the partition's lease ran out (the process was paused, say), and
-    // not started: it stays pending, and the partition's next holder takes it over.
+    // Read or claimed before the partition's lease ran out (the process was paused, say), or
+    // before a refused read or claim showed another member holds it; not started: it stays
+    // pending, and the partition's holder takes it over.
     ++stats_.ownership_lost;
     const message_ref about = trace.ref();
     report(consumer_event::kind::ownership_lost, s.keys.topic(),
-           "entry " + id + " not started: the partition's lease ran out by this member's clock",
+           "entry " + id + " not started: " +
+               (lease_taken_ ? "another member holds the partition's lease"
+                             : "the partition's lease ran out by this member's clock"),
            errc::ownership_lost, &about);
     co_return;
   }
