@@ -23,6 +23,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -147,7 +148,7 @@ namespace {
 // the first call stays in flight while the others start. Those listed in `cancelled` are
 // cancelled 50 ms after they start. Returns, per id, the error its publish ended with.
 asio::awaitable<std::map<std::string, std::error_code>> publish_during_pause(
-    client& c, redis_server& server, streamq::streams::partitioned_publisher& pub,
+    redis_server& server, streamq::streams::partitioned_publisher& pub,
     const std::string& topic, std::vector<std::string> ids, std::set<std::string> cancelled) {
   const auto ex = co_await asio::this_coro::executor;
   std::map<std::string, std::error_code> errors;
@@ -178,7 +179,6 @@ asio::awaitable<std::map<std::string, std::error_code>> publish_during_pause(
     }
   }
   co_await wait_until([&] { return done == ids.size(); }, 10s);
-  (void)c;
   co_return errors;
 }
 
@@ -191,9 +191,18 @@ asio::awaitable<std::vector<std::string>> landed_in_order(client& c, const std::
   co_return out;
 }
 
-}  // namespace
+// What the group-commit cases share: a 2-partition topic, a partitioned publisher warmed up
+// (the count read, the script loaded), and the EVALSHA count after that.
+struct warm_publisher {
+  client& c;
+  redis_server& server;
+  streamq::streams::publisher& plain;
+  streamq::streams::partitioned_publisher& pub;
+  const std::string& topic;
+  long calls_before;
+};
 
-TEST_CASE("partitioned publisher: publishes started while their partition's call is in flight wait and share the next call") {
+void with_warm_publisher(const std::function<asio::awaitable<void>(warm_publisher&)>& body) {
   redis_server server;
   const auto topic = streamq::test::unique_topic();
   streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
@@ -201,44 +210,45 @@ TEST_CASE("partitioned publisher: publishes started while their partition's call
     streamq::streams::publisher plain(c);
     streamq::streams::partitioned_publisher pub(plain);
     co_await pub.publish(topic, order_with_id("warm-up"));
-    const long before = evalsha_calls(server);
+    warm_publisher w{c, server, plain, pub, topic, evalsha_calls(server)};
+    co_await body(w);
+  });
+}
+
+}  // namespace
+
+TEST_CASE("partitioned publisher: publishes started while their partition's call is in flight wait and share the next call") {
+  with_warm_publisher([](warm_publisher& w) -> asio::awaitable<void> {
     // "a" goes at once and waits in Redis; "b", "c" and "d" start 30 ms apart meanwhile, each
     // in a turn of its own: one call for the three once "a"'s is answered.
     // (Named, not braced in the co_await: GCC 12.)
     const std::vector<std::string> ids{"a", "b", "c", "d"};
-    const auto errors = co_await publish_during_pause(c, server, pub, topic, ids, {});
+    const auto errors = co_await publish_during_pause(w.server, w.pub, w.topic, ids, {});
     for (const auto& [id, ec] : errors) {
       INFO(id);
       CHECK_FALSE(ec);
     }
-    CHECK(evalsha_calls(server) - before == 2);
-    CHECK(co_await landed_in_order(c, topic) == ids);
-    CHECK(plain.stats().published == 5);
+    CHECK(evalsha_calls(w.server) - w.calls_before == 2);
+    CHECK(co_await landed_in_order(w.c, w.topic) == ids);
+    CHECK(w.plain.stats().published == 5);
   });
 }
 
 TEST_CASE("partitioned publisher: when every publish waiting for the next call was cancelled, the leader still sends them") {
-  redis_server server;
-  const auto topic = streamq::test::unique_topic();
-  streamq::test::run_with_client(server.url(), [&](client& c) -> asio::awaitable<void> {
-    co_await streamq::streams::set_partitions(c, topic, 2);
-    streamq::streams::publisher plain(c);
-    streamq::streams::partitioned_publisher pub(plain);
-    co_await pub.publish(topic, order_with_id("warm-up"));
-    const long before = evalsha_calls(server);
+  with_warm_publisher([](warm_publisher& w) -> asio::awaitable<void> {
     // "b" and "c" wait for "a"'s call and are cancelled meanwhile: none of them can lead the
     // next call, so "a"'s publish sends it before it returns.
     const std::vector<std::string> ids{"a", "b", "c"};
     const std::set<std::string> cancelled{"b", "c"};
-    const auto errors = co_await publish_during_pause(c, server, pub, topic, ids, cancelled);
+    const auto errors = co_await publish_during_pause(w.server, w.pub, w.topic, ids, cancelled);
     CHECK_FALSE(errors.at("a"));
     const auto indeterminate = make_error_code(streamq::streams::errc::publish_indeterminate);
     CHECK(errors.at("b") == indeterminate);
     CHECK(errors.at("c") == indeterminate);
-    CHECK(evalsha_calls(server) - before == 2);
-    CHECK(co_await landed_in_order(c, topic) == ids);
+    CHECK(evalsha_calls(w.server) - w.calls_before == 2);
+    CHECK(co_await landed_in_order(w.c, w.topic) == ids);
     // Then the partition is free again: the next publish leads a call of its own at once.
-    co_await pub.publish(topic, order_with_id("e"));
-    CHECK(evalsha_calls(server) - before == 3);
+    co_await w.pub.publish(w.topic, order_with_id("e"));
+    CHECK(evalsha_calls(w.server) - w.calls_before == 3);
   });
 }
