@@ -166,3 +166,14 @@ TEST_CASE("group_topics: one reader per place, topics in order") {
   CHECK(group_topics(slots) == std::vector<std::vector<std::size_t>>{{0, 2}, {1, 4}, {3}});
   CHECK(group_topics(std::vector<std::string>{}).empty());
 }
+
+TEST_CASE("a partition's read refused NOGROUP or UNBLOCKED may have met its read gate gone") {
+  CHECK(may_have_met_closed_gate({}, make_error_code(server_errc::nogroup)));
+  CHECK(may_have_met_closed_gate({}, make_error_code(server_errc::unblocked)));
+  // Anything else, or a read that failed in transport, met no gate.
+  CHECK_FALSE(may_have_met_closed_gate({}, {}));
+  CHECK_FALSE(may_have_met_closed_gate({}, make_error_code(server_errc::noperm)));
+  CHECK_FALSE(may_have_met_closed_gate({}, make_error_code(server_errc::moved)));
+  CHECK_FALSE(may_have_met_closed_gate(make_error_code(client_errc::outcome_unknown),
+                                       make_error_code(server_errc::nogroup)));
+}

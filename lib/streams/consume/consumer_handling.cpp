@@ -383,8 +383,7 @@ asio::awaitable<bool> consumer_impl::read_gate_closed(const std::vector<std::siz
               return decode_read_gates_open(replies, gates.size(), open);
             }),
         request_timeout);
-    result = sent.reply;
-    if (sent.transport) result = {sent.transport, {}};
+    result = sent.transport ? command_result{sent.transport, {}} : sent.reply;
   } catch (const boost::system::system_error& e) {
     result = {e.code(), {}};
   }

@@ -10,7 +10,6 @@
 
 #include <streamq/detail/race.hpp>
 #include <streamq/redis/deadline.hpp>
-#include <streamq/resp/error.hpp>
 #include <streamq/resp/request.hpp>
 #include <streamq/streams/server_check.hpp>
 
@@ -377,9 +376,7 @@ asio::awaitable<void> consumer_impl::read_loop(redis::connection& conn,
     if (cs.cancelled() != asio::cancellation_type::none) break;
     // A partition's gate gone (NOGROUP, or UNBLOCKED for a read blocked when it went): its
     // lease was taken, which is no data loss nor a moved slot.
-    if (!ec && fenced_reader &&
-        (reply.error() == resp::server_errc::nogroup ||
-         reply.error() == resp::server_errc::unblocked) &&
+    if (fenced_reader && may_have_met_closed_gate(ec, reply.error()) &&
         co_await read_gate_closed(topics))
       continue;
     // Why the session ended matters only when the read failed (last_error() takes a lock).

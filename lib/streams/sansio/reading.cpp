@@ -66,4 +66,9 @@ read_decision after_read(const error_code& exec, const error_code& reply,
   return {read_next::stop, reply, false, false};
 }
 
+bool may_have_met_closed_gate(const error_code& exec, const error_code& reply) noexcept {
+  return !exec &&
+         (reply == resp::server_errc::nogroup || reply == resp::server_errc::unblocked);
+}
+
 }  // namespace streamq::streams::detail

@@ -52,6 +52,14 @@ struct read_decision {
 [[nodiscard]] read_decision after_read(const error_code& exec, const error_code& reply,
                                        const error_code& session, bool clustered = false) noexcept;
 
+// Whether a read of a partition's topic (one naming its lease's read gate) that ended with
+// `reply` may have met its gate gone: NOGROUP, or UNBLOCKED for a read blocked when the gate
+// was deleted (Valkey answers that NOGROUP too). Then the gates are looked at before
+// after_read: a gate gone means the lease was taken, which is neither data loss nor a moved
+// slot. `exec`: the transport's outcome (a read that failed there met no gate).
+[[nodiscard]] bool may_have_met_closed_gate(const error_code& exec,
+                                            const error_code& reply) noexcept;
+
 // The consumer's topics grouped by where they are read (`place_of_topic[t]`: "" for every
 // topic standalone; in a cluster, topic t's hash slot, since one XREADGROUP may name streams
 // of one slot only: CROSSSLOT otherwise, even on one node). One blocking reader per group;
